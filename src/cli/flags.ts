@@ -1,0 +1,108 @@
+import { InputError } from "../core/errors.js";
+import type { RunConfigInput } from "../config/schema.js";
+
+/** Flag name for a config path, so errors about flags name the flag the user typed. */
+export const FLAG_NAMES: Record<string, string> = {
+  n: "--n",
+  seed: "--seed",
+  concurrency: "--concurrency",
+  maxAttempts: "--max-attempts",
+  subgroup: "--subgroup",
+  policy: "--policy",
+  mode: "--mode",
+  overflow: "--overflow",
+  out: "--out",
+  provider: "--provider",
+  observer: "--observer",
+  prompt: "PROMPT",
+  "sim.latencyMs": "--latency",
+};
+export const flagName = (path: string): string => FLAG_NAMES[path] ?? (path.startsWith("target") ? "--target" : path.startsWith("joint") ? "--joint" : path);
+
+export const list = (value: string): string[] =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+export function wholeNumber(flag: string): (value: string) => number {
+  return (value: string) => {
+    const v = value.trim();
+    if (!/^-?\d+$/.test(v)) throw new InputError(`${flag} must be a whole number, got "${value}"`);
+    return Number(v);
+  };
+}
+
+export function nonNegativeNumber(flag: string): (value: string) => number {
+  return (value: string) => {
+    const x = Number(value);
+    if (value.trim() === "" || !Number.isFinite(x) || x < 0) throw new InputError(`${flag} must be a number >= 0, got "${value}"`);
+    return x;
+  };
+}
+
+/**
+ * Parses one `--target` value: `ATTR=uniform` or `ATTR=CAT:W,CAT:W,...` (weights are relative:
+ * `female:1,male:1` and `female:50,male:50` mean the same). Categories left out get weight 0.
+ */
+export function parseTargetSpec(spec: string): { attribute: string; weights?: Record<string, number> } {
+  const eq = spec.indexOf("=");
+  if (eq <= 0) throw new InputError(`--target "${spec}": expected ATTRIBUTE=CATEGORY:WEIGHT,... (e.g. gender=female:1,male:1) or ATTRIBUTE=uniform`);
+  const attribute = spec.slice(0, eq).trim();
+  const rest = spec.slice(eq + 1).trim();
+  if (rest === "" || rest.toLowerCase() === "uniform") return { attribute };
+  const weights: Record<string, number> = {};
+  for (const part of list(rest)) {
+    const colon = part.lastIndexOf(":");
+    if (colon <= 0) throw new InputError(`--target "${spec}": "${part}" should be CATEGORY:WEIGHT, e.g. female:1`);
+    const cat = part.slice(0, colon).trim();
+    const raw = part.slice(colon + 1).trim();
+    const w = Number(raw);
+    if (raw === "" || !Number.isFinite(w)) throw new InputError(`--target "${spec}": weight "${raw}" of ${cat} is not a number`);
+    if (w < 0) throw new InputError(`--target "${spec}": weight ${w} of ${cat} is negative; weights are numbers >= 0`);
+    if (cat in weights) throw new InputError(`--target "${spec}": category ${cat} is given twice`);
+    weights[cat] = w;
+  }
+  return { attribute, weights };
+}
+
+export interface RunFlags {
+  attributes?: string[];
+  target?: string[];
+  joint?: string[];
+  policy?: string;
+  mode?: string;
+  subgroup?: number;
+  overflow?: string;
+  n?: number;
+  seed?: number;
+  concurrency?: number;
+  maxAttempts?: number;
+  out?: string;
+  provider?: string;
+  observer?: string;
+  professions?: string[];
+  latency?: number;
+}
+
+/** The settings the flags give, in config-file shape (validated later, with flag names in errors). */
+export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<string, unknown> {
+  const cfg: Record<string, unknown> = {};
+  if (prompt !== undefined) cfg.prompt = prompt;
+  const copy = ["policy", "mode", "subgroup", "overflow", "n", "seed", "concurrency", "maxAttempts", "out", "provider", "observer", "professions"] as const;
+  for (const k of copy) if (f[k] !== undefined) cfg[k] = f[k];
+  const attributes = [...(f.attributes ?? [])];
+  if (f.target && f.target.length > 0) {
+    const target: Record<string, Record<string, number>> = {};
+    for (const spec of f.target) {
+      const t = parseTargetSpec(spec);
+      if (!attributes.includes(t.attribute)) attributes.push(t.attribute);
+      if (t.weights) target[t.attribute] = t.weights;
+    }
+    if (Object.keys(target).length > 0) cfg.target = target;
+  }
+  if (f.joint && f.joint.length > 0) cfg.joint = f.joint.map((j) => list(j));
+  if (attributes.length > 0) cfg.attributes = attributes;
+  if (f.latency !== undefined) cfg.sim = { latencyMs: f.latency };
+  return cfg satisfies RunConfigInput | Record<string, unknown>;
+}

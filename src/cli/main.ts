@@ -1,0 +1,183 @@
+import { Command, CommanderError, Option } from "commander";
+import { combineSettings, loadRun, resume, run, type RunOptions } from "../api.js";
+import { readConfigFile } from "../config/resolve.js";
+import type { RunConfigInput } from "../config/schema.js";
+import { InputError } from "../core/errors.js";
+import { POLICY_IDS, type PolicyId } from "../policies/types.js";
+import { compareRuns, formatComparison } from "../report/compare.js";
+import { formatRun, runJson } from "../report/table.js";
+import type { RunSummary } from "../report/summary.js";
+import { packageVersion } from "../util/paths.js";
+import { flagName, flagsToConfig, list, nonNegativeNumber, wholeNumber, type RunFlags } from "./flags.js";
+import { progressReporter } from "./progress.js";
+
+/** Exit codes: 0 done; 1 the run ended without meeting its target; 2 bad input; 130 interrupted. */
+export const EXIT = { ok: 0, incomplete: 1, input: 2, interrupted: 130 } as const;
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+};
+
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option("-a, --attributes <list>", "attributes to control, comma-separated (gender, race, age, skin_tone, body_type, profession)", list)
+    .option("-t, --target <spec>", "target weights: ATTR=CAT:W,CAT:W or ATTR=uniform (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("-j, --joint <list>", "control these attributes jointly, e.g. race,gender (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(new Option("-p, --policy <name>", "how requests are made (default debiaspi)").choices([...POLICY_IDS]))
+    .addOption(new Option("--mode <mode>", "debiaspi: ask for one cell or offer the open cells (default direct)").choices(["direct", "choice"]))
+    .option("--subgroup <k>", "debiaspi choice mode: offer only the k largest deficits (default all)", wholeNumber("--subgroup"))
+    .addOption(new Option("--overflow <rule>", "an image landing in a full bin: discard (exact set) or keep (default discard)").choices(["keep", "discard"]))
+    .option("-n, --n <count>", "images in the set (default 20)", wholeNumber("--n"))
+    .option("--seed <int>", "seed; the same seed at concurrency 1 gives the same run image for image", wholeNumber("--seed"))
+    .option("-c, --concurrency <count>", "generations in flight at once (default 4)", wholeNumber("--concurrency"))
+    .option("--max-attempts <count>", "attempt budget (default 10 x N)", wholeNumber("--max-attempts"))
+    .option("-o, --out <dir>", "folder for run folders (default ./runs)")
+    .option("--provider <name>", "text-to-image backend: sim (default)")
+    .option("--observer <name>", "what reads the generated people: self-report (default) or requested")
+    .option("--professions <list>", "categories of the profession attribute, comma-separated", list)
+    .option("--latency <ms>", "sim: simulated latency per image in ms", nonNegativeNumber("--latency"))
+    .option("--config <file>", "YAML or JSON file with the same settings; flags override it")
+    .option("--json", "print one JSON object instead of tables")
+    .option("--no-progress", "no progress bar");
+}
+
+function settingsFrom(prompt: string | undefined, opts: RunFlags & { config?: string }): RunConfigInput {
+  const layers: { source: string; values: unknown; nameOf?: (p: string) => string }[] = [];
+  if (opts.config) layers.push({ source: `config file ${opts.config}`, values: readConfigFile(opts.config) });
+  layers.push({ source: "command line", values: flagsToConfig(prompt, opts), nameOf: flagName });
+  return combineSettings(layers);
+}
+
+/** Runs the loop with Ctrl-C handling: the first stops cleanly (resumable), a second exits at once. */
+async function withInterrupt<T>(io: Io, work: (signal: AbortSignal, dir: { current?: string }) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const dir: { current?: string } = {};
+  let hits = 0;
+  const onSigint = (): void => {
+    hits += 1;
+    if (hits > 1) process.exit(EXIT.interrupted);
+    io.err(`\ndebiaspi: stopping after the images in flight; continue with: debiaspi resume ${dir.current ?? "<run folder>"}`);
+    controller.abort(new Error("interrupted"));
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  try {
+    return await work(controller.signal, dir);
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+  }
+}
+
+function report(io: Io, summary: RunSummary, json: boolean): number {
+  io.out(json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
+  if (summary.status === "incomplete") return EXIT.interrupted;
+  return summary.status === "complete" ? EXIT.ok : EXIT.incomplete;
+}
+
+export function buildProgram(io: Io = defaultIo): Command {
+  const program = new Command();
+  program
+    .name("debiaspi")
+    .description("Steer a text-to-image model to a chosen demographic distribution by prompt iteration, and measure it.")
+    .version(packageVersion())
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .exitOverride();
+
+  addRunOptions(program.command("run").argument("[prompt]", "the image prompt, e.g. \"a photo of the face of a CEO\"").description("generate a set of N images that follows the target"))
+    .action(async (prompt: string | undefined, opts: RunFlags & { config?: string; json?: boolean; progress: boolean }) => {
+      const settings = settingsFrom(prompt, opts);
+      const bar = progressReporter(opts.progress && !opts.json);
+      const outcome = await withInterrupt(io, (signal, dir) =>
+        run(settings, { signal, onProgress: bar.update, onStart: (d) => (dir.current = d) } satisfies RunOptions),
+      ).finally(() => bar.stop());
+      program.setOptionValue("exitCode", report(io, outcome.summary, Boolean(opts.json)));
+    });
+
+  program
+    .command("resume")
+    .argument("<run>", "a run folder")
+    .description("continue a run that was stopped or killed; nothing generated is lost or generated twice")
+    .option("--max-attempts <count>", "raise the attempt budget", wholeNumber("--max-attempts"))
+    .option("--json", "print one JSON object instead of tables")
+    .option("--no-progress", "no progress bar")
+    .action(async (dir: string, opts: { maxAttempts?: number; json?: boolean; progress: boolean }) => {
+      const bar = progressReporter(opts.progress && !opts.json);
+      const outcome = await withInterrupt(io, (signal, d) => {
+        d.current = dir;
+        return resume(dir, { signal, onProgress: bar.update, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) });
+      }).finally(() => bar.stop());
+      program.setOptionValue("exitCode", report(io, outcome.summary, Boolean(opts.json)));
+    });
+
+  program
+    .command("show")
+    .argument("<run>", "a run folder")
+    .description("the measurements of a run: per attribute target, achieved with intervals, TV, max |p-q|, KL, exactness, cost")
+    .option("--json", "print one JSON object instead of tables")
+    .action((dir: string, opts: { json?: boolean }) => {
+      const { summary } = loadRun(dir);
+      io.out(opts.json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
+    });
+
+  addRunOptions(
+    program
+      .command("compare")
+      .argument("[prompt]", "the image prompt")
+      .description("run several policies on one prompt with the same settings and show them side by side")
+      .option("--policies <list>", `policies to compare (default ${POLICY_IDS.join(",")})`, list),
+  ).action(async (prompt: string | undefined, opts: RunFlags & { config?: string; json?: boolean; progress: boolean; policies?: string[] }) => {
+    const policies = opts.policies ?? [...POLICY_IDS];
+    for (const p of policies) {
+      if (!(POLICY_IDS as readonly string[]).includes(p)) throw new InputError(`--policies: unknown policy "${p}"; accepted: ${POLICY_IDS.join(", ")}`);
+    }
+    const base = settingsFrom(prompt, opts);
+    if (base.seed === undefined) base.seed = Math.floor(Math.random() * 0xffffffff);
+    const results: { label: string; summary: RunSummary }[] = [];
+    await withInterrupt(io, async (signal, dir) => {
+      for (const policy of policies) {
+        if (signal.aborted) break;
+        const bar = progressReporter(opts.progress && !opts.json);
+        if (!opts.json && process.stderr.isTTY && opts.progress) io.err(`${policy}:`);
+        const outcome = await run({ ...base, policy: policy as PolicyId }, { signal, onProgress: bar.update, onStart: (d) => (dir.current = d) }).finally(() => bar.stop());
+        results.push({ label: policy, summary: outcome.summary });
+      }
+    });
+    const rows = compareRuns(results);
+    io.out(
+      opts.json
+        ? JSON.stringify({ runs: rows.map((r) => ({ policy: r.policy, crossEffects: r.crossEffects, ...runJson(r.summary) })) }, null, 2)
+        : formatComparison(rows),
+    );
+  });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code instead of exiting (tests call it in-process). */
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return (program.getOptionValue("exitCode") as number | undefined) ?? EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
+      return EXIT.input;
+    }
+    if (e instanceof InputError) {
+      io.err(`debiaspi: error: ${e.message}`);
+      return EXIT.input;
+    }
+    const err = e as Error;
+    io.err(`debiaspi: internal error: ${err.message}\n${process.env.DEBIASPI_DEBUG ? err.stack ?? "" : "(set DEBIASPI_DEBUG=1 for the stack trace; please report it)"}`);
+    return 3;
+  }
+}

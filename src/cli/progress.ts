@@ -1,0 +1,28 @@
+import cliProgress from "cli-progress";
+import type { LoopProgress } from "../engine/engine.js";
+
+/** A progress bar on stderr when it is a terminal; nothing otherwise (pipes, CI, --json). */
+export function progressReporter(enabled: boolean): { update: (p: LoopProgress) => void; stop: () => void } {
+  if (!enabled || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: "{bar} {value}/{total} kept | {attempts} generations | {inFlight} in flight | {eta_formatted}",
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (p) => {
+      if (!started) {
+        bar.start(p.n, p.kept, { attempts: p.attempts, inFlight: p.inFlight });
+        started = true;
+      } else bar.update(p.kept, { attempts: p.attempts, inFlight: p.inFlight });
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { InputError } from "../core/errors.js";
+import { Rng } from "../core/rng.js";
+import { resolveTarget, type Target } from "../core/target.js";
+import { applyTaxonomyPatch, builtinTaxonomy, type Taxonomy } from "../core/taxonomy.js";
+import type { PolicyId } from "../policies/types.js";
+import { DEFAULT_TEMPLATES, REQUIRED_PLACEHOLDERS, type Templates } from "../prompts/templates.js";
+import { formatZodError, runConfigSchema, type RunConfigInput, type SimOverrides } from "./schema.js";
+
+/** A run's settings with every default filled in: what run.json records. */
+export interface RunConfig {
+  prompt: string;
+  n: number;
+  attributes: string[];
+  target: Record<string, Record<string, number>>;
+  joint: string[][];
+  jointTarget: Record<string, Record<string, number>>;
+  policy: PolicyId;
+  mode: "direct" | "choice";
+  subgroup: number;
+  overflow: "keep" | "discard";
+  seed: number;
+  concurrency: number;
+  maxAttempts: number;
+  out: string;
+  provider: string;
+  observer: string;
+  professions: string[];
+  taxonomy: NonNullable<RunConfigInput["taxonomy"]>;
+  templates: Templates;
+  sim: SimOverrides;
+}
+
+export const RUN_DEFAULTS = {
+  n: 20,
+  attributes: ["gender", "race"],
+  policy: "debiaspi" as PolicyId,
+  mode: "direct" as const,
+  subgroup: 0,
+  overflow: "discard" as const,
+  concurrency: 4,
+  out: "./runs",
+  provider: "sim",
+  observer: "self-report",
+};
+
+/** Reads a YAML or JSON config file into unvalidated settings; one clear error when it cannot. */
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new InputError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  try {
+    const doc: unknown = parseYaml(text);
+    if (doc === null || doc === undefined) return {};
+    if (typeof doc !== "object" || Array.isArray(doc)) throw new InputError(`config file ${path}: expected a mapping of settings (key: value), got ${Array.isArray(doc) ? "a list" : typeof doc}`);
+    return doc;
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    if (e instanceof YAMLParseError) {
+      const pos = e.linePos?.[0];
+      throw new InputError(`config file ${path} is not valid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ""}: ${e.message.split("\n")[0]}`);
+    }
+    throw new InputError(`config file ${path} is not valid YAML: ${(e as Error).message}`);
+  }
+}
+
+/** Validates settings from a file or from flags against the config schema. */
+export function validateConfig(raw: unknown, source: string, nameOf?: (path: string) => string): RunConfigInput {
+  const parsed = runConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new InputError(formatZodError(parsed.error, source, nameOf));
+  return parsed.data;
+}
+
+/** Later sources win, key by key; `target`, `jointTarget`, `templates` and `sim` merge one level deep. */
+export function mergeConfigs(...layers: RunConfigInput[]): RunConfigInput {
+  const out: RunConfigInput = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer) as [keyof RunConfigInput, unknown][]) {
+      if (v === undefined) continue;
+      if ((k === "target" || k === "jointTarget" || k === "templates" || k === "sim") && out[k] && typeof v === "object") {
+        (out as Record<string, unknown>)[k] = { ...(out[k] as object), ...(v as object) };
+      } else (out as Record<string, unknown>)[k] = v;
+    }
+  }
+  return out;
+}
+
+export interface ResolvedRun {
+  config: RunConfig;
+  taxonomy: Taxonomy;
+  target: Target;
+}
+
+function checkTemplates(t: Templates): void {
+  for (const [name, required] of Object.entries(REQUIRED_PLACEHOLDERS) as [keyof Templates, string[]][]) {
+    for (const ph of required) {
+      if (!t[name].includes(ph)) throw new InputError(`template "${name}" must contain ${ph}; it is: ${JSON.stringify(t[name])}`);
+    }
+  }
+}
+
+/** Fills defaults, builds the taxonomy and the target; every problem is one InputError. */
+export function resolveRun(input: RunConfigInput, randomSeed: () => number = () => Math.floor(Math.random() * 0xffffffff)): ResolvedRun {
+  if (!input.prompt) throw new InputError("no prompt given; pass it as the first argument of `run` or as `prompt:` in the config");
+  const n = input.n ?? RUN_DEFAULTS.n;
+  const config: RunConfig = {
+    prompt: input.prompt,
+    n,
+    attributes: input.attributes ?? (input.target || input.joint ? [] : RUN_DEFAULTS.attributes),
+    target: input.target ?? {},
+    joint: input.joint ?? [],
+    jointTarget: input.jointTarget ?? {},
+    policy: input.policy ?? RUN_DEFAULTS.policy,
+    mode: input.mode ?? RUN_DEFAULTS.mode,
+    subgroup: input.subgroup ?? RUN_DEFAULTS.subgroup,
+    overflow: input.overflow ?? RUN_DEFAULTS.overflow,
+    seed: input.seed ?? randomSeed(),
+    concurrency: input.concurrency ?? RUN_DEFAULTS.concurrency,
+    maxAttempts: input.maxAttempts ?? Math.max(10 * n, n + 50),
+    out: input.out ?? RUN_DEFAULTS.out,
+    provider: input.provider ?? RUN_DEFAULTS.provider,
+    observer: input.observer ?? RUN_DEFAULTS.observer,
+    professions: input.professions ?? [],
+    taxonomy: input.taxonomy ?? {},
+    templates: { ...DEFAULT_TEMPLATES, ...(input.templates ?? {}) },
+    sim: input.sim ?? {},
+  };
+  if (config.maxAttempts < n) throw new InputError(`maxAttempts (${config.maxAttempts}) must be at least N (${n})`);
+  checkTemplates(config.templates);
+  const taxonomy = applyTaxonomyPatch(builtinTaxonomy(), { ...config.taxonomy, professions: config.professions });
+  const tieRng = new Rng(config.seed);
+  const target = resolveTarget(
+    taxonomy,
+    { attributes: config.attributes, weights: config.target, joint: config.joint, jointWeights: config.jointTarget },
+    n,
+    (len) => tieRng.shuffle(Array.from({ length: len }, (_, i) => i)),
+  );
+  return { config, taxonomy, target };
+}

@@ -1,0 +1,118 @@
+import { z } from "zod";
+import { POLICY_IDS } from "../policies/types.js";
+import { MAX_N } from "../core/target.js";
+
+const weights = z.record(z.string(), z.number());
+
+const categoryEdit = z
+  .object({
+    id: z.string().min(1),
+    label: z.string().optional(),
+    phrase: z.string().optional(),
+    aliases: z.array(z.string()).optional(),
+  })
+  .strict();
+
+const templatesSchema = z
+  .object({
+    plain: z.string(),
+    eip: z.string(),
+    direct: z.string(),
+    choice: z.string(),
+    random: z.string(),
+  })
+  .partial()
+  .strict();
+
+/** Overrides of the simulated model's parameters (see src/providers/sim/params.ts). */
+const simSchema = z
+  .object({
+    compliance: z
+      .object({
+        default: z.number().min(0).max(1),
+        attributes: z.record(z.string(), z.number().min(0).max(1)),
+        categories: z.record(z.string(), z.record(z.string(), z.number().min(0).max(1))),
+      })
+      .partial()
+      .strict(),
+    defaultMaleShare: z.number().min(0).max(1),
+    prior: z.object({ race: weights, age: weights, body_type: weights }).partial().strict(),
+    skinBroad: z.record(z.string(), z.array(z.number().min(0)).length(10)),
+    skinNarrow: z.record(z.string(), z.array(z.number().min(0)).length(10)),
+    instructionGenderPull: z.number().min(0).max(1),
+    eipGenderPull: z.number().min(0).max(1),
+    reportMismatch: z.number().min(0).max(1),
+    refusalRate: z.number().min(0).max(1),
+    latencyMs: z.number().min(0).max(600_000),
+    render: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+/**
+ * The run config: the same settings as the `run` flags, as a YAML (or JSON) file. Every key is
+ * optional here; defaults fill in the rest (see RUN_DEFAULTS).
+ */
+export const runConfigSchema = z
+  .object({
+    prompt: z.string().trim().min(1, "must not be empty"),
+    n: z.number().int("must be a whole number").min(1, "must be at least 1").max(MAX_N, `must be at most ${MAX_N}`),
+    attributes: z.array(z.string().min(1)),
+    target: z.record(z.string(), weights),
+    joint: z.array(z.array(z.string().min(1))),
+    jointTarget: z.record(z.string(), weights),
+    policy: z.enum(POLICY_IDS),
+    mode: z.enum(["direct", "choice"]),
+    subgroup: z.number().int().min(0),
+    overflow: z.enum(["keep", "discard"]),
+    seed: z.number().int().min(0).max(0xffffffff),
+    concurrency: z.number().int().min(1).max(256),
+    maxAttempts: z.number().int().min(1),
+    out: z.string().min(1),
+    provider: z.string().min(1),
+    observer: z.string().min(1),
+    professions: z.array(z.string()),
+    taxonomy: z
+      .object({
+        attributes: z.record(
+          z.string(),
+          z
+            .object({
+              label: z.string(),
+              ordered: z.boolean(),
+              slot: z.enum(["adjective", "noun", "suffix"]),
+              replace: z.boolean(),
+              categories: z.array(categoryEdit),
+            })
+            .partial()
+            .strict(),
+        ),
+      })
+      .partial()
+      .strict(),
+    templates: templatesSchema,
+    sim: simSchema,
+  })
+  .partial()
+  .strict();
+
+export type RunConfigInput = z.infer<typeof runConfigSchema>;
+export type SimOverrides = z.infer<typeof simSchema>;
+export type TemplateOverrides = z.infer<typeof templatesSchema>;
+
+/** One line for a zod error: where, what was wrong, what is accepted. */
+export function formatZodError(error: z.ZodError, source: string, nameOf: (path: string) => string = (p) => p): string {
+  const issue = error.issues[0];
+  if (!issue) return `${source}: invalid`;
+  const path = issue.path.length > 0 ? nameOf(issue.path.map(String).join(".")) : "(top level)";
+  let msg = issue.message;
+  if (issue.code === "unrecognized_keys") {
+    msg = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    const shape = path === "(top level)" ? Object.keys(runConfigSchema.shape) : undefined;
+    if (shape) msg += `; accepted: ${shape.join(", ")}`;
+  } else if (issue.code === "invalid_value" && "values" in issue) {
+    msg = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+  }
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? "s" : ""})` : "";
+  return `${source}: ${path}: ${msg}${more}`;
+}

@@ -1,0 +1,32 @@
+/** One category per attribute: { race: "black", gender: "female" }. */
+export type Assignment = Record<string, string>;
+
+/** What a policy asks the model for next. */
+export type Request =
+  /** The prompt unchanged. */
+  | { kind: "plain" }
+  /** The prompt with an ethical intervention phrase about these attributes. */
+  | { kind: "eip"; attributes: string[] }
+  /** One person with these categories. `slot` numbers an open-loop quota assignment. */
+  | { kind: "direct"; cells: Assignment; slot?: number }
+  /** One person matching any of these options; the model chooses. */
+  | { kind: "choice"; options: Assignment[] };
+
+/** What an observer saw of one person: a category id per attribute, or null for unknown. */
+export interface PersonObservation {
+  labels: Record<string, string | null>;
+  confidence?: Record<string, number>;
+}
+
+export interface Observation {
+  observer: string;
+  /** The people in the image; the first is the main subject. Empty when no person was seen. */
+  persons: PersonObservation[];
+  /** Why something is unknown, when it is. */
+  note?: string;
+}
+
+/** The main subject's labels, or an empty record when no person was seen. */
+export function mainSubject(obs: Observation): Record<string, string | null> {
+  return obs.persons[0]?.labels ?? {};
+}

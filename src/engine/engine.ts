@@ -1,0 +1,247 @@
+import type { Observation, Request } from "../core/request.js";
+import { mainSubject } from "../core/request.js";
+import { Rng, deriveSeed } from "../core/rng.js";
+import { Tally } from "../core/tally.js";
+import type { Target } from "../core/target.js";
+import type { Taxonomy } from "../core/taxonomy.js";
+import type { Observer } from "../observers/types.js";
+import type { Policy } from "../policies/types.js";
+import { composePrompt } from "../prompts/compose.js";
+import type { Templates } from "../prompts/templates.js";
+import type { GenerateResult, ImageProvider } from "../providers/types.js";
+import type { AttemptEvent, Decision, EndEvent, PendingRecord, RunEvent } from "../store/events.js";
+import type { RunSink } from "../store/sink.js";
+
+export interface LoopSettings {
+  prompt: string;
+  seed: number;
+  concurrency: number;
+  maxAttempts: number;
+  overflow: "keep" | "discard";
+}
+
+export interface LoopProgress {
+  kept: number;
+  n: number;
+  attempts: number;
+  inFlight: number;
+  last?: AttemptEvent;
+}
+
+export interface LoopInput {
+  settings: LoopSettings;
+  taxonomy: Taxonomy;
+  target: Target;
+  templates: Templates;
+  policy: Policy;
+  provider: ImageProvider;
+  observer: Observer;
+  sink: RunSink;
+  /** Events already in the run folder (resume). */
+  history?: RunEvent[];
+  /** Attempts whose image was saved but whose event line was not written (resume after a kill). */
+  pending?: PendingRecord[];
+  onProgress?: (p: LoopProgress) => void;
+  /** Aborting stops issuing requests and cancels those in flight; the run stays resumable. */
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface LoopResult {
+  status: "complete" | "budget" | "provider-errors" | "stopped";
+  kept: number;
+  attempts: number;
+  message?: string;
+}
+
+/** Consecutive provider errors after which a run stops instead of spending its whole budget on a dead backend. */
+export const MAX_CONSECUTIVE_ERRORS = 10;
+
+const isoNow = (now?: () => Date): string => (now ? now() : new Date()).toISOString();
+
+/**
+ * The control loop. Each iteration the policy picks a request from the tally (kept counts plus
+ * pending requests), the composer turns it into an image prompt, the provider generates, the
+ * observer says what was generated, and the observation (not the request) decides whether the
+ * image fills a bin. Up to `concurrency` generations run at once. Every attempt is written to the
+ * sink as one event line; with `history` the loop continues a run where it stopped.
+ */
+export async function runLoop(input: LoopInput): Promise<LoopResult> {
+  const { settings, target, policy, sink, taxonomy } = input;
+  const tally = new Tally(target);
+  const closed = policy.closedLoop;
+  let attempts = 0;
+  let nextIndex = 0;
+  let produced = 0;
+  let consecutiveErrors = 0;
+  let ended: EndEvent | undefined;
+
+  const account = (e: AttemptEvent): void => {
+    attempts += 1;
+    nextIndex = Math.max(nextIndex, e.i + 1);
+    policy.settle?.(e.request, e.outcome === "image");
+    if (e.outcome === "image") produced += 1;
+    consecutiveErrors = e.outcome === "error" ? consecutiveErrors + 1 : 0;
+    if (e.decision === "kept") tally.add(e.observation ? mainSubject(e.observation) : {});
+  };
+
+  for (const e of input.history ?? []) {
+    if (e.type === "attempt") account(e);
+    else ended = e;
+  }
+
+  // Finish attempts that were generated but not yet recorded when the process died.
+  const seen = new Set((input.history ?? []).filter((e) => e.type === "attempt").map((e) => (e as AttemptEvent).i));
+  for (const rec of (input.pending ?? []).sort((a, b) => a.i - b.i)) {
+    if (seen.has(rec.i)) {
+      sink.clearPending(rec.i);
+      continue;
+    }
+    const result: GenerateResult = {
+      warnings: rec.warnings ?? [],
+      meta: rec.meta ?? {},
+      ...(rec.selfReport ? { selfReport: rec.selfReport } : {}),
+      ...(rec.revisedPrompt ? { revisedPrompt: rec.revisedPrompt } : {}),
+      ...(rec.refusal ? { refusal: rec.refusal } : {}),
+    };
+    const observation = rec.outcome === "image" ? await safeObserve(input, result, rec.request, rec.prompt) : undefined;
+    finish(rec, observation);
+  }
+
+  function decide(observation: Observation | undefined, outcome: AttemptEvent["outcome"]): Decision {
+    if (outcome === "refusal") return "refused";
+    if (outcome === "error") return "error";
+    const full = closed ? tally.complete() || tally.kept >= target.n : tally.kept >= target.n;
+    if (full) return "surplus";
+    if (!closed || settings.overflow === "keep") return "kept";
+    const labels = observation ? mainSubject(observation) : {};
+    if (target.factors.some((_, f) => tally.cellOf(f, labels) < 0)) return "unknown";
+    return tally.fits(labels) ? "kept" : "overflow";
+  }
+
+  function finish(rec: PendingRecord, observation: Observation | undefined): AttemptEvent {
+    const decision = decide(observation, rec.outcome);
+    const event: AttemptEvent = {
+      ...rec,
+      ...(observation ? { observation } : {}),
+      decision,
+      kept: 0,
+      tally: {},
+    };
+    account({ ...event, i: rec.i });
+    // account() counted it; fill in the state after it.
+    event.kept = tally.kept;
+    event.tally = tally.snapshot();
+    sink.append(event);
+    sink.clearPending(rec.i);
+    return event;
+  }
+
+  const done = (): boolean => (closed && settings.overflow === "discard" ? tally.complete() : tally.kept >= target.n);
+
+  if (done()) {
+    if (!ended || ended.reason !== "complete") sink.append({ type: "end", t: isoNow(input.now), reason: "complete" });
+    return { status: "complete", kept: tally.kept, attempts };
+  }
+
+  const inFlight = new Map<number, Promise<void>>();
+  let stopReason: LoopResult["status"] | undefined;
+  let message: string | undefined;
+
+  const keepRate = (): number => (tally.kept + 1) / (Math.max(produced, tally.kept) + 1);
+  const wanted = (): boolean => {
+    if (done()) return false;
+    if (closed) return tally.left - inFlight.size * keepRate() > 1e-9;
+    return produced + inFlight.size < target.n;
+  };
+
+  const launch = (): void => {
+    const i = nextIndex++;
+    const rng = new Rng(deriveSeed(settings.seed, i, 1));
+    const request: Request = policy.next({ target, tally, rng, keepRate: keepRate() });
+    const prompt = composePrompt(settings.prompt, request, taxonomy, input.templates, policy.id);
+    const seed = deriveSeed(settings.seed, i);
+    if (request.kind === "direct") tally.changePending(request.cells, 1);
+    const started = Date.now();
+    const job = (async () => {
+      let result: GenerateResult | undefined;
+      let error: string | undefined;
+      try {
+        result = await input.provider.generate({ prompt, seed, ...(input.signal ? { signal: input.signal } : {}) });
+      } catch (e) {
+        if (input.signal?.aborted) {
+          // Cancelled: nothing came back, nothing to record; resume issues it again.
+          if (request.kind === "direct") tally.changePending(request.cells, -1);
+          policy.settle?.(request, false);
+          return;
+        }
+        error = e instanceof Error ? e.message : String(e);
+      }
+      if (request.kind === "direct") tally.changePending(request.cells, -1);
+      const ms = Date.now() - started;
+      const outcome: AttemptEvent["outcome"] = error !== undefined || !result ? "error" : result.refusal ? "refusal" : "image";
+      const rec: PendingRecord = {
+        type: "attempt",
+        i,
+        t: isoNow(input.now),
+        request,
+        prompt,
+        seed,
+        outcome,
+        ms,
+        ...(error !== undefined ? { error } : {}),
+        ...(result?.refusal ? { refusal: result.refusal } : {}),
+        ...(result?.selfReport ? { selfReport: result.selfReport } : {}),
+        ...(result?.revisedPrompt ? { revisedPrompt: result.revisedPrompt } : {}),
+        ...(result?.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
+        ...(result && result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+        ...(result && Object.keys(result.meta).length > 0 ? { meta: result.meta } : {}),
+      };
+      if (outcome === "image" && result?.image) {
+        rec.image = sink.writeImage(result.image, result.mime ?? "image/png");
+        sink.writePending(rec);
+      }
+      const observation = outcome === "image" && result ? await safeObserve(input, result, request, prompt) : undefined;
+      const event = finish(rec, observation);
+      if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS && !stopReason) {
+        stopReason = "provider-errors";
+        message = `${MAX_CONSECUTIVE_ERRORS} provider errors in a row; the last: ${event.error ?? "unknown"}`;
+      }
+      input.onProgress?.({ kept: tally.kept, n: target.n, attempts, inFlight: inFlight.size - 1, last: event });
+    })();
+    inFlight.set(i, job);
+    void job.finally(() => inFlight.delete(i));
+  };
+
+  input.onProgress?.({ kept: tally.kept, n: target.n, attempts, inFlight: 0 });
+  for (;;) {
+    while (
+      !stopReason &&
+      !input.signal?.aborted &&
+      inFlight.size < settings.concurrency &&
+      attempts + inFlight.size < settings.maxAttempts &&
+      wanted()
+    ) {
+      launch();
+    }
+    if (inFlight.size === 0) break;
+    await Promise.race(inFlight.values());
+  }
+
+  if (input.signal?.aborted) return { status: "stopped", kept: tally.kept, attempts };
+  let status: LoopResult["status"];
+  if (done()) status = "complete";
+  else if (stopReason === "provider-errors") status = "provider-errors";
+  else status = "budget";
+  if (status === "budget") message = `attempt budget of ${settings.maxAttempts} spent with ${tally.kept} of ${target.n} images kept`;
+  sink.append({ type: "end", t: isoNow(input.now), reason: status, ...(message ? { message } : {}) });
+  return { status, kept: tally.kept, attempts, ...(message ? { message } : {}) };
+}
+
+async function safeObserve(input: LoopInput, result: GenerateResult, request: Request, prompt: string): Promise<Observation> {
+  try {
+    return await input.observer.observe({ result, request, prompt }, input.taxonomy);
+  } catch (e) {
+    return { observer: input.observer.id, persons: [], note: `observer failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}

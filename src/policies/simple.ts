@@ -1,0 +1,73 @@
+import { Rng, deriveSeed } from "../core/rng.js";
+import type { Assignment, Request } from "../core/request.js";
+import type { Target } from "../core/target.js";
+import type { Policy, PolicyContext } from "./types.js";
+
+/** `none`: the prompt unchanged; the baseline without any control. */
+export const nonePolicy = (): Policy => ({
+  id: "none",
+  closedLoop: false,
+  next: () => ({ kind: "plain" }),
+});
+
+/** `eip`: an ethical intervention phrase naming the controlled attributes (Bansal et al. 2022). */
+export const eipPolicy = (target: Target): Policy => ({
+  id: "eip",
+  closedLoop: false,
+  next: () => ({ kind: "eip", attributes: target.attributes }),
+});
+
+/** Assigns every attribute of a factor's cell. */
+function assign(target: Target, f: number, c: number, into: Assignment): void {
+  const factor = target.factors[f]!;
+  factor.attributes.forEach((a, k) => {
+    into[a] = factor.cells[c]![k]!;
+  });
+}
+
+/** `random`: a cell drawn i.i.d. from the target for every factor, prepended; nothing observed. */
+export const randomPolicy = (target: Target): Policy => ({
+  id: "random",
+  closedLoop: false,
+  next: (ctx: PolicyContext): Request => {
+    const cells: Assignment = {};
+    target.factors.forEach((factor, f) => assign(target, f, ctx.rng.weighted(factor.q), cells));
+    return { kind: "direct", cells };
+  },
+});
+
+/**
+ * `quota`: the bins dealt out in a shuffled order, one assignment per image, compliance assumed and
+ * nothing observed: the open-loop scheme of Fair Diffusion. A request whose generation failed
+ * (refusal, error) gives its slot back.
+ */
+export function quotaPolicy(target: Target, seed: number): Policy {
+  const rng = new Rng(deriveSeed(seed, 0x9a07a));
+  const perFactor = target.factors.map((factor) =>
+    rng.shuffle(factor.bins.flatMap((count, c) => Array.from({ length: count }, () => c))),
+  );
+  const slots: Assignment[] = Array.from({ length: target.n }, (_, i) => {
+    const cells: Assignment = {};
+    perFactor.forEach((list, f) => assign(target, f, list[i]!, cells));
+    return cells;
+  });
+  const done = new Set<number>();
+  const inFlight = new Set<number>();
+  return {
+    id: "quota",
+    closedLoop: false,
+    next: (): Request => {
+      let slot = 0;
+      while (slot < slots.length && (done.has(slot) || inFlight.has(slot))) slot++;
+      // More requests than slots can only come from a caller that ignores the stop rule; reuse the last.
+      const s = Math.min(slot, slots.length - 1);
+      inFlight.add(s);
+      return { kind: "direct", cells: { ...slots[s]! }, slot: s };
+    },
+    settle: (request, produced) => {
+      if (request.kind !== "direct" || request.slot === undefined) return;
+      inFlight.delete(request.slot);
+      if (produced) done.add(request.slot);
+    },
+  };
+}

@@ -1,0 +1,238 @@
+import { compareDistribution, normalizedEntropy, proportions, totalVariation } from "../core/metrics.js";
+import { mainSubject } from "../core/request.js";
+import { cellKey, type Target } from "../core/target.js";
+import type { Taxonomy } from "../core/taxonomy.js";
+import type { RunConfig } from "../config/resolve.js";
+import type { AttemptEvent, EndEvent, RunEvent } from "../store/events.js";
+
+/** What run.json holds. */
+export interface RunRecord {
+  format: string;
+  id: string;
+  createdAt: string;
+  version: string;
+  config: RunConfig;
+  taxonomy: Taxonomy;
+  target: Target;
+}
+
+export interface AttributeSummary {
+  attribute: string;
+  label: string;
+  controlled: boolean;
+  /** Target share per category (controlled attributes). */
+  target?: Record<string, number>;
+  /** Integer quota per category (controlled attributes). */
+  bins?: Record<string, number>;
+  /** Counts per category among the kept images (main subject), unknowns left out. */
+  observed: Record<string, number>;
+  unknown: number;
+  unknownRate: number;
+  /** Wilson 95 % interval of each category's share. */
+  intervals: Record<string, [number, number]>;
+  tv?: number;
+  maxAbsDiff?: number;
+  kl?: number | null;
+  fd?: number;
+  mad?: number;
+  chiSquareP?: number;
+  normalizedEntropy: number;
+  exact?: boolean;
+  /** The simulated model's ground truth (what was rendered) for the kept images, where known. */
+  truth?: { observed: Record<string, number>; agreement: number };
+}
+
+export interface FactorSummary {
+  id: string;
+  attributes: string[];
+  target: Record<string, number>;
+  bins: Record<string, number>;
+  observed: Record<string, number>;
+  tv: number;
+  maxAbsDiff: number;
+  kl: number | null;
+  exact: boolean;
+}
+
+export interface RunSummary {
+  runDir: string;
+  id: string;
+  prompt: string;
+  policy: string;
+  mode: string;
+  overflow: string;
+  provider: string;
+  observer: string;
+  seed: number;
+  n: number;
+  status: "complete" | "budget" | "provider-errors" | "incomplete";
+  message?: string;
+  kept: number;
+  /** Images generated (attempts that returned an image). */
+  generations: number;
+  /** Every call to the provider, refusals and errors included. */
+  attempts: number;
+  refusals: number;
+  errors: number;
+  discarded: { overflow: number; unknown: number; surplus: number };
+  generationsPerKept: number | null;
+  costUsd: number;
+  /** Every bin of every factor met exactly. */
+  exact: boolean;
+  attributes: Record<string, AttributeSummary>;
+  factors: FactorSummary[];
+  /** Mean TV over the factors after each kept image. */
+  convergence: number[];
+}
+
+const keyed = <T>(keys: readonly string[], values: readonly T[]): Record<string, T> =>
+  Object.fromEntries(keys.map((k, i) => [k, values[i]!]));
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** Measures a run from its record and its events: what the terminal table, JSON and reports show. */
+export function summarizeRun(runDir: string, record: RunRecord, events: readonly RunEvent[]): RunSummary {
+  const { config, taxonomy, target } = record;
+  const attempts = events.filter((e): e is AttemptEvent => e.type === "attempt").sort((a, b) => a.i - b.i);
+  const end = [...events].reverse().find((e): e is EndEvent => e.type === "end");
+  const keptEvents = attempts.filter((e) => e.decision === "kept");
+  // Convergence follows the order images were kept in (event order), not the issue order.
+  const keptInOrder = events.filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept");
+  const labelsOf = (e: AttemptEvent): Record<string, string | null> => (e.observation ? mainSubject(e.observation) : {});
+
+  const attributes: Record<string, AttributeSummary> = {};
+  for (const attr of taxonomy.attributes) {
+    if (attr.categories.length === 0) continue;
+    const cats = attr.categories.map((c) => c.id);
+    const counts = cats.map(() => 0);
+    let unknown = 0;
+    let seen = 0;
+    const truthCounts = cats.map(() => 0);
+    let truthN = 0;
+    let agree = 0;
+    for (const e of keptEvents) {
+      const labels = labelsOf(e);
+      const v = labels[attr.id];
+      if (v !== undefined) seen += 1;
+      const idx = v ? cats.indexOf(v) : -1;
+      if (idx >= 0) counts[idx]! += 1;
+      else unknown += 1;
+      const truth = (e.meta?.truth as Record<string, string> | undefined)?.[attr.id];
+      if (truth !== undefined) {
+        const t = cats.indexOf(truth);
+        if (t >= 0) truthCounts[t]! += 1;
+        truthN += 1;
+        if (truth === v) agree += 1;
+      }
+    }
+    const controlled = target.attributes.includes(attr.id);
+    if (!controlled && seen === 0) continue;
+    const factor = target.factors.find((f) => f.attributes.includes(attr.id));
+    let q: number[] | undefined;
+    let bins: number[] | undefined;
+    if (factor) {
+      const k = factor.attributes.indexOf(attr.id);
+      q = cats.map(() => 0);
+      bins = cats.map(() => 0);
+      factor.cells.forEach((cell, i) => {
+        const j = cats.indexOf(cell[k]!);
+        q![j]! += factor.q[i]!;
+        bins![j]! += factor.bins[i]!;
+      });
+    }
+    const m = compareDistribution(counts, q ?? proportions(counts.map(() => 1)));
+    const known = counts.reduce((s, c) => s + c, 0);
+    const s: AttributeSummary = {
+      attribute: attr.id,
+      label: attr.label,
+      controlled,
+      observed: keyed(cats, counts),
+      unknown,
+      unknownRate: keptEvents.length > 0 ? unknown / keptEvents.length : 0,
+      intervals: keyed(cats, m.intervals.map((iv) => [iv.low, iv.high] as [number, number])),
+      normalizedEntropy: normalizedEntropy(known > 0 ? m.p : counts),
+    };
+    if (q && bins) {
+      s.target = keyed(cats, q);
+      s.bins = keyed(cats, bins);
+      s.tv = m.tv;
+      s.maxAbsDiff = m.maxAbsDiff;
+      s.kl = finiteOrNull(m.kl);
+      s.fd = m.fd;
+      s.mad = m.mad;
+      s.chiSquareP = m.chiSquare.pValue;
+      s.exact = counts.every((c, i) => c === bins![i]);
+    }
+    if (truthN > 0) s.truth = { observed: keyed(cats, truthCounts), agreement: agree / truthN };
+    attributes[attr.id] = s;
+  }
+
+  const factors: FactorSummary[] = target.factors.map((f) => {
+    const keys = f.cells.map(cellKey);
+    const counts = keys.map(() => 0);
+    for (const e of keptEvents) {
+      const labels = labelsOf(e);
+      const key = f.attributes.map((a) => labels[a] ?? "?").join("|");
+      const idx = keys.indexOf(key);
+      if (idx >= 0) counts[idx]! += 1;
+    }
+    const m = compareDistribution(counts, f.q);
+    return {
+      id: f.id,
+      attributes: f.attributes,
+      target: keyed(keys, f.q),
+      bins: keyed(keys, f.bins),
+      observed: keyed(keys, counts),
+      tv: m.tv,
+      maxAbsDiff: m.maxAbsDiff,
+      kl: finiteOrNull(m.kl),
+      exact: counts.every((c, i) => c === f.bins[i]),
+    };
+  });
+
+  // Convergence: mean TV over factors after each kept image, updated incrementally.
+  const running = target.factors.map((f) => f.cells.map(() => 0));
+  const convergence: number[] = [];
+  let total = 0;
+  for (const e of keptInOrder) {
+    total += 1;
+    const labels = labelsOf(e);
+    target.factors.forEach((f, fi) => {
+      const idx = f.cells.findIndex((cell) => cell.every((c, k) => labels[f.attributes[k]!] === c));
+      if (idx >= 0) running[fi]![idx]! += 1;
+    });
+    const tvs = target.factors.map((f, fi) => totalVariation(running[fi]!.map((c) => c / total), f.q));
+    convergence.push(tvs.reduce((s, x) => s + x, 0) / Math.max(1, tvs.length));
+  }
+
+  const generations = attempts.filter((e) => e.outcome === "image").length;
+  const kept = keptEvents.length;
+  const count = (d: AttemptEvent["decision"]): number => attempts.filter((e) => e.decision === d).length;
+  const status: RunSummary["status"] = end ? end.reason : "incomplete";
+  return {
+    runDir,
+    id: record.id,
+    prompt: config.prompt,
+    policy: config.policy,
+    mode: config.mode,
+    overflow: config.overflow,
+    provider: config.provider,
+    observer: config.observer,
+    seed: config.seed,
+    n: config.n,
+    status,
+    ...(end?.message ? { message: end.message } : {}),
+    kept,
+    generations,
+    attempts: attempts.length,
+    refusals: count("refused"),
+    errors: count("error"),
+    discarded: { overflow: count("overflow"), unknown: count("unknown"), surplus: count("surplus") },
+    generationsPerKept: kept > 0 ? generations / kept : null,
+    costUsd: attempts.reduce((s, e) => s + (e.costUsd ?? 0), 0),
+    exact: kept === config.n && factors.every((f) => f.exact),
+    attributes,
+    factors,
+    convergence,
+  };
+}

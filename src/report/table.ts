@@ -1,0 +1,72 @@
+import Table from "cli-table3";
+import type { RunSummary } from "./summary.js";
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+const num = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? "∞" : x.toFixed(digits));
+
+function plainTable(head: string[]): Table.Table {
+  return new Table({ head, style: { head: [], border: [] }, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
+}
+
+/** The headline lines of a run: status, counts and cost. */
+export function runHeadline(s: RunSummary): string {
+  const status =
+    s.status === "complete"
+      ? s.exact
+        ? "complete, every bin met exactly"
+        : "complete"
+      : s.status === "incomplete"
+        ? "incomplete (stopped before the end; `debiaspi resume` continues it)"
+        : `stopped: ${s.message ?? s.status}`;
+  const lines = [
+    `run ${s.id}`,
+    `  prompt     ${JSON.stringify(s.prompt)}`,
+    `  policy     ${s.policy}${s.policy === "debiaspi" ? ` (${s.mode}, overflow ${s.overflow})` : ""}   provider ${s.provider}   observer ${s.observer}   seed ${s.seed}`,
+    `  status     ${status}`,
+    `  images     ${s.kept} of ${s.n} kept, ${s.generations} generated (${s.generationsPerKept === null ? "-" : s.generationsPerKept.toFixed(2)} per kept image), ` +
+      `${s.discarded.overflow + s.discarded.unknown + s.discarded.surplus} set apart, ${s.refusals} refused, ${s.errors} errors` +
+      (s.costUsd > 0 ? `, $${s.costUsd.toFixed(2)}` : ""),
+  ];
+  return lines.join("\n");
+}
+
+/** One table per attribute: target against achieved with Wilson intervals, then the distances. */
+export function attributeTables(s: RunSummary): string {
+  const out: string[] = [];
+  for (const a of Object.values(s.attributes)) {
+    const total = Object.values(a.observed).reduce((x, y) => x + y, 0);
+    const head = a.controlled ? ["category", "target", "bin", "achieved", "share", "95% interval"] : ["category", "observed", "share", "95% interval"];
+    if (a.truth) head.push("sim truth");
+    const t = plainTable(head);
+    for (const [cat, count] of Object.entries(a.observed)) {
+      const share = total > 0 ? count / total : 0;
+      const iv = a.intervals[cat]!;
+      const interval = `${pct(iv[0])} - ${pct(iv[1])}`;
+      const row = a.controlled
+        ? [cat, pct(a.target![cat] ?? 0), String(a.bins![cat] ?? 0), String(count), pct(share), interval]
+        : [cat, String(count), pct(share), interval];
+      if (a.truth) row.push(String(a.truth.observed[cat] ?? 0));
+      t.push(row);
+    }
+    const facts = a.controlled
+      ? `TV ${num(a.tv)}  max|p-q| ${num(a.maxAbsDiff)}  KL ${num(a.kl)}  exact ${a.exact ? "yes" : "no"}  unknown ${pct(a.unknownRate)}`
+      : `not controlled; normalised entropy ${num(a.normalizedEntropy)}  unknown ${pct(a.unknownRate)}`;
+    const truth = a.truth ? `  tracker agrees with sim truth on ${pct(a.truth.agreement)}` : "";
+    out.push(`${a.label} (${a.attribute})\n${t.toString()}\n  ${facts}${truth}`);
+  }
+  for (const f of s.factors.filter((x) => x.attributes.length > 1)) {
+    const t = plainTable(["cell", "target", "bin", "achieved"]);
+    for (const [cell, count] of Object.entries(f.observed)) t.push([cell, pct(f.target[cell] ?? 0), String(f.bins[cell] ?? 0), String(count)]);
+    out.push(`Joint ${f.id}\n${t.toString()}\n  TV ${num(f.tv)}  max|p-q| ${num(f.maxAbsDiff)}  KL ${num(f.kl)}  exact ${f.exact ? "yes" : "no"}`);
+  }
+  return out.join("\n\n");
+}
+
+export function formatRun(s: RunSummary): string {
+  return `${runHeadline(s)}\n\n${attributeTables(s)}\n  folder: ${s.runDir}`;
+}
+
+/** The JSON object `run --json` and `show --json` print. */
+export function runJson(s: RunSummary): Record<string, unknown> {
+  return s as unknown as Record<string, unknown>;
+}
