@@ -1,8 +1,17 @@
-import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
+import { xoroshiro128plusFromState } from "pure-rand/generator/xoroshiro128plus";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
 
-type Generator = ReturnType<typeof xoroshiro128plus>;
+type Generator = ReturnType<typeof xoroshiro128plusFromState>;
+
+/** splitmix32 step: spreads a small seed over all bits (xoroshiro starts badly from sparse states). */
+function splitmix32(state: number): [number, number] {
+  const next = (state + 0x9e3779b9) | 0;
+  let z = next;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return [next, (z ^ (z >>> 16)) | 0];
+}
 
 /**
  * A small seeded random source. Every random choice in a run comes from one of these, derived
@@ -13,7 +22,15 @@ export class Rng {
   private readonly gen: Generator;
 
   constructor(seed: number) {
-    this.gen = xoroshiro128plus(seed | 0);
+    const words: number[] = [];
+    let st = seed | 0;
+    for (let k = 0; k < 4; k++) {
+      const [next, out] = splitmix32(st);
+      st = next;
+      words.push(out);
+    }
+    if (words.every((w) => w === 0)) words[0] = 1;
+    this.gen = xoroshiro128plusFromState(words);
   }
 
   /** Uniform float in [0, 1). */
