@@ -29,7 +29,7 @@ export class Rng {
       st = next;
       words.push(out);
     }
-    if (words.every((w) => w === 0)) words[0] = 1;
+    if (!words.some((w) => w !== 0)) words[0] = 1;
     this.gen = xoroshiro128plusFromState(words);
   }
 

@@ -52,7 +52,7 @@ export function attributeTables(s: RunSummary): string {
       ? `TV ${num(a.tv)}  max|p-q| ${num(a.maxAbsDiff)}  KL ${num(a.kl)}  exact ${a.exact ? "yes" : "no"}  unknown ${pct(a.unknownRate)}`
       : `not controlled; normalised entropy ${num(a.normalizedEntropy)}  unknown ${pct(a.unknownRate)}`;
     const truth = a.truth ? `  tracker agrees with sim truth on ${pct(a.truth.agreement)}` : "";
-    out.push(`${a.label} (${a.attribute})\n${t.toString()}\n  ${facts}${truth}`);
+    out.push(`${a.label} · ${a.attribute}\n${t.toString()}\n  ${facts}${truth}`);
   }
   for (const f of s.factors.filter((x) => x.attributes.length > 1)) {
     const t = plainTable(["cell", "target", "bin", "achieved"]);

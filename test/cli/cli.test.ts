@@ -1,0 +1,137 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cli, tempDir } from "./helpers.js";
+
+const fast = ["--latency", "0", "--no-progress"];
+
+describe("debiaspi run", () => {
+  it("prints one JSON object with the documented fields and writes a run folder", async () => {
+    const out = tempDir();
+    const r = await cli("run", "a photo of the face of a CEO", "--attributes", "gender,race", "--n", "28", "--seed", "7", "--out", out, "--json", ...fast);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as Record<string, any>;
+    expect(j.kept).toBe(28);
+    expect(j.exact).toBe(true);
+    expect(j.generations).toBeGreaterThanOrEqual(28);
+    expect(j.runDir).toContain(out);
+    for (const a of ["gender", "race"]) {
+      expect(Object.keys(j.attributes[a])).toEqual(expect.arrayContaining(["target", "observed", "tv", "maxAbsDiff", "kl"]));
+    }
+    expect(j.attributes.gender.observed).toEqual({ female: 14, male: 14 });
+    expect(j.attributes.gender.target).toEqual({ female: 0.5, male: 0.5 });
+    const dir = j.runDir as string;
+    expect(readdirSync(dir).sort()).toEqual(["events.jsonl", "images", "pending", "run.json"]);
+    const lines = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === "attempt")).toHaveLength(j.attempts);
+    expect(lines.at(-1)).toMatchObject({ type: "end", reason: "complete" });
+    for (const l of lines.filter((x) => x.decision === "kept")) expect(readdirSync(join(dir, "images"))).toContain(l.image.slice("images/".length));
+    expect(readdirSync(join(dir, "pending"))).toEqual([]);
+  });
+
+  it("shows tables per attribute with target, intervals and distances", async () => {
+    const out = tempDir();
+    const r = await cli("run", "a nurse", "--target", "age=18-29:1,30-44:2,45-64:2,65+:1", "--n", "12", "--seed", "1", "--out", out, ...fast);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("complete, every bin met exactly");
+    expect(r.stdout).toMatch(/30-44\s+│ 33\.3%\s+│ 4\s+│ 4 /);
+    expect(r.stdout).toContain("TV 0.000  max|p-q| 0.000  KL 0.000  exact yes");
+    const dir = /folder: (.+)/.exec(r.stdout)![1]!;
+    const shown = await cli("show", dir);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain("Age · age");
+    const json = JSON.parse((await cli("show", dir, "--json")).stdout);
+    expect(json.attributes.age.observed).toEqual({ "18-29": 2, "30-44": 4, "45-64": 4, "65+": 2 });
+  });
+
+  it("reads the same settings from a YAML config as from flags", async () => {
+    const out = tempDir();
+    const cfg = join(out, "run.yaml");
+    writeFileSync(cfg, `prompt: a photo of a judge\nn: 14\nattributes: [gender]\njoint: [[race, age]]\npolicy: debiaspi\nseed: 5\nconcurrency: 1\nout: ${out}\n`);
+    const fromFile = JSON.parse((await cli("run", "--config", cfg, "--json", "--no-progress")).stdout);
+    const fromFlags = JSON.parse(
+      (await cli("run", "a photo of a judge", "--n", "14", "--attributes", "gender", "--joint", "race,age", "--seed", "5", "--concurrency", "1", "--out", out, "--json", "--no-progress")).stdout,
+    );
+    expect(fromFile.attributes).toEqual(fromFlags.attributes);
+    expect(fromFile.generations).toBe(fromFlags.generations);
+    // flags override the file
+    const over = JSON.parse((await cli("run", "--config", cfg, "--n", "6", "--json", "--no-progress")).stdout);
+    expect(over.kept).toBe(6);
+  });
+
+  it("compares policies side by side with side effects against none", async () => {
+    const out = tempDir();
+    const r = await cli("compare", "a photo of the face of a CEO", "--attributes", "race", "--n", "40", "--seed", "2", "--out", out, ...fast);
+    expect(r.code).toBe(0);
+    for (const p of ["none", "eip", "random", "quota", "debiaspi"]) expect(r.stdout).toMatch(new RegExp(`│ ${p}\\s`));
+    expect(r.stdout).toContain("Side effects on attributes that were not controlled");
+    const j = JSON.parse((await cli("compare", "a CEO", "--attributes", "race", "--n", "20", "--seed", "2", "--out", out, "--json", "--policies", "none,debiaspi", ...fast)).stdout);
+    expect(j.runs.map((x: { policy: string }) => x.policy)).toEqual(["none", "debiaspi"]);
+    expect(j.runs[1].exact).toBe(true);
+    expect(j.runs[1].crossEffects.map((c: { attribute: string }) => c.attribute)).toContain("skin_tone");
+  });
+});
+
+describe("bad input: one line, exit code 2, no stack trace", () => {
+  const cases: [string, string[], RegExp][] = [
+    ["unknown attribute", ["run", "a CEO", "--attributes", "religion"], /unknown attribute "religion"; accepted: gender, race, age, skin_tone, body_type or profession/],
+    ["unknown category", ["run", "a CEO", "--target", "gender=robot:1"], /unknown category "robot" for attribute "gender"; accepted: female or male/],
+    ["negative weight", ["run", "a CEO", "--target", "gender=female:-1,male:1"], /weight -1 of female is negative/],
+    ["all-zero weights", ["run", "a CEO", "--target", "gender=female:0,male:0"], /all weights are zero/],
+    ["N < 1", ["run", "a CEO", "--n", "0"], /--n: must be at least 1/],
+    ["N absurd", ["run", "a CEO", "--n", "999999999"], /--n: must be at most 100000/],
+    ["N not a number", ["run", "a CEO", "--n", "ten"], /--n must be a whole number, got "ten"/],
+    ["joint twice", ["run", "a CEO", "--joint", "race,race"], /joint target "race,race" names "race" twice/],
+    ["unknown policy", ["run", "a CEO", "--policy", "magic"], /argument 'magic' is invalid. Allowed choices are none, eip, random, quota, debiaspi/],
+    ["unknown provider", ["run", "a CEO", "--provider", "dalle9"], /unknown provider "dalle9"; accepted: sim/],
+    ["unknown observer", ["run", "a CEO", "--observer", "oracle"], /unknown observer "oracle"; accepted: requested or self-report/],
+    ["no prompt", ["run"], /no prompt given/],
+    ["missing config", ["run", "--config", "/nonexistent/x.yaml"], /cannot read config file \/nonexistent\/x.yaml: no such file/],
+    ["unreadable run folder", ["show", "/nonexistent/run"], /run folder \/nonexistent\/run does not exist/],
+    ["unknown option", ["run", "a CEO", "--colour", "red"], /unknown option '--colour'/],
+  ];
+  for (const [name, args, msg] of cases) {
+    it(name, async () => {
+      const out = tempDir();
+      const r = await cli(...args, ...(args[0] === "run" ? ["--out", out, "--no-progress"] : []));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toBe("");
+      // nothing was started
+      expect(readdirSync(out)).toEqual([]);
+    });
+  }
+
+  it("malformed YAML names the line", async () => {
+    const dir = tempDir();
+    const cfg = join(dir, "bad.yaml");
+    writeFileSync(cfg, "prompt: a CEO\nn: [1, 2\nattributes: gender\n");
+    const r = await cli("run", "--config", cfg);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/config file .*bad\.yaml is not valid YAML at line \d+/);
+  });
+
+  it("a config with an unknown key or a wrong type says which and what is accepted", async () => {
+    const dir = tempDir();
+    const cfg = join(dir, "typo.yaml");
+    writeFileSync(cfg, "prompt: a CEO\nnn: 5\n");
+    const r = await cli("run", "--config", cfg);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown key "nn"; accepted: prompt, n, attributes/);
+    writeFileSync(cfg, "prompt: a CEO\noverflow: sometimes\n");
+    expect((await cli("run", "--config", cfg)).stderr).toMatch(/overflow: must be one of "keep", "discard"/);
+  });
+
+  it("a folder that is not a run says so", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "x"));
+    writeFileSync(join(dir, "x", "run.json"), "{ not json");
+    const r = await cli("show", join(dir, "x"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is not readable: run\.json is missing or not valid JSON/);
+    writeFileSync(join(dir, "x", "run.json"), JSON.stringify({ format: "something-else" }));
+    expect((await cli("resume", join(dir, "x"))).stderr).toMatch(/format "something-else"; this version reads debiaspi-run\/1/);
+  });
+});
