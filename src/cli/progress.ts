@@ -7,7 +7,7 @@ export function progressReporter(enabled: boolean): { update: (p: LoopProgress) 
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: "{bar} {value}/{total} kept | {attempts} generations | {inFlight} in flight | {eta_formatted}",
+      format: "{bar} {value}/{total} kept | {attempts} generations | {inFlight} in flight | TV to target {tv}",
       hideCursor: true,
       clearOnComplete: true,
     },
@@ -17,9 +17,9 @@ export function progressReporter(enabled: boolean): { update: (p: LoopProgress) 
   return {
     update: (p) => {
       if (!started) {
-        bar.start(p.n, p.kept, { attempts: p.attempts, inFlight: p.inFlight });
+        bar.start(p.n, p.kept, { attempts: p.attempts, inFlight: p.inFlight, tv: p.tv.toFixed(3) });
         started = true;
-      } else bar.update(p.kept, { attempts: p.attempts, inFlight: p.inFlight });
+      } else bar.update(p.kept, { attempts: p.attempts, inFlight: p.inFlight, tv: p.tv.toFixed(3) });
     },
     stop: () => {
       if (started) bar.stop();

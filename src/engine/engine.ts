@@ -25,6 +25,8 @@ export interface LoopProgress {
   n: number;
   attempts: number;
   inFlight: number;
+  /** Mean total variation over the factors between the kept set and the target, now. */
+  tv: number;
   last?: AttemptEvent;
 }
 
@@ -207,13 +209,13 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
         stopReason = "provider-errors";
         message = `${MAX_CONSECUTIVE_ERRORS} provider errors in a row; the last: ${event.error ?? "unknown"}`;
       }
-      input.onProgress?.({ kept: tally.kept, n: target.n, attempts, inFlight: inFlight.size - 1, last: event });
+      input.onProgress?.({ kept: tally.kept, n: target.n, attempts, inFlight: inFlight.size - 1, tv: currentTv(tally, target), last: event });
     })();
     inFlight.set(i, job);
     void job.finally(() => inFlight.delete(i));
   };
 
-  input.onProgress?.({ kept: tally.kept, n: target.n, attempts, inFlight: 0 });
+  input.onProgress?.({ kept: tally.kept, n: target.n, attempts, inFlight: 0, tv: currentTv(tally, target) });
   for (;;) {
     while (
       !stopReason &&
@@ -236,6 +238,20 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   if (status === "budget") message = `attempt budget of ${settings.maxAttempts} spent with ${tally.kept} of ${target.n} images kept`;
   sink.append({ type: "end", t: isoNow(input.now), reason: status, ...(message ? { message } : {}) });
   return { status, kept: tally.kept, attempts, ...(message ? { message } : {}) };
+}
+
+/** Mean TV over factors between the kept counts and the target (1 before anything is kept). */
+function currentTv(tally: Tally, target: Target): number {
+  if (tally.kept === 0) return 1;
+  let sum = 0;
+  target.factors.forEach((f, fi) => {
+    const counts = tally.counts[fi]!;
+    const known = counts.reduce((a, b) => a + b, 0);
+    let tv = 0;
+    f.q.forEach((q, c) => (tv += Math.abs((known > 0 ? counts[c]! / known : 0) - q)));
+    sum += tv / 2;
+  });
+  return sum / target.factors.length;
 }
 
 async function safeObserve(input: LoopInput, result: GenerateResult, request: Request, prompt: string): Promise<Observation> {

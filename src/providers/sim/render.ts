@@ -385,7 +385,8 @@ export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height:
     age === "old"
       ? (() => {
           const d = Math.round((rnd() - 0.5) * 10);
-          return [SILVER[0] + d, SILVER[1] + d, SILVER[2] + d] as const;
+          const c: RGB = [SILVER[0] + d, SILVER[1] + d, SILVER[2] + d];
+          return monkMargin(c) >= NON_SKIN_MARGIN + 2 ? c : SILVER;
         })()
       : youngHair;
   const bgRgb = pickHsv(rnd, (r) => 80 + r * 260, 0.3, 0.5, 0.72, 0.92, [hairRgb], FALLBACK_BG);
@@ -394,8 +395,9 @@ export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height:
   const clothesRgb = pickHsv(
     rnd,
     (r) => {
-      const h = 60 + r * 310; // 60..370 == 60..360 + 0..10
-      return Math.abs(((h - bgHue + 540) % 360) - 180) < 60 ? h + 150 : h;
+      let h = 60 + r * 310; // 60..370 == 60..360 + 0..10
+      if (Math.abs(((h - bgHue + 540) % 360) - 180) < 60) h = (h + 150) % 360;
+      return h >= 12 && h < 60 ? h - 40 : h; // keep clear of orange/brown, which is close to skin
     },
     0.5,
     0.75,
