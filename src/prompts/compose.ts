@@ -1,5 +1,5 @@
 import type { Assignment, Request } from "../core/request.js";
-import { attributeWords, findAttribute, type Taxonomy } from "../core/taxonomy.js";
+import { attributeWords, type Taxonomy } from "../core/taxonomy.js";
 import type { Templates } from "./templates.js";
 
 const article = (phrase: string): string => (/^[aeiou]/i.test(phrase) ? "an" : "a");
@@ -22,15 +22,16 @@ export function describePerson(tax: Taxonomy, cells: Assignment): string {
   return [`${article(head)} ${head}`, ...suffixes].join(" ");
 }
 
-/** "Black female": the labels of the requested categories, adjectives first, as random prepending uses them. */
+/** "Indian female": the requested categories as bare words, adjectives first, as random prepending uses them. */
 export function categoryWords(tax: Taxonomy, cells: Assignment): string {
-  const words: string[] = [];
+  const bySlot: Record<string, string[]> = { adjective: [], noun: [], suffix: [] };
   for (const attr of tax.attributes) {
     const id = cells[attr.id];
-    const c = id === undefined ? undefined : findAttribute(tax, attr.id)?.categories.find((x) => x.id === id);
-    if (c) words.push(attr.slot === "suffix" ? c.phrase : c.label);
+    const c = id === undefined ? undefined : attr.categories.find((x) => x.id === id);
+    if (!c) continue;
+    bySlot[attr.slot]!.push(attr.slot === "adjective" ? c.label : attr.slot === "noun" ? c.label.toLowerCase() : c.phrase);
   }
-  return words.join(" ");
+  return [...bySlot.adjective!, ...bySlot.noun!, ...bySlot.suffix!].join(" ");
 }
 
 const fill = (template: string, values: Record<string, string>): string =>

@@ -116,6 +116,36 @@ describe("resume after kill -9", () => {
   }
 });
 
+describe("Ctrl-C", () => {
+  it("stops cleanly with exit code 130, says how to resume, and the run resumes to completion", async () => {
+    const out = tempDir();
+    const child = spawn(process.execPath, [BIN, ...settings(out, 2).map((a) => (a === "30" ? "40" : a))], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    let stdout = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const poll = setInterval(() => {
+      if (countLines(out) >= 6) {
+        clearInterval(poll);
+        child.kill("SIGINT");
+      }
+    }, 2);
+    const code = await new Promise<number | null>((done) => child.on("exit", (c) => done(c)));
+    clearInterval(poll);
+    expect(code).toBe(130);
+    const dir = join(out, readdirSync(out)[0]!);
+    expect(stderr).toContain(`continue with: debiaspi resume ${dir}`);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stdout).toContain("incomplete (stopped before the end; `debiaspi resume` continues it)");
+    expect(existsSync(join(dir, "run.lock"))).toBe(false);
+    const lines = readEvents(dir);
+    expect(lines.some((l) => l.type === "end")).toBe(false);
+    const resumed = await cli("resume", dir, "--json", "--no-progress");
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout).exact).toBe(true);
+  }, 30_000);
+});
+
 describe("run folder repairs and locks", () => {
   it("drops a torn last line and continues", async () => {
     const out = tempDir();
