@@ -12,6 +12,7 @@
  * hue, hair shade, face shape, hair parting, number of forehead lines for 45-64) come from `seed`.
  */
 import { PNG } from "pngjs";
+import { Rng } from "../../core/rng.js";
 
 export interface PortraitSpec {
   /** Monk level 1..10 (integer). */
@@ -148,21 +149,6 @@ const HAIR_SHADES: readonly { c: RGB; w: number }[] = [
 const FALLBACK_BG: RGB = hexToRgb("#6f8fd0");
 const FALLBACK_CLOTHES: RGB = hexToRgb("#2e7d4f");
 
-// ---------------------------------------------------------------------------------------------------------
-// PRNG
-// ---------------------------------------------------------------------------------------------------------
-
-/** mulberry32: tiny deterministic PRNG, returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Raster canvas: hard-edged fills only (no anti-aliasing, no blending)
@@ -376,7 +362,8 @@ export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height:
   const gender = normGender(spec.gender);
   const age = normAge(spec.age);
   const body = normBody(spec.bodyType);
-  const rnd = mulberry32(spec.seed >>> 0);
+  const rng = new Rng(spec.seed >>> 0);
+  const rnd = (): number => rng.next();
 
   // --- colours (fixed draw order keeps the PRNG stream stable) ---
   const skinRgb = MONK_RGB[spec.skinTone - 1]!;
