@@ -73,6 +73,22 @@ describe("debiaspi run", () => {
   });
 });
 
+describe("user-defined categories", () => {
+  it("controls professions from --professions and categories added in the config", async () => {
+    const out = tempDir();
+    const prof = JSON.parse((await cli("run", "a hospital worker", "--professions", "nurse,surgeon,janitor", "--attributes", "profession,gender", "--n", "12", "--seed", "3", "--out", out, "--json", ...fast)).stdout);
+    expect(prof.exact).toBe(true);
+    expect(prof.attributes.profession.observed).toEqual({ nurse: 4, surgeon: 4, janitor: 4 });
+    const cfg = join(out, "nb.yaml");
+    writeFileSync(
+      cfg,
+      "prompt: a photo of a teacher\nn: 9\nattributes: [gender]\nseed: 2\ntaxonomy:\n  attributes:\n    gender:\n      categories:\n        - { id: non_binary, label: Non-binary, phrase: non-binary person, aliases: [non-binary] }\n",
+    );
+    const nb = JSON.parse((await cli("run", "--config", cfg, "--out", out, "--json", ...fast)).stdout);
+    expect(nb.attributes.gender.observed).toEqual({ female: 3, male: 3, non_binary: 3 });
+  });
+});
+
 describe("bad input: one line, exit code 2, no stack trace", () => {
   const cases: [string, string[], RegExp][] = [
     ["unknown attribute", ["run", "a CEO", "--attributes", "religion"], /unknown attribute "religion"; accepted: gender, race, age, skin_tone, body_type or profession/],
