@@ -1,0 +1,312 @@
+/**
+ * The benchmark: policy quality on the simulated model, engine overhead, throughput under latency.
+ *
+ *   npm run bench                 prints the Markdown tables to stdout (progress on stderr)
+ *   npm run bench -- --write      also writes them into BENCHMARKS.md
+ *
+ * Options (for development): --only policy,overhead,throughput   --prompts K (first K prompts only).
+ * --write is refused with either, so BENCHMARKS.md always holds a full run.
+ */
+import { writeFileSync } from "node:fs";
+import { cpus, platform, release } from "node:os";
+import { join } from "node:path";
+import { packageRoot } from "../src/util/paths.js";
+import { OVERHEAD_N, OVERHEAD_RUNS, overheadBench, overheadTable, type OverheadResult } from "./overhead.js";
+import {
+  exactOverviewTable,
+  findCell,
+  goalChecks,
+  monkCostTable,
+  overviewTable,
+  POLICIES,
+  POLICY_CONCURRENCY,
+  policyBench,
+  SIZES,
+  TARGETS,
+  targetTable,
+  type PolicyResults,
+} from "./policy.js";
+import { benchPrompts, type BenchPrompt } from "./prompts.js";
+import { THROUGHPUT_LATENCY_MS, THROUGHPUT_LEVELS, THROUGHPUT_PROMPT, THROUGHPUT_REPS, throughputBench, throughputTable, type ThroughputRun } from "./throughput.js";
+import { fmt, mdTable, median, pct, progress } from "./util.js";
+
+type Section = "policy" | "overhead" | "throughput";
+const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput"];
+
+interface Args {
+  write: boolean;
+  only: Section[];
+  prompts: number | undefined;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { write: false, only: [...SECTIONS], prompts: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const eq = a.indexOf("=");
+      if (eq >= 0) return a.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--write") args.write = true;
+    else if (a.startsWith("--only")) {
+      const list = value().split(",").map((s) => s.trim());
+      for (const s of list) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (accepted: ${SECTIONS.join(", ")})`);
+      args.only = list as Section[];
+    } else if (a.startsWith("--prompts")) {
+      const k = Number(value());
+      if (!Number.isInteger(k) || k < 1) throw new Error("--prompts needs a whole number >= 1");
+      args.prompts = k;
+    } else if (a === "--help" || a === "-h") {
+      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput] [--prompts K]\n");
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (args.write && (args.prompts !== undefined || args.only.length !== SECTIONS.length)) {
+    throw new Error("--write writes a full run only; drop --only and --prompts");
+  }
+  return args;
+}
+
+function promptsSection(prompts: readonly BenchPrompt[]): string {
+  const rows = prompts.map((p) => [
+    String(p.index),
+    p.group,
+    p.text,
+    p.occupation ?? "(none: default)",
+    fmt(p.maleShare, 2),
+  ]);
+  return mdTable(["#", "group", "prompt", "occupation the sim reads", "sim male share"], rows, ["r", "l", "l", "l", "r"]);
+}
+
+function policySection(res: PolicyResults, prompts: readonly BenchPrompt[]): string {
+  const bigN = SIZES[SIZES.length - 1]!;
+  const checks = goalChecks(res);
+  const failed = checks.filter((c) => !c.pass);
+  const parts: string[] = [];
+  parts.push(`## 1. Policies on the simulated model
+
+${res.runs} runs (${POLICIES.length} policies x ${TARGETS.length} targets x N in {${SIZES.join(", ")}} x ${prompts.length} prompts), ${fmt(res.ms / 1000, 1)} s.
+Every run uses the simulated biased model \`sim\` with \`sim: { render: false }\`: no PNG is drawn, because the renderer
+is not what is measured here (the observer reads the model's self-report, which the renderer does not change).
+Runs are in memory (\`run(settings, { inMemory: true })\`), concurrency ${POLICY_CONCURRENCY} (the default), latency 0,
+default attempt budget (max(10 N, N + 50)). The seed of a run is \`1000003 * (prompt index + 1) + 7 * N\`: the same
+for every policy and target, so all policies see the same prompts with the same random streams.
+
+**Columns.** *mean TV*: total variation distance between the kept set's distribution over the controlled
+factor's cells and the target, averaged over runs (\`summary.factors[0].tv\`; 0 = on target, 1 = disjoint).
+*mean max abs(p-q)*: the largest absolute gap of one cell's share from its target share, averaged over runs
+(\`summary.factors[0].maxAbsDiff\`). *all bins exact*: share of runs whose kept set meets every integer bin
+exactly (\`summary.exact\`). *gen/kept*: generations per kept image, the mean over runs of generations / kept
+(1.00 = nothing thrown away). *max gen/kept*: the worst run. *budget hits*: runs that spent the attempt budget
+before the set was complete. The *rounding floor* under each table is what a perfect run scores: N images
+cannot meet non-integer target shares exactly.
+
+**Targets.** (a) \`attributes: ["gender"]\`, (b) \`attributes: ["race"]\` (7 FairFace groups), (c)
+\`joint: [["race", "gender"]]\` (14 cells), (d) \`attributes: ["skin_tone"]\` (Monk 1-10), (e)
+\`target: { age: { "18-29": 1, "30-44": 2, "45-64": 2, "65+": 1 } }\`.
+
+**Policies (rows).** *none*: the prompt unchanged. *eip*: an ethical intervention phrase ("irrespective of
+their gender"). *random*: a category drawn from the target, prepended. *quota*: the bins dealt out as one
+assignment per image, compliance assumed (open loop, Fair Diffusion style). *debiaspi direct*: the closed loop
+asks for the cell with the largest deficit and fills bins from what the model reports; *discard* throws away
+an image whose bin is full, *keep* keeps it. *debiaspi choice*: the loop offers all open cells and the model picks.
+
+### Prompts
+
+20 occupations from the Fair Diffusion list (SD 1.5 male share from
+data/fair-diffusion/results_fairface_generated_1-5.txt) as "a photo of the face of a {occupation}", and 10
+headline-like prompts written for this bench (checked to name no gender, race, age, skin tone or build; the sim
+reads an occupation from some of them and uses its prior).
+
+${promptsSection(prompts)}
+
+### Overview at N = ${bigN}: mean TV
+
+${overviewTable(res, bigN)}
+
+### Overview at N = ${bigN}: share of runs with every bin exact
+
+${exactOverviewTable(res, bigN)}
+
+### Goal checks
+
+${checks.length - failed.length} of ${checks.length} checks pass.
+
+${checks.map((c) => `- ${c.pass ? "PASS" : "**FAIL**"} ${c.text}`).join("\n")}
+`);
+  for (const t of TARGETS) {
+    parts.push(`### Target ${t.label}\n\n${targetTable(res, t)}\n`);
+  }
+  parts.push(`### Cost of the Monk skin tone target
+
+${monkCostTable(res)}
+
+*discarded as overflow*: share of generations thrown away because the observed Monk level's bin was already full.
+
+Why the Monk target costs more: \`sim\` honours a requested Monk level with probability 0.8, but only 0.12 for
+Monk 1, 0.25 for Monk 2, 0.5 for Monk 3 and 0.7 for Monk 4 (\`compliance.categories.skin_tone\` in
+src/providers/sim/params.ts), after the DebiasPI paper's report that the model struggles to produce the palest
+skin tones. When a request is not honoured the tone is drawn from the model's own broad band, where Monk 1
+and 2 are rare too (3 % and 10 % for a White person). Early in a run such misses still land in open bins and
+are kept; once the mid-tone bins are full, each further try for Monk 1 succeeds about one time in eight and the
+misses are thrown away, so the last Monk 1 and Monk 2 images cost several generations each. The smaller N is,
+the larger the share of the run spent in that tail. Choice mode is dearer still: offered the open levels, the
+model picks the ones it already favours, so the pale bins are asked for by direct request last.
+${monkNumbers(res)}
+`);
+  parts.push(policyDiscussion(res));
+  return parts.join("\n");
+}
+
+function monkNumbers(res: PolicyResults): string {
+  const lines = SIZES.map((n) => {
+    const m = findCell(res, "dpi-discard", "monk", n);
+    const g = findCell(res, "dpi-discard", "gender", n);
+    return `N=${n}: ${fmt(m.meanGpk, 2)} generations per kept image (worst run ${fmt(m.maxGpk, 2)}) against ${fmt(g.meanGpk, 2)} for gender`;
+  });
+  return `\nMeasured for debiaspi direct with discard: ${lines.join("; ")}.`;
+}
+
+/** Data-driven sentences about the policy results (so they stay true when the numbers change). */
+function policyDiscussion(res: PolicyResults): string {
+  const bigN = SIZES[SIZES.length - 1]!;
+  const out: string[] = ["### What the policy tables show", ""];
+  const range = (pid: string): string => {
+    const tvs = TARGETS.map((t) => findCell(res, pid, t.id, bigN).meanTv);
+    return `${fmt(Math.min(...tvs))}-${fmt(Math.max(...tvs))}`;
+  };
+  out.push(
+    `- Open loop without control: at N=${bigN} *none* has mean TV ${range("none")} across the five targets and *eip* ${range("eip")}; ` +
+      `the phrase moves gender a little (gender TV ${fmt(findCell(res, "none", "gender", bigN).meanTv)} -> ${fmt(findCell(res, "eip", "gender", bigN).meanTv)}) and does nothing for the other attributes in \`sim\`.`,
+  );
+  out.push(
+    `- Open loop with requests: *random* (${range("random")}) and *quota* (${range("quota")}) ask for the right categories but never look at what came back; ` +
+      `quota is exact in ${pct(findCell(res, "quota", "gender", bigN).exactShare)} of gender runs and ${pct(findCell(res, "quota", "monk", bigN).exactShare)} of Monk runs at N=${bigN}, because every ignored request is a miss that is never corrected.`,
+  );
+  out.push(
+    `- Closed loop: *debiaspi direct, discard* reaches mean TV ${range("dpi-discard")} at N=${bigN} (the rounding floor; see each table) ` +
+      `and is exact in ${pct(Math.min(...TARGETS.flatMap((t) => SIZES.map((n) => findCell(res, "dpi-discard", t.id, n).exactShare))), 1)} or more of the runs in every cell of the grid.`,
+  );
+  const keepWorst = TARGETS.flatMap((t) => SIZES.map((n) => ({ t: t.id, n, r: findCell(res, "dpi-keep", t.id, n).meanMax * n })));
+  const worst = keepWorst.reduce((a, b) => (b.r > a.r ? b : a));
+  out.push(
+    `- *debiaspi direct, keep* never throws an image away (gen/kept 1.00); the price is that non-compliant images stay in the set. ` +
+      `Its mean max abs(p-q) is at most ${fmt(worst.r, 2)}/N (${worst.t}, N=${worst.n}), i.e. about one image off in the worst cell.`,
+  );
+  const choiceCost = TARGETS.map((t) => `${t.id} ${fmt(findCell(res, "dpi-choice", t.id, bigN).meanGpk, 2)}`).join(", ");
+  out.push(
+    `- *debiaspi choice, discard* is exact as well, but costs more generations per kept image at N=${bigN} (${choiceCost}): the model picks among the offered cells with its own bias, so more images land in full bins.`,
+  );
+  return `${out.join("\n")}\n`;
+}
+
+function overheadSection(results: readonly OverheadResult[]): string {
+  const mem = results.find((r) => r.c.id === "mem");
+  const memUs = mem ? median(mem.usPerAttempt) : Number.NaN;
+  const pass = memUs < 1000;
+  const byId = (id: string): number => {
+    const r = results.find((x) => x.c.id === id);
+    return r ? median(r.usPerAttempt) : Number.NaN;
+  };
+  return `## 2. Engine overhead
+
+Time per attempt of the whole loop, measured around \`run()\` (validation, policy, prompt composition, \`sim\`,
+observer, tally, event recording and the final summary). One repetition is ${OVERHEAD_RUNS} runs of N=${OVERHEAD_N},
+debiaspi direct with discard, race x gender joint target, concurrency 4, \`sim\` latency 0, the 30 bench prompts in
+turn; one short warm-up repetition precedes each case. The cases differ in \`sim.render\` (draw and encode a PNG
+portrait per generation, or not) and in the store: \`{ inMemory: true }\`, or a real run folder (run.json,
+events.jsonl, images/, pending/, lock, fsync at the end) in a temporary folder under os.tmpdir(), deleted afterwards.
+
+**Columns.** *attempts per rep*: provider calls in one repetition (a little over ${OVERHEAD_RUNS * OVERHEAD_N}, since some
+images are discarded). *us per attempt*: wall time / attempts, in microseconds; median and range over the repetitions.
+*us per kept image*: wall time / kept images. *exact runs*: runs whose kept set met every bin.
+
+${overheadTable(results)}
+
+Goal (engine under 1 ms per image, in memory, no render): ${pass ? "PASS" : "**FAIL**"}, ${fmt(memUs, 1)} us per attempt.
+Drawing and encoding the PNG adds about ${fmt(byId("mem-png") - byId("mem"), 0)} us per attempt; the run folder adds about
+${fmt(byId("disk") - byId("mem"), 0)} us per attempt without images and ${fmt(byId("disk-png") - byId("mem-png"), 0)} us with them (content hash,
+atomic image write, pending record written and removed, event line appended). Against a real model's seconds per
+image all of this is negligible.
+`;
+}
+
+function throughputSection(rows: readonly ThroughputRun[]): string {
+  const top = Math.max(...THROUGHPUT_LEVELS.map((l) => l.concurrency));
+  const topRows = rows.filter((r) => r.concurrency === top);
+  const minTop = Math.min(...topRows.map((r) => r.imagesPerSecond));
+  const allExact = rows.every((r) => r.exact);
+  const pass = minTop >= 12 && topRows.every((r) => r.exact);
+  const perLevel = THROUGHPUT_LEVELS.map((l) => {
+    const rs = rows.filter((r) => r.concurrency === l.concurrency);
+    const ips = rs.map((r) => r.imagesPerSecond);
+    return `C=${l.concurrency}: ${fmt(ips.reduce((a, b) => a + b, 0) / ips.length, 2)} images/s (${pct(ips.reduce((a, b) => a + b, 0) / ips.length / l.concurrency)} of ideal)`;
+  });
+  return `## 3. Throughput under latency
+
+Kept images per second with \`sim: { latencyMs: ${THROUGHPUT_LATENCY_MS}, render: false }\` (every generation takes
+${THROUGHPUT_LATENCY_MS / 1000} s, as a slow real backend would), debiaspi direct with discard, gender x race joint target
+(14 cells), prompt "${THROUGHPUT_PROMPT}", in memory, ${THROUGHPUT_REPS} runs (seeds) per concurrency. N grows with the
+concurrency so each run takes about 10-15 s.
+
+**Columns.** *wall s*: time of the \`run()\` call. *kept images/s*: kept / wall s. *ideal images/s*: concurrency /
+latency, the ceiling if no generation were wasted and every slot were always busy. *generations*: images generated
+(kept, overflow, surplus). *gen/kept*: generations per kept image. *exact*: every bin met.
+
+${throughputTable(rows)}
+
+Mean per level: ${perLevel.join("; ")}.
+
+Goal (at least 12 images/s at concurrency ${top}, exactness unchanged): ${pass ? "PASS" : "**FAIL**"}; slowest run at C=${top}:
+${fmt(minTop, 2)} images/s; ${allExact ? "every run at every concurrency was exact" : "**not every run was exact**"}.
+The gap to the ideal comes from discarded generations (gen/kept above 1) and from the tail of a run: near the end
+the loop launches only as many requests as the remaining images need (discounted by the keep rate), so slots idle
+while the last images are in flight.
+`;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
+  const started = new Date();
+  let prompts = benchPrompts();
+  if (args.prompts !== undefined) prompts = prompts.slice(0, args.prompts);
+  progress(`${prompts.length} prompts; sections: ${args.only.join(", ")}`);
+
+  const sections: string[] = [];
+  if (args.only.includes("policy")) sections.push(policySection(await policyBench(prompts), prompts));
+  if (args.only.includes("overhead")) sections.push(overheadSection(await overheadBench(benchPrompts())));
+  if (args.only.includes("throughput")) sections.push(throughputSection(await throughputBench()));
+  const seconds = (performance.now() - t0) / 1000;
+  progress(`done in ${seconds.toFixed(1)} s`);
+
+  const cpu = cpus();
+  const command = `npm run build && node dist/bench/run.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
+  const header = `# Benchmarks
+
+Produced by \`${command}\` (\`npm run bench -- --write\` builds and runs the same) on ${started.toISOString()}.
+Node ${process.version}, ${platform()} ${release()}, ${cpu.length} CPU${cpu.length === 1 ? "" : "s"} (${cpu[0]?.model.trim() ?? "unknown model"}).
+The whole bench took ${seconds.toFixed(0)} s. Progress goes to stderr; these tables go to stdout.
+
+Everything here runs against \`sim\`, the simulated biased text-to-image model (src/providers/sim/params.ts), with
+the self-report observer. The numbers say how the control policies and the engine behave on that model; they are
+not measurements of any real text-to-image model. Re-running gives the same policy tables (all seeds are fixed);
+the timings vary with the machine and its load. Sections: 1. policies (quality and cost), 2. engine overhead,
+3. throughput under latency.
+`;
+  const body = sections.join("\n");
+  process.stdout.write(`${body}\n`);
+  if (args.write) {
+    const path = join(packageRoot(), "BENCHMARKS.md");
+    writeFileSync(path, `${header}\n${body}`);
+    progress(`wrote ${path}`);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});
