@@ -64,7 +64,7 @@ async function execute(
   const { config, taxonomy, target } = resolved;
   const provider = options.provider ?? createProvider(config.provider, { taxonomy, sim: config.sim });
   const observer = getObserver(config.observer);
-  const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup }, target, config.seed);
+  const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
   const folder = sinkDir ? RunFolder.open(sinkDir) : undefined;
   const memory = folder ? undefined : new MemorySink();
   if (folder) {

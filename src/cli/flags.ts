@@ -8,6 +8,7 @@ export const FLAG_NAMES: Record<string, string> = {
   concurrency: "--concurrency",
   maxAttempts: "--max-attempts",
   subgroup: "--subgroup",
+  order: "--order",
   policy: "--policy",
   mode: "--mode",
   overflow: "--overflow",
@@ -73,6 +74,7 @@ export interface RunFlags {
   policy?: string;
   mode?: string;
   subgroup?: number;
+  order?: string;
   overflow?: string;
   n?: number;
   seed?: number;
@@ -89,7 +91,7 @@ export interface RunFlags {
 export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<string, unknown> {
   const cfg: Record<string, unknown> = {};
   if (prompt !== undefined) cfg.prompt = prompt;
-  const copy = ["policy", "mode", "subgroup", "overflow", "n", "seed", "concurrency", "maxAttempts", "out", "provider", "observer", "professions"] as const;
+  const copy = ["policy", "mode", "subgroup", "order", "overflow", "n", "seed", "concurrency", "maxAttempts", "out", "provider", "observer", "professions"] as const;
   for (const k of copy) if (f[k] !== undefined) cfg[k] = f[k];
   const attributes = [...(f.attributes ?? [])];
   if (f.target && f.target.length > 0) {

@@ -32,6 +32,7 @@ function addRunOptions(cmd: Command): Command {
     .addOption(new Option("-p, --policy <name>", "how requests are made (default debiaspi)").choices([...POLICY_IDS]))
     .addOption(new Option("--mode <mode>", "debiaspi: ask for one cell or offer the open cells (default direct)").choices(["direct", "choice"]))
     .option("--subgroup <k>", "debiaspi choice mode: offer only the k largest deficits (default all)", wholeNumber("--subgroup"))
+    .addOption(new Option("--order <rule>", "debiaspi: ask first for the largest deficit, or the largest expected effort (deficit / observed compliance) (default deficit)").choices(["deficit", "effort"]))
     .addOption(new Option("--overflow <rule>", "an image landing in a full bin: discard (exact set) or keep (default discard)").choices(["keep", "discard"]))
     .option("-n, --n <count>", "images in the set (default 20)", wholeNumber("--n"))
     .option("--seed <int>", "seed; the same seed at concurrency 1 gives the same run image for image", wholeNumber("--seed"))

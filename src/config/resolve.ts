@@ -19,6 +19,7 @@ export interface RunConfig {
   policy: PolicyId;
   mode: "direct" | "choice";
   subgroup: number;
+  order: "deficit" | "effort";
   overflow: "keep" | "discard";
   seed: number;
   concurrency: number;
@@ -38,6 +39,7 @@ export const RUN_DEFAULTS = {
   policy: "debiaspi" as PolicyId,
   mode: "direct" as const,
   subgroup: 0,
+  order: "deficit" as "deficit" | "effort",
   overflow: "discard" as const,
   concurrency: 4,
   out: "./runs",
@@ -117,6 +119,7 @@ export function resolveRun(input: RunConfigInput, randomSeed: () => number = () 
     policy: input.policy ?? RUN_DEFAULTS.policy,
     mode: input.mode ?? RUN_DEFAULTS.mode,
     subgroup: input.subgroup ?? RUN_DEFAULTS.subgroup,
+    order: input.order ?? RUN_DEFAULTS.order,
     overflow: input.overflow ?? RUN_DEFAULTS.overflow,
     seed: input.seed ?? randomSeed(),
     concurrency: input.concurrency ?? RUN_DEFAULTS.concurrency,

@@ -64,6 +64,7 @@ export const runConfigSchema = z
     policy: z.enum(POLICY_IDS),
     mode: z.enum(["direct", "choice"]),
     subgroup: z.number().int().min(0),
+    order: z.enum(["deficit", "effort"]),
     overflow: z.enum(["keep", "discard"]),
     seed: z.number().int().min(0).max(0xffffffff),
     concurrency: z.number().int().min(1).max(256),

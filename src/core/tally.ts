@@ -1,20 +1,11 @@
 import type { Assignment } from "./request.js";
 import { cellKey, type Target } from "./target.js";
 
-/**
- * Counts per cell of every factor: what has been kept so far (from observations) and what is
- * in flight (requested, not yet observed). The control loop reads it to decide what to ask for
- * next; in-flight requests count as pending so that parallel requests do not overfill a bin.
- */
-export class Tally {
-  readonly counts: number[][];
-  readonly pending: number[][];
-  kept = 0;
+/** Finds the cell of each factor that a set of labels falls in. */
+export class CellIndex {
   private readonly index: Map<string, number>[];
 
   constructor(readonly target: Target) {
-    this.counts = target.factors.map((f) => f.cells.map(() => 0));
-    this.pending = target.factors.map((f) => f.cells.map(() => 0));
     this.index = target.factors.map((f) => new Map(f.cells.map((c, i) => [cellKey(c), i])));
   }
 
@@ -28,6 +19,29 @@ export class Tally {
       parts.push(v);
     }
     return this.index[f]!.get(cellKey(parts)) ?? -1;
+  }
+}
+
+/**
+ * Counts per cell of every factor: what has been kept so far (from observations) and what is
+ * in flight (requested, not yet observed). The control loop reads it to decide what to ask for
+ * next; in-flight requests count as pending so that parallel requests do not overfill a bin.
+ */
+export class Tally {
+  readonly counts: number[][];
+  readonly pending: number[][];
+  kept = 0;
+  private readonly cells: CellIndex;
+
+  constructor(readonly target: Target) {
+    this.counts = target.factors.map((f) => f.cells.map(() => 0));
+    this.pending = target.factors.map((f) => f.cells.map(() => 0));
+    this.cells = new CellIndex(target);
+  }
+
+  /** Index of the cell of factor `f` these labels fall in, or -1 if a label is unknown or missing. */
+  cellOf(f: number, labels: Readonly<Record<string, string | null>>): number {
+    return this.cells.cellOf(f, labels);
   }
 
   remaining(f: number, c: number): number {

@@ -81,7 +81,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   const account = (e: AttemptEvent): void => {
     attempts += 1;
     nextIndex = Math.max(nextIndex, e.i + 1);
-    policy.settle?.(e.request, e.outcome === "image");
+    policy.settle?.(e.request, { produced: e.outcome === "image", ...(e.observation ? { labels: mainSubject(e.observation) } : {}) });
     if (e.outcome === "image") produced += 1;
     consecutiveErrors = e.outcome === "error" ? consecutiveErrors + 1 : 0;
     if (e.decision === "kept") tally.add(e.observation ? mainSubject(e.observation) : {});
@@ -174,7 +174,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
         if (input.signal?.aborted) {
           // Cancelled: nothing came back, nothing to record; resume issues it again.
           if (request.kind === "direct") tally.changePending(request.cells, -1);
-          policy.settle?.(request, false);
+          policy.settle?.(request, { produced: false });
           return;
         }
         error = e instanceof Error ? e.message : String(e);

@@ -17,6 +17,6 @@ export function createPolicy(options: PolicyOptions, target: Target, seed: numbe
     case "quota":
       return quotaPolicy(target, seed);
     case "debiaspi":
-      return debiaspiPolicy(target, options.mode, options.subgroup);
+      return debiaspiPolicy(target, options.mode, options.subgroup, options.order);
   }
 }

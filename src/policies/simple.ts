@@ -64,7 +64,7 @@ export function quotaPolicy(target: Target, seed: number): Policy {
       inFlight.add(s);
       return { kind: "direct", cells: { ...slots[s]! }, slot: s };
     },
-    settle: (request, produced) => {
+    settle: (request, { produced }) => {
       if (request.kind !== "direct" || request.slot === undefined) return;
       inFlight.delete(request.slot);
       if (produced) done.add(request.slot);

@@ -12,6 +12,18 @@ export interface PolicyOptions {
   mode: "direct" | "choice";
   /** debiaspi choice mode: offer only the k cells with the largest deficits (0 = all open cells). */
   subgroup: number;
+  /**
+   * debiaspi: which open cell to ask for first. `deficit`: the largest deficit (the paper's rule).
+   * `effort`: the largest expected number of generations still needed, deficit / estimated compliance,
+   * so cells the model rarely honours are asked for early, while misses still land in open bins.
+   */
+  order: "deficit" | "effort";
+}
+
+/** What became of a request: whether an image came back, and what the observer saw of its main subject. */
+export interface Settlement {
+  produced: boolean;
+  labels?: Readonly<Record<string, string | null>>;
 }
 
 /** What a policy sees when it makes the next request. */
@@ -30,5 +42,5 @@ export interface Policy {
   readonly closedLoop: boolean;
   next(ctx: PolicyContext): Request;
   /** Told when a request it made has finished (also replayed on resume). `produced` = an image came back. */
-  settle?(request: Request, produced: boolean): void;
+  settle?(request: Request, outcome: Settlement): void;
 }

@@ -21,7 +21,7 @@ function loopFor(settings: RunConfigInput, over: Partial<LoopInput> = {}): { inp
     taxonomy,
     target,
     templates: config.templates,
-    policy: createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup }, target, config.seed),
+    policy: createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order }, target, config.seed),
     provider: createProvider(config.provider, { taxonomy, sim: config.sim }),
     observer: getObserver(config.observer),
     sink,

@@ -6,7 +6,7 @@ import { builtinTaxonomy } from "../../src/core/taxonomy.js";
 import { createPolicy } from "../../src/policies/index.js";
 
 const tax = builtinTaxonomy();
-const opts = { mode: "direct" as const, subgroup: 0 };
+const opts = { mode: "direct" as const, subgroup: 0, order: "deficit" as const };
 
 describe("debiaspi policy", () => {
   it("asks for the cell with the largest deficit, counting pending requests", () => {
@@ -30,7 +30,7 @@ describe("debiaspi policy", () => {
   it("in choice mode offers the open cells, at most k of them, largest deficit first", () => {
     const target = resolveTarget(tax, { attributes: ["race"], weights: { race: { white: 1, black: 3, indian: 2, east_asian: 2 } } }, 8);
     const tally = new Tally(target);
-    const policy = createPolicy({ policy: "debiaspi", mode: "choice", subgroup: 2 }, target, 1);
+    const policy = createPolicy({ policy: "debiaspi", mode: "choice", subgroup: 2, order: "deficit" }, target, 1);
     const req = policy.next({ target, tally, rng: new Rng(1), keepRate: 1 });
     expect(req.kind).toBe("choice");
     if (req.kind !== "choice") return;
