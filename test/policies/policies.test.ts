@@ -40,6 +40,31 @@ describe("debiaspi policy", () => {
   });
 });
 
+describe("debiaspi effort order", () => {
+  it("asks first for the cell the model has been honouring least, at equal deficit", () => {
+    const target = resolveTarget(tax, { attributes: ["skin_tone"], weights: { skin_tone: { monk_1: 1, monk_6: 1 } } }, 10);
+    const tally = new Tally(target);
+    const effort = createPolicy({ policy: "debiaspi", mode: "direct", subgroup: 0, order: "effort" }, target, 1);
+    const deficit = createPolicy({ policy: "debiaspi", mode: "direct", subgroup: 0, order: "deficit" }, target, 1);
+    // monk_1 asked 4 times, honoured once; monk_6 asked 4 times, honoured 4 times.
+    for (const [asked, got] of [["monk_1", "monk_1"], ["monk_1", "monk_4"], ["monk_1", "monk_3"], ["monk_1", "monk_4"], ["monk_6", "monk_6"], ["monk_6", "monk_6"], ["monk_6", "monk_6"], ["monk_6", "monk_6"]] as const) {
+      for (const p of [effort, deficit]) p.settle?.({ kind: "direct", cells: { skin_tone: asked } }, { produced: true, labels: { skin_tone: got } });
+    }
+    tally.add({ skin_tone: "monk_1" });
+    tally.add({ skin_tone: "monk_6" });
+    tally.add({ skin_tone: "monk_6" });
+    // Deficits: monk_1 4, monk_6 3. Effort: 4 / (2/6) = 12 against 3 / (5/6) = 3.6.
+    for (let s = 0; s < 10; s++) {
+      expect(effort.next({ target, tally, rng: new Rng(s), keepRate: 1 })).toEqual({ kind: "direct", cells: { skin_tone: "monk_1" } });
+    }
+    tally.add({ skin_tone: "monk_1" });
+    tally.add({ skin_tone: "monk_1" }); // deficits now monk_1 2, monk_6 3
+    expect(deficit.next({ target, tally, rng: new Rng(1), keepRate: 1 })).toEqual({ kind: "direct", cells: { skin_tone: "monk_6" } });
+    // Effort: 2 / (2/6) = 6 against 3.6: still the pale tone first.
+    expect(effort.next({ target, tally, rng: new Rng(1), keepRate: 1 })).toEqual({ kind: "direct", cells: { skin_tone: "monk_1" } });
+  });
+});
+
 describe("ablation policies", () => {
   const target = resolveTarget(tax, { attributes: ["gender"], weights: { gender: { female: 3, male: 1 } } }, 8);
   const tally = new Tally(target);
