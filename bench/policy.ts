@@ -6,7 +6,7 @@ import { fmt, max, mdTable, mean, pct, progress, tvAndMax } from "./util.js";
 export interface PolicySpec {
   id: string;
   label: string;
-  settings: Pick<RunConfigInput, "policy" | "mode" | "overflow">;
+  settings: Pick<RunConfigInput, "policy" | "mode" | "overflow" | "order">;
 }
 
 export const POLICIES: readonly PolicySpec[] = [
@@ -14,8 +14,10 @@ export const POLICIES: readonly PolicySpec[] = [
   { id: "eip", label: "eip", settings: { policy: "eip" } },
   { id: "random", label: "random", settings: { policy: "random" } },
   { id: "quota", label: "quota", settings: { policy: "quota" } },
-  { id: "dpi-discard", label: "debiaspi direct, discard", settings: { policy: "debiaspi", mode: "direct", overflow: "discard" } },
-  { id: "dpi-keep", label: "debiaspi direct, keep", settings: { policy: "debiaspi", mode: "direct", overflow: "keep" } },
+  { id: "dpi-discard", label: "debiaspi direct, discard", settings: { policy: "debiaspi", mode: "direct", overflow: "discard", order: "deficit" } },
+  { id: "dpi-discard-effort", label: "debiaspi direct, discard, effort order", settings: { policy: "debiaspi", mode: "direct", overflow: "discard", order: "effort" } },
+  { id: "dpi-keep", label: "debiaspi direct, keep", settings: { policy: "debiaspi", mode: "direct", overflow: "keep", order: "deficit" } },
+  { id: "dpi-keep-effort", label: "debiaspi direct, keep, effort order", settings: { policy: "debiaspi", mode: "direct", overflow: "keep", order: "effort" } },
   { id: "dpi-choice", label: "debiaspi choice, discard", settings: { policy: "debiaspi", mode: "choice", overflow: "discard" } },
 ];
 
@@ -258,7 +260,7 @@ export function goalChecks(res: PolicyResults): GoalCheck[] {
 /** Cost of the Monk target: generations per kept image and the share thrown away as overflow. */
 export function monkCostTable(res: PolicyResults): string {
   const rows: string[][] = [];
-  for (const pid of ["dpi-discard", "dpi-choice", "dpi-keep"]) {
+  for (const pid of ["dpi-discard", "dpi-discard-effort", "dpi-choice", "dpi-keep", "dpi-keep-effort"]) {
     for (const n of SIZES) {
       const c = findCell(res, pid, "monk", n);
       const ref = findCell(res, pid, "race", n);

@@ -212,7 +212,10 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       input.onProgress?.({ kept: tally.kept, n: target.n, attempts, inFlight: inFlight.size - 1, tv: currentTv(tally, target), last: event });
     })();
     inFlight.set(i, job);
-    void job.finally(() => inFlight.delete(i));
+    job.then(
+      () => inFlight.delete(i),
+      () => inFlight.delete(i),
+    );
   };
 
   input.onProgress?.({ kept: tally.kept, n: target.n, attempts, inFlight: 0, tv: currentTv(tally, target) });
