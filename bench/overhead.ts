@@ -106,14 +106,5 @@ export function overheadTable(results: readonly OverheadResult[]): string {
     fmt(median(r.usPerKept), 1),
     `${r.reps.reduce((a, x) => a + x.exactRuns, 0)}/${r.reps.reduce((a, x) => a + x.runs, 0)}`,
   ]);
-  return mdTable(["case", "reps", "attempts per rep", "s per rep", "us per attempt (median)", "us per attempt (min - max)", "us per kept image (median)", "exact runs"], rows, [
-    "l",
-    "r",
-    "r",
-    "r",
-    "r",
-    "r",
-    "r",
-    "r",
-  ]);
+  return mdTable(["case", "reps", "attempts per rep", "s per rep", "us per attempt (median)", "us per attempt (min - max)", "us per kept image (median)", "exact runs"], rows);
 }

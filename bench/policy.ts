@@ -192,16 +192,7 @@ export function targetTable(res: PolicyResults, target: TargetSpec): string {
       ]);
     }
   }
-  const table = mdTable(["policy", "N", "mean TV", "mean max abs(p-q)", "all bins exact", "gen/kept", "max gen/kept", "budget hits"], rows, [
-    "l",
-    "r",
-    "r",
-    "r",
-    "r",
-    "r",
-    "r",
-    "r",
-  ]);
+  const table = mdTable(["policy", "N", "mean TV", "mean max abs(p-q)", "all bins exact", "gen/kept", "max gen/kept", "budget hits"], rows);
   const floor = SIZES.map((n) => {
     const f = res.floors.get(floorKey(target.id, n));
     return f ? `N=${n}: TV ${fmt(f.tv)}, max ${fmt(f.maxAbsDiff)} (bins ${f.bins.join("/")})` : `N=${n}: n/a`;
@@ -267,13 +258,5 @@ export function monkCostTable(res: PolicyResults): string {
       rows.push([c.policy.label, String(n), fmt(c.meanGpk, 2), fmt(c.maxGpk, 2), pct(c.overflowShare, 1), fmt(ref.meanGpk, 2), String(c.budgetHits)]);
     }
   }
-  return mdTable(["policy", "N", "gen/kept (Monk)", "worst run", "discarded as overflow", "gen/kept (race, for reference)", "budget hits"], rows, [
-    "l",
-    "r",
-    "r",
-    "r",
-    "r",
-    "r",
-    "r",
-  ]);
+  return mdTable(["policy", "N", "gen/kept (Monk)", "worst run", "discarded as overflow", "gen/kept (race, for reference)", "budget hits"], rows);
 }
