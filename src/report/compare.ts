@@ -1,6 +1,6 @@
-import Table from "cli-table3";
 import { normalizedEntropy, proportions, totalVariation } from "../core/metrics.js";
 import type { RunSummary } from "./summary.js";
+import { plainTable } from "./table.js";
 
 export interface CrossEffect {
   attribute: string;
@@ -45,7 +45,7 @@ export function formatComparison(rows: ComparisonRow[]): string {
   if (!first) return "nothing to compare";
   const controlled = Object.values(first.attributes).filter((a) => a.controlled).map((a) => a.attribute);
   const head = ["policy", "kept", "gen/kept", "exact", ...controlled.flatMap((a) => [`TV ${a}`, `max|p-q| ${a}`])];
-  const t = new Table({ head, style: { head: [], border: [] } });
+  const t = plainTable(head);
   for (const r of rows) {
     const s = r.summary;
     t.push([
@@ -59,7 +59,7 @@ export function formatComparison(rows: ComparisonRow[]): string {
   const parts = [`prompt ${JSON.stringify(first.prompt)}, N = ${first.n}, seed ${first.seed}`, t.toString()];
   const attrs = [...new Set(rows.flatMap((r) => r.crossEffects.map((c) => c.attribute)))];
   if (attrs.length > 0) {
-    const ct = new Table({ head: ["policy", ...attrs.map((a) => `${a}: TV vs none / Δentropy`)], style: { head: [], border: [] } });
+    const ct = plainTable(["policy", ...attrs.map((a) => `${a}: TV vs none / Δentropy`)]);
     for (const r of rows) {
       ct.push([r.policy, ...attrs.map((a) => {
         const c = r.crossEffects.find((x) => x.attribute === a);

@@ -4,7 +4,8 @@ import type { RunSummary } from "./summary.js";
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const num = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? "∞" : x.toFixed(digits));
 
-function plainTable(head: string[]): Table.Table {
+/** A terminal table without lines between rows. */
+export function plainTable(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [] }, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
 }
 
