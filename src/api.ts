@@ -62,7 +62,7 @@ async function execute(
   history: { events: RunEvent[]; pending: PendingRecord[] },
 ): Promise<RunOutcome> {
   const { config, taxonomy, target } = resolved;
-  const provider = options.provider ?? createProvider(config.provider, { taxonomy, sim: config.sim });
+  const provider = options.provider ?? createProvider(config.provider, { taxonomy, sim: config.sim, options: config.providerOptions ?? {} });
   const observer = getObserver(config.observer);
   const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
   const folder = sinkDir ? RunFolder.open(sinkDir) : undefined;
@@ -103,6 +103,10 @@ async function execute(
  */
 export async function run(input: RunConfigInput, options: RunOptions = {}): Promise<RunOutcome> {
   const resolved = prepareRun(input);
+  // Build the provider before any folder is written: a missing key or a bad URL stops here.
+  const provider =
+    options.provider ?? createProvider(resolved.config.provider, { taxonomy: resolved.taxonomy, sim: resolved.config.sim, options: resolved.config.providerOptions });
+  options = { ...options, provider };
   const now = options.now?.() ?? new Date();
   const record: RunRecord = {
     format: RUN_FORMAT,
@@ -148,6 +152,8 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     record.config.maxAttempts = options.maxAttempts;
   }
   const resolved: ResolvedRun = { config: record.config, taxonomy: record.taxonomy, target: record.target };
+  const provider = options.provider ?? createProvider(record.config.provider, { taxonomy: record.taxonomy, sim: record.config.sim, options: record.config.providerOptions ?? {} });
+  options = { ...options, provider };
   const attempts = loaded.events.filter((e): e is AttemptEvent => e.type === "attempt").length;
   if (attempts >= record.config.maxAttempts && !summarizeRun(dir, record, loaded.events).exact && options.maxAttempts === undefined) {
     throw new InputError(`run ${dir} spent its attempt budget (${record.config.maxAttempts}); pass --max-attempts with a larger number to continue`);

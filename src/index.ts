@@ -17,7 +17,7 @@ export type { Request, Observation, PersonObservation, Assignment } from "./core
 export { createPolicy, POLICY_IDS, type Policy, type PolicyId } from "./policies/index.js";
 export { DEFAULT_TEMPLATES, type Templates } from "./prompts/templates.js";
 export { composePrompt, describePerson } from "./prompts/compose.js";
-export { createProvider, PROVIDER_IDS, type ImageProvider, type GenerateRequest, type GenerateResult, type PersonReport } from "./providers/index.js";
+export { createProvider, registerProvider, providerIds, type ProviderEntry, type ImageProvider, type GenerateRequest, type GenerateResult, type PersonReport } from "./providers/index.js";
 export { SimModel } from "./providers/sim/model.js";
 export { SIM_DEFAULTS, type SimParams } from "./providers/sim/params.js";
 export { getObserver, OBSERVER_IDS, type Observer } from "./observers/index.js";

@@ -26,6 +26,7 @@ export interface RunConfig {
   maxAttempts: number;
   out: string;
   provider: string;
+  providerOptions: Record<string, unknown>;
   observer: string;
   professions: string[];
   taxonomy: NonNullable<RunConfigInput["taxonomy"]>;
@@ -126,6 +127,7 @@ export function resolveRun(input: RunConfigInput, randomSeed: () => number = () 
     maxAttempts: input.maxAttempts ?? Math.max(10 * n, n + 50),
     out: input.out ?? RUN_DEFAULTS.out,
     provider: input.provider ?? RUN_DEFAULTS.provider,
+    providerOptions: input.providerOptions ?? {},
     observer: input.observer ?? RUN_DEFAULTS.observer,
     professions: input.professions ?? [],
     taxonomy: input.taxonomy ?? {},

@@ -71,6 +71,8 @@ export const runConfigSchema = z
     maxAttempts: z.number().int().min(1),
     out: z.string().min(1),
     provider: z.string().min(1),
+    /** Provider settings (size, steps, ...); each provider validates its own. Never API keys: those come from the environment. */
+    providerOptions: z.record(z.string(), z.unknown()),
     observer: z.string().min(1),
     professions: z.array(z.string()),
     taxonomy: z

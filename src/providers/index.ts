@@ -10,32 +10,53 @@ export type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } fro
 export interface ProviderContext {
   taxonomy: Taxonomy;
   sim: SimOverrides;
+  /** Provider settings from the config file (`providerOptions:`), validated by the provider. */
+  options?: Record<string, unknown>;
+  /** Where API keys come from (the process environment unless a test passes its own). */
+  env?: NodeJS.ProcessEnv;
 }
 
-interface ProviderEntry {
+export interface ProviderEntry {
+  /** One line for `debiaspi providers`. */
   description: string;
+  /** Environment variables it reads (keys first). */
+  env: string[];
+  /** How to name it on the command line. */
+  usage: string;
+  /** Builds the provider; throws InputError for a bad model, URL, option or a missing key, before any call. */
   create(model: string | undefined, ctx: ProviderContext): ImageProvider;
 }
 
 const PROVIDERS: Record<string, ProviderEntry> = {
   sim: {
     description: "the built-in simulated, biased text-to-image model (offline, no key)",
+    env: [],
+    usage: "--provider sim",
     create: (_model, ctx) => new SimModel(ctx.taxonomy, mergeSimParams(SIM_DEFAULTS, ctx.sim as DeepPartial<SimParams>)),
   },
 };
 
-export const PROVIDER_IDS = Object.keys(PROVIDERS);
+/** Adds a provider to the registry (the built-in ones register themselves on import). */
+export function registerProvider(name: string, entry: ProviderEntry): void {
+  PROVIDERS[name] = entry;
+}
+
+export function providerEntries(): [string, ProviderEntry][] {
+  return Object.entries(PROVIDERS);
+}
+
+export const providerIds = (): string[] => Object.keys(PROVIDERS);
 
 /** Splits `name[:model-or-url]` and checks the name. */
 export function parseProviderSpec(spec: string): { name: string; model?: string } {
   const idx = spec.indexOf(":");
   const name = (idx < 0 ? spec : spec.slice(0, idx)).trim().toLowerCase();
   const model = idx < 0 ? undefined : spec.slice(idx + 1).trim();
-  if (!PROVIDERS[name]) throw new InputError(`unknown provider "${name}"; accepted: ${listAccepted(PROVIDER_IDS)}`);
+  if (!PROVIDERS[name]) throw new InputError(`unknown provider "${name}"; accepted: ${listAccepted(providerIds())}`);
   return model ? { name, model } : { name };
 }
 
 export function createProvider(spec: string, ctx: ProviderContext): ImageProvider {
   const { name, model } = parseProviderSpec(spec);
-  return PROVIDERS[name]!.create(model, ctx);
+  return PROVIDERS[name]!.create(model, { env: process.env, ...ctx });
 }

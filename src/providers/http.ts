@@ -1,0 +1,134 @@
+import { InputError } from "../core/errors.js";
+
+/** A provider call that failed for good (after retries, or at once for a non-retryable answer). */
+export class ProviderError extends Error {
+  override readonly name = "ProviderError";
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}
+
+export interface RetryPolicy {
+  /** Time limit of one HTTP request, ms. */
+  timeoutMs: number;
+  /** Retries after the first try (429, 5xx, timeouts, dropped connections). */
+  retries: number;
+  /** First backoff, ms; doubles each retry, with full jitter. */
+  baseDelayMs: number;
+  /** Largest wait between tries, ms (Retry-After included). */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { timeoutMs: 120_000, retries: 4, baseDelayMs: 1_000, maxDelayMs: 60_000 };
+
+export interface HttpContext {
+  retry: RetryPolicy;
+  /** Secrets to blank out of any message (API keys). */
+  secrets: string[];
+  signal?: AbortSignal;
+  /** For tests: a fake clock and random source. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+/** Replaces every secret in a text with "***", so keys never reach a log, a report or an error. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("***");
+  return out;
+}
+
+/** Reads an API key from the environment; a clear InputError (naming the variable, never a value) when missing. */
+export function requireEnv(env: NodeJS.ProcessEnv, name: string, provider: string): string {
+  const v = env[name];
+  if (!v || v.trim() === "") throw new InputError(`provider ${provider} needs the environment variable ${name} (the API key); set it and run again`);
+  return v.trim();
+}
+
+/** Parses a base URL given by the user; InputError when it is not an http(s) URL. */
+export function parseBaseUrl(raw: string, provider: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InputError(`provider ${provider}: "${raw}" is not a valid URL; give one like http://127.0.0.1:7860`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InputError(`provider ${provider}: URL "${raw}" must start with http:// or https://`);
+  }
+  return url;
+}
+
+/** Seconds or an HTTP date, as Retry-After carries it, in ms; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const secs = Number(value);
+  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+const isRetryableStatus = (status: number): boolean => status === 429 || status >= 500;
+
+/**
+ * fetch with a timeout per try, retries with exponential backoff and full jitter on 429, 5xx,
+ * timeouts and dropped connections, honouring Retry-After; no retry on other 4xx. Returns the
+ * first response that is not retryable (the caller reads 4xx bodies: refusals live there).
+ * Error messages name the provider and status, never a secret.
+ */
+export async function fetchWithRetry(provider: string, url: string, init: RequestInit, ctx: HttpContext): Promise<Response> {
+  const sleep = ctx.sleep ?? defaultSleep;
+  const random = ctx.random ?? Math.random;
+  let lastError = "";
+  for (let attempt = 0; ; attempt++) {
+    ctx.signal?.throwIfAborted();
+    const timeout = AbortSignal.timeout(ctx.retry.timeoutMs);
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+    let wait: number | undefined;
+    try {
+      const res = await fetch(url, { ...init, signal });
+      if (!isRetryableStatus(res.status)) return res;
+      const body = await res.text().catch(() => "");
+      lastError = `HTTP ${res.status}${body ? `: ${body.slice(0, 300)}` : ""}`;
+      wait = retryAfterMs(res.headers.get("retry-after"));
+      if (attempt >= ctx.retry.retries) throw new ProviderError(redact(`${provider}: ${lastError} (gave up after ${attempt + 1} tries)`, ctx.secrets), res.status, true);
+    } catch (e) {
+      if (e instanceof ProviderError) throw e;
+      if (ctx.signal?.aborted) throw e;
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      lastError = timeout.aborted ? `no answer within ${ctx.retry.timeoutMs} ms` : `connection failed (${err.cause?.code ?? err.cause?.message ?? err.message})`;
+      if (attempt >= ctx.retry.retries) throw new ProviderError(redact(`${provider}: ${lastError} (gave up after ${attempt + 1} tries)`, ctx.secrets), undefined, true);
+    }
+    const backoff = random() * Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** attempt);
+    await sleep(Math.min(ctx.retry.maxDelayMs, Math.max(wait ?? 0, backoff)), ctx.signal);
+  }
+}
+
+/** Reads a JSON body; a ProviderError naming the provider when it is not JSON. */
+export async function readJson(provider: string, res: Response, secrets: readonly string[]): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ProviderError(redact(`${provider}: expected JSON, got ${JSON.stringify(text.slice(0, 200))} (HTTP ${res.status})`, secrets), res.status);
+  }
+}
