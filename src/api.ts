@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { join, resolve as resolvePath } from "node:path";
+import { dirname, join, resolve as resolvePath } from "node:path";
 import { mergeConfigs, resolveRun, validateConfig, type ResolvedRun } from "./config/resolve.js";
 import type { RunConfigInput } from "./config/schema.js";
 import { InputError } from "./core/errors.js";
@@ -7,7 +7,7 @@ import { slugify } from "./core/taxonomy.js";
 import { runLoop, type LoopProgress, type LoopResult } from "./engine/engine.js";
 import { getObserver } from "./observers/index.js";
 import { createPolicy } from "./policies/index.js";
-import { createProvider, parseProviderSpec } from "./providers/index.js";
+import { createProvider, parseProviderSpec, wrapProvider } from "./providers/index.js";
 import type { ImageProvider } from "./providers/types.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
 import { RUN_FORMAT, RunFolder } from "./store/run-folder.js";
@@ -45,6 +45,18 @@ function uniqueDir(out: string, id: string): { dir: string; id: string } {
   return { dir: join(out, candidate), id: candidate };
 }
 
+/** The run's provider with its response cache (unless `cache: false`) and rate limit. */
+function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined): ImageProvider {
+  const { config } = resolved;
+  const options = config.providerOptions ?? {};
+  const provider = createProvider(config.provider, { taxonomy: resolved.taxonomy, sim: config.sim, options });
+  return wrapProvider(provider, {
+    ...(config.cache !== false && cacheDir ? { cacheDir } : {}),
+    ...(config.rate !== undefined ? { rate: config.rate } : {}),
+    keyParams: { provider: config.provider, options },
+  });
+}
+
 /** Validates settings (from code, a config file or flags) and resolves them; throws InputError on bad input. */
 export function prepareRun(input: RunConfigInput | unknown, source = "run settings"): ResolvedRun {
   const cfg = validateConfig(input, source);
@@ -62,7 +74,7 @@ async function execute(
   history: { events: RunEvent[]; pending: PendingRecord[] },
 ): Promise<RunOutcome> {
   const { config, taxonomy, target } = resolved;
-  const provider = options.provider ?? createProvider(config.provider, { taxonomy, sim: config.sim, options: config.providerOptions ?? {} });
+  const provider = options.provider ?? buildProvider(resolved, undefined);
   const observer = getObserver(config.observer);
   const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
   const folder = sinkDir ? RunFolder.open(sinkDir) : undefined;
@@ -104,8 +116,7 @@ async function execute(
 export async function run(input: RunConfigInput, options: RunOptions = {}): Promise<RunOutcome> {
   const resolved = prepareRun(input);
   // Build the provider before any folder is written: a missing key or a bad URL stops here.
-  const provider =
-    options.provider ?? createProvider(resolved.config.provider, { taxonomy: resolved.taxonomy, sim: resolved.config.sim, options: resolved.config.providerOptions });
+  const provider = options.provider ?? buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"));
   options = { ...options, provider };
   const now = options.now?.() ?? new Date();
   const record: RunRecord = {
@@ -152,7 +163,7 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     record.config.maxAttempts = options.maxAttempts;
   }
   const resolved: ResolvedRun = { config: record.config, taxonomy: record.taxonomy, target: record.target };
-  const provider = options.provider ?? createProvider(record.config.provider, { taxonomy: record.taxonomy, sim: record.config.sim, options: record.config.providerOptions ?? {} });
+  const provider = options.provider ?? buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"));
   options = { ...options, provider };
   const attempts = loaded.events.filter((e): e is AttemptEvent => e.type === "attempt").length;
   if (attempts >= record.config.maxAttempts && !summarizeRun(dir, record, loaded.events).exact && options.maxAttempts === undefined) {

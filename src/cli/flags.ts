@@ -17,6 +17,7 @@ export const FLAG_NAMES: Record<string, string> = {
   observer: "--observer",
   prompt: "PROMPT",
   "sim.latencyMs": "--latency",
+  rate: "--rate",
 };
 export const flagName = (path: string): string => FLAG_NAMES[path] ?? (path.startsWith("target") ? "--target" : path.startsWith("joint") ? "--joint" : path);
 
@@ -85,6 +86,28 @@ export interface RunFlags {
   observer?: string;
   professions?: string[];
   latency?: number;
+  cache?: boolean;
+  rate?: number;
+  providerOption?: string[];
+}
+
+/** `KEY=VALUE` provider options; VALUE is read as JSON when it parses (numbers, booleans), else as text. */
+export function parseProviderOptions(items: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new InputError(`--provider-option "${item}": expected KEY=VALUE, e.g. steps=30`);
+    const key = item.slice(0, eq).trim();
+    const raw = item.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // plain text
+    }
+    out[key] = value;
+  }
+  return out;
 }
 
 /** The settings the flags give, in config-file shape (validated later, with flag names in errors). */
@@ -106,5 +129,8 @@ export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<s
   if (f.joint && f.joint.length > 0) cfg.joint = f.joint.map((j) => list(j));
   if (attributes.length > 0) cfg.attributes = attributes;
   if (f.latency !== undefined) cfg.sim = { latencyMs: f.latency };
+  if (f.cache === false) cfg.cache = false;
+  if (f.rate !== undefined) cfg.rate = f.rate;
+  if (f.providerOption && f.providerOption.length > 0) cfg.providerOptions = parseProviderOptions(f.providerOption);
   return cfg satisfies RunConfigInput | Record<string, unknown>;
 }

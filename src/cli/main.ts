@@ -1,6 +1,9 @@
 import { Command, CommanderError, Option } from "commander";
 import { combineSettings, loadRun, resume, run, type RunOptions } from "../api.js";
 import { readConfigFile } from "../config/resolve.js";
+import { builtinTaxonomy } from "../core/taxonomy.js";
+import { createProvider, parseProviderSpec, providerEntries } from "../providers/index.js";
+import { plainTable } from "../report/table.js";
 import type { RunConfigInput } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import { POLICY_IDS, type PolicyId } from "../policies/types.js";
@@ -8,7 +11,7 @@ import { compareRuns, formatComparison } from "../report/compare.js";
 import { formatRun, runJson } from "../report/table.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
-import { flagName, flagsToConfig, list, nonNegativeNumber, wholeNumber, type RunFlags } from "./flags.js";
+import { flagName, flagsToConfig, list, nonNegativeNumber, parseProviderOptions, wholeNumber, type RunFlags } from "./flags.js";
 import { progressReporter } from "./progress.js";
 
 /** Exit codes: 0 done; 1 the run ended without meeting its target; 2 bad input; 130 interrupted. */
@@ -41,6 +44,9 @@ function addRunOptions(cmd: Command): Command {
     .option("-o, --out <dir>", "folder for run folders (default ./runs)")
     .option("--provider <name>", "text-to-image backend: sim (default)")
     .option("--observer <name>", "what reads the generated people: self-report (default) or requested")
+    .option("-P, --provider-option <key=value>", "a provider setting, e.g. steps=30 (repeatable; see `debiaspi providers`)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--rate <per-second>", "start at most this many provider requests per second", nonNegativeNumber("--rate"))
+    .option("--no-cache", "do not reuse cached provider responses (they are kept in <out>/.cache)")
     .option("--professions <list>", "categories of the profession attribute, comma-separated", list)
     .option("--latency <ms>", "sim: simulated latency per image in ms", nonNegativeNumber("--latency"))
     .option("--config <file>", "YAML or JSON file with the same settings; flags override it")
@@ -158,6 +164,59 @@ export function buildProgram(io: Io = defaultIo): Command {
         : formatComparison(rows),
     );
   });
+
+  program
+    .command("providers")
+    .description("list the text-to-image providers, how to name them and the environment variables they read")
+    .option("--json", "print JSON")
+    .action((opts: { json?: boolean }) => {
+      const rows = providerEntries().map(([name, e]) => ({ name, description: e.description, usage: e.usage, env: e.env }));
+      if (opts.json) return io.out(JSON.stringify(rows, null, 2));
+      const t = plainTable(["provider", "what", "use", "environment"]);
+      for (const r of rows) t.push([r.name, r.description, r.usage, r.env.join(", ") || "-"]);
+      io.out(`${t.toString()}\nProvider settings go under providerOptions: in the config file or -P key=value; keys only ever come from the environment.`);
+    });
+
+  program
+    .command("doctor")
+    .description("check that a provider is set up and answers; says precisely what is wrong when it doesn't")
+    .requiredOption("--provider <name[:model-or-url]>", "the provider to check")
+    .option("-P, --provider-option <key=value>", "a provider setting (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--config <file>", "take providerOptions from this config file")
+    .option("--generate", "also make one real generation (this may cost money)")
+    .action(async (opts: { provider: string; providerOption?: string[]; config?: string; generate?: boolean }) => {
+      const fromFile = opts.config ? combineSettings([{ source: `config file ${opts.config}`, values: readConfigFile(opts.config) }]).providerOptions ?? {} : {};
+      const options = { ...fromFile, ...parseProviderOptions(opts.providerOption ?? []) };
+      const { name, model } = parseProviderSpec(opts.provider);
+      const entry = providerEntries().find(([n]) => n === name)![1];
+      const ctx = { taxonomy: builtinTaxonomy(), sim: {}, options, env: process.env };
+      const provider = createProvider(opts.provider, ctx);
+      io.out(`ok   ${opts.provider}: configuration valid${entry.env.length > 0 ? ` (environment: ${entry.env.join(", ")})` : ""}`);
+      let failed = false;
+      if (entry.check) {
+        try {
+          io.out(`ok   ${name} answers: ${await entry.check(model, ctx)}`);
+        } catch (e) {
+          failed = true;
+          io.out(`FAIL ${name} does not answer: ${(e as Error).message}`);
+        }
+      } else if (!opts.generate) {
+        io.out(`note ${name} has no free check; add --generate to make one generation (this may cost money)`);
+      }
+      if (opts.generate && !failed) {
+        const started = Date.now();
+        try {
+          const r = await provider.generate({ prompt: "a photo of the face of a person", seed: 1 });
+          const what = r.refusal ? `refused: ${r.refusal}` : r.image ? `an image of ${r.image.length} bytes (${r.mime ?? "unknown type"})` : "no image";
+          io.out(`ok   one generation in ${Date.now() - started} ms: ${what}${r.costUsd ? `, $${r.costUsd.toFixed(3)}` : ""}`);
+          for (const w of r.warnings) io.out(`warn ${w}`);
+        } catch (e) {
+          failed = true;
+          io.out(`FAIL generation: ${(e as Error).message}`);
+        }
+      }
+      program.setOptionValue("exitCode", failed ? EXIT.incomplete : EXIT.ok);
+    });
 
   return program;
 }

@@ -27,6 +27,8 @@ export interface RunConfig {
   out: string;
   provider: string;
   providerOptions: Record<string, unknown>;
+  cache: boolean;
+  rate?: number;
   observer: string;
   professions: string[];
   taxonomy: NonNullable<RunConfigInput["taxonomy"]>;
@@ -84,7 +86,7 @@ export function mergeConfigs(...layers: RunConfigInput[]): RunConfigInput {
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer) as [keyof RunConfigInput, unknown][]) {
       if (v === undefined) continue;
-      if ((k === "target" || k === "jointTarget" || k === "templates" || k === "sim") && out[k] && typeof v === "object") {
+      if ((k === "target" || k === "jointTarget" || k === "templates" || k === "sim" || k === "providerOptions") && out[k] && typeof v === "object") {
         (out as Record<string, unknown>)[k] = { ...(out[k] as object), ...(v as object) };
       } else (out as Record<string, unknown>)[k] = v;
     }
@@ -128,6 +130,8 @@ export function resolveRun(input: RunConfigInput, randomSeed: () => number = () 
     out: input.out ?? RUN_DEFAULTS.out,
     provider: input.provider ?? RUN_DEFAULTS.provider,
     providerOptions: input.providerOptions ?? {},
+    cache: input.cache ?? true,
+    ...(input.rate !== undefined ? { rate: input.rate } : {}),
     observer: input.observer ?? RUN_DEFAULTS.observer,
     professions: input.professions ?? [],
     taxonomy: input.taxonomy ?? {},

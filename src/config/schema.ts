@@ -73,6 +73,10 @@ export const runConfigSchema = z
     provider: z.string().min(1),
     /** Provider settings (size, steps, ...); each provider validates its own. Never API keys: those come from the environment. */
     providerOptions: z.record(z.string(), z.unknown()),
+    /** Reuse cached provider responses (same provider, model, prompt, seed, options). */
+    cache: z.boolean(),
+    /** Requests per second at most, for providers with rate limits. */
+    rate: z.number().positive().max(10_000),
     observer: z.string().min(1),
     professions: z.array(z.string()),
     taxonomy: z

@@ -4,6 +4,7 @@ import type { SimOverrides } from "../config/schema.js";
 import { mergeSimParams, SIM_DEFAULTS, type DeepPartial, type SimParams } from "./sim/params.js";
 import { SimModel } from "./sim/model.js";
 import type { ImageProvider } from "./types.js";
+import { CachedProvider, PoolProvider, RateLimitedProvider } from "./wrappers.js";
 
 export type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } from "./types.js";
 
@@ -25,6 +26,8 @@ export interface ProviderEntry {
   usage: string;
   /** Builds the provider; throws InputError for a bad model, URL, option or a missing key, before any call. */
   create(model: string | undefined, ctx: ProviderContext): ImageProvider;
+  /** A cheap request that shows the backend answers (no image generated); resolves to what it saw. */
+  check?(model: string | undefined, ctx: ProviderContext): Promise<string>;
 }
 
 const PROVIDERS: Record<string, ProviderEntry> = {
@@ -32,7 +35,13 @@ const PROVIDERS: Record<string, ProviderEntry> = {
     description: "the built-in simulated, biased text-to-image model (offline, no key)",
     env: [],
     usage: "--provider sim",
-    create: (_model, ctx) => new SimModel(ctx.taxonomy, mergeSimParams(SIM_DEFAULTS, ctx.sim as DeepPartial<SimParams>)),
+    create: (_model, ctx) => {
+      const extra = Object.keys(ctx.options ?? {});
+      if (extra.length > 0) {
+        throw new InputError(`provider sim takes no providerOptions (got ${extra.join(", ")}); its parameters go under sim: in the config file`);
+      }
+      return new SimModel(ctx.taxonomy, mergeSimParams(SIM_DEFAULTS, ctx.sim as DeepPartial<SimParams>));
+    },
   },
 };
 
@@ -56,7 +65,32 @@ export function parseProviderSpec(spec: string): { name: string; model?: string 
   return model ? { name, model } : { name };
 }
 
+/**
+ * Builds a provider from `name[:model-or-url]`. Several URLs separated by commas
+ * (`a1111:http://gpu1:7860,http://gpu2:7860`) make one pool that spreads requests over them.
+ */
 export function createProvider(spec: string, ctx: ProviderContext): ImageProvider {
   const { name, model } = parseProviderSpec(spec);
-  return PROVIDERS[name]!.create(model, { env: process.env, ...ctx });
+  const entry = PROVIDERS[name]!;
+  const full = { env: process.env, ...ctx };
+  const parts = model?.includes(",") ? model.split(",").map((s) => s.trim()).filter((s) => s.length > 0) : undefined;
+  if (parts && parts.length > 1) return new PoolProvider(parts.map((m) => entry.create(m, full)));
+  return entry.create(model, full);
+}
+
+export interface WrapOptions {
+  /** Folder of the response cache; undefined = no cache. */
+  cacheDir?: string;
+  /** Requests started per second at most. */
+  rate?: number;
+  /** What besides prompt and seed decides the answer (provider spec, options). */
+  keyParams: Record<string, unknown>;
+}
+
+/** Adds the response cache and the rate limit around a provider (never around `sim`, which is free). */
+export function wrapProvider(provider: ImageProvider, opts: WrapOptions): ImageProvider {
+  let p = provider;
+  if (opts.rate !== undefined) p = new RateLimitedProvider(p, opts.rate);
+  if (opts.cacheDir && provider.id !== "sim") p = new CachedProvider(p, opts.cacheDir, opts.keyParams);
+  return p;
 }

@@ -83,6 +83,11 @@ export interface RunSummary {
   factors: FactorSummary[];
   /** Mean TV over the factors after each kept image. */
   convergence: number[];
+  /**
+   * Per factor and requested cell (direct requests only): how many were asked for and how many the
+   * provider refused. Refusal rates that differ by group are a bias finding in themselves.
+   */
+  refusalsByCell: Record<string, Record<string, { requested: number; refused: number }>>;
 }
 
 const keyed = <T>(keys: readonly string[], values: readonly T[]): Record<string, T> =>
@@ -205,6 +210,20 @@ export function summarizeRun(runDir: string, record: RunRecord, events: readonly
     convergence.push(tvs.reduce((s, x) => s + x, 0) / Math.max(1, tvs.length));
   }
 
+  const refusalsByCell: RunSummary["refusalsByCell"] = {};
+  for (const f of target.factors) {
+    const rows: Record<string, { requested: number; refused: number }> = {};
+    for (const e of attempts) {
+      if (e.request.kind !== "direct") continue;
+      const cells = e.request.cells;
+      if (f.attributes.some((a) => cells[a] === undefined)) continue;
+      const key = f.attributes.map((a) => cells[a]).join("|");
+      const row = (rows[key] ??= { requested: 0, refused: 0 });
+      row.requested += 1;
+      if (e.outcome === "refusal") row.refused += 1;
+    }
+    refusalsByCell[f.id] = rows;
+  }
   const generations = attempts.filter((e) => e.outcome === "image").length;
   const kept = keptEvents.length;
   const count = (d: AttemptEvent["decision"]): number => attempts.filter((e) => e.decision === d).length;
@@ -234,5 +253,6 @@ export function summarizeRun(runDir: string, record: RunRecord, events: readonly
     attributes,
     factors,
     convergence,
+    refusalsByCell,
   };
 }

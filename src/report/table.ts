@@ -63,8 +63,20 @@ export function attributeTables(s: RunSummary): string {
   return out.join("\n\n");
 }
 
+/** Refusal rates per requested cell, when the provider refused anything. */
+export function refusalTable(s: RunSummary): string {
+  if (s.refusals === 0) return "";
+  const parts: string[] = [];
+  for (const [factor, rows] of Object.entries(s.refusalsByCell)) {
+    const t = plainTable(["requested cell", "requested", "refused", "refusal rate"]);
+    for (const [cell, r] of Object.entries(rows)) t.push([cell, String(r.requested), String(r.refused), pct(r.requested > 0 ? r.refused / r.requested : 0)]);
+    parts.push(`Refusals by requested ${factor}\n${t.toString()}`);
+  }
+  return `\n\n${parts.join("\n\n")}`;
+}
+
 export function formatRun(s: RunSummary): string {
-  return `${runHeadline(s)}\n\n${attributeTables(s)}\n  folder: ${s.runDir}`;
+  return `${runHeadline(s)}\n\n${attributeTables(s)}${refusalTable(s)}\n  folder: ${s.runDir}`;
 }
 
 /** The JSON object `run --json` and `show --json` print. */

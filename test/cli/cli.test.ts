@@ -151,3 +151,31 @@ describe("bad input: one line, exit code 2, no stack trace", () => {
     expect((await cli("resume", join(dir, "x"))).stderr).toMatch(/format "something-else"; this version reads debiaspi-run\/1/);
   });
 });
+
+describe("provider commands and refusals", () => {
+  it("lists providers and checks one with doctor", async () => {
+    const list = await cli("providers", "--json");
+    expect(JSON.parse(list.stdout).map((p: { name: string }) => p.name)).toContain("sim");
+    const doc = await cli("doctor", "--provider", "sim", "--generate");
+    expect(doc.code).toBe(0);
+    expect(doc.stdout).toMatch(/ok {3}one generation in \d+ ms: an image of \d+ bytes \(image\/png\)/);
+    const bad = await cli("doctor", "--provider", "sim", "-P", "steps=3");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/provider sim takes no providerOptions \(got steps\)/);
+  });
+
+  it("counts refusals per requested cell and shows them", async () => {
+    const out = tempDir();
+    const cfg = join(out, "r.yaml");
+    writeFileSync(cfg, "prompt: a photo of a CEO\nn: 10\nattributes: [gender]\nseed: 1\nconcurrency: 1\nsim: { refusalRate: 0.3 }\n");
+    const r = await cli("run", "--config", cfg, "--out", out, "--no-progress");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Refusals by requested gender");
+    const j = JSON.parse((await cli("show", /folder: (.+)/.exec(r.stdout)![1]!, "--json")).stdout);
+    const rows = j.refusalsByCell.gender as Record<string, { requested: number; refused: number }>;
+    const refused = Object.values(rows).reduce((s, x) => s + x.refused, 0);
+    expect(refused).toBe(j.refusals);
+    expect(refused).toBeGreaterThan(0);
+    expect(Object.values(rows).reduce((s, x) => s + x.requested, 0)).toBe(j.attempts);
+  });
+});
