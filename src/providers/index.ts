@@ -5,6 +5,8 @@ import { mergeSimParams, SIM_DEFAULTS, type DeepPartial, type SimParams } from "
 import { SimModel } from "./sim/model.js";
 import type { ImageProvider } from "./types.js";
 import { CachedProvider, PoolProvider, RateLimitedProvider } from "./wrappers.js";
+import { a1111Provider } from "./a1111.js";
+import { comfyuiProvider } from "./comfyui.js";
 
 export type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } from "./types.js";
 
@@ -44,6 +46,9 @@ const PROVIDERS: Record<string, ProviderEntry> = {
     },
   },
 };
+
+registerProvider("a1111", a1111Provider);
+registerProvider("comfyui", comfyuiProvider);
 
 /** Adds a provider to the registry (the built-in ones register themselves on import). */
 export function registerProvider(name: string, entry: ProviderEntry): void {

@@ -26,5 +26,7 @@ export interface GenerateResult {
 export interface ImageProvider {
   /** "sim", "openai:gpt-image-1", ... */
   readonly id: string;
+  /** What else decides its answers beyond prompt, seed and options (e.g. a workflow file's hash), for the response cache. */
+  readonly cacheKey?: Record<string, unknown>;
   generate(req: GenerateRequest): Promise<GenerateResult>;
 }

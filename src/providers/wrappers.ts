@@ -21,7 +21,8 @@ export class CachedProvider implements ImageProvider {
   }
 
   key(req: GenerateRequest): string {
-    return createHash("sha256").update(JSON.stringify({ provider: this.inner.id, params: this.keyParams, prompt: req.prompt, seed: req.seed })).digest("hex");
+    const identity = { provider: this.inner.id, extra: this.inner.cacheKey ?? {}, params: this.keyParams, prompt: req.prompt, seed: req.seed };
+    return createHash("sha256").update(JSON.stringify(identity)).digest("hex");
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {

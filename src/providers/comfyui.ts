@@ -1,0 +1,301 @@
+import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { z } from "zod";
+import { InputError } from "../core/errors.js";
+import { cleanBase, endpoint, parseOptions, sniffMime, type HttpOverrides } from "./a1111.js";
+import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, type HttpContext } from "./http.js";
+import type { ProviderContext, ProviderEntry } from "./index.js";
+import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
+
+/**
+ * ComfyUI: a workflow saved in "API format" (Settings -> enable dev mode options, then
+ * "Save (API Format)"; newer versions: Workflow -> Export (API)), with placeholder strings:
+ * `{{prompt}}` (required), `{{seed}}` (required; as the whole value of a numeric input, e.g.
+ * `"seed": "{{seed}}"`, it becomes a number) and `{{negative_prompt}}` (optional; filled from the
+ * `negative_prompt` option). A generation queues the filled workflow (`POST /prompt`), polls
+ * `GET /history/{id}` until it is done (no WebSocket) and downloads the first output image
+ * (`GET /view`). No content refusal and no self-report, as with A1111.
+ */
+
+export type { HttpOverrides };
+
+export const PLACEHOLDERS = { prompt: "{{prompt}}", negative: "{{negative_prompt}}", seed: "{{seed}}" } as const;
+
+const OptionsSchema = z.strictObject({
+  /** Path of the API-format workflow JSON (relative to the current directory). */
+  workflow: z.string().min(1),
+  /** What `{{negative_prompt}}` becomes. */
+  negative_prompt: z.string().default(""),
+  /** Time limit of one whole generation (queue wait included), ms. */
+  timeoutMs: z.number().int().positive().default(600_000),
+  /** Wait between two looks at /history, ms. */
+  pollMs: z.number().int().positive().default(1_000),
+  /** Retries of each HTTP request (5xx, 429, dropped connections). */
+  retries: z.number().int().min(0).max(20).default(2),
+});
+
+export type ComfyOptions = z.output<typeof OptionsSchema>;
+export const COMFY_OPTION_KEYS = Object.keys(OptionsSchema.shape);
+
+export type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown>; [k: string]: unknown }>;
+
+/** Reads and checks an API-format workflow; InputError naming the file and what is wrong. */
+export function loadWorkflow(path: string, cwd = process.cwd()): Workflow {
+  let text: string;
+  try {
+    text = readFileSync(resolve(cwd, path), "utf8");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new InputError(`provider comfyui: cannot read the workflow file "${path}" (${err.code ?? err.message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`provider comfyui: the workflow file "${path}" is not JSON (${(e as Error).message})`);
+  }
+  if (!json || typeof json !== "object" || Array.isArray(json)) throw new InputError(`provider comfyui: the workflow file "${path}" must hold a JSON object of nodes`);
+  const obj = json as Record<string, unknown>;
+  if (Array.isArray(obj.nodes) && Array.isArray(obj.links)) {
+    throw new InputError(`provider comfyui: the workflow file "${path}" is in ComfyUI's UI format; save it with "Save (API Format)" / "Export (API)" instead`);
+  }
+  for (const [id, node] of Object.entries(obj)) {
+    const n = node as { class_type?: unknown; inputs?: unknown } | null;
+    if (!n || typeof n !== "object" || typeof n.class_type !== "string" || !n.inputs || typeof n.inputs !== "object") {
+      throw new InputError(`provider comfyui: the workflow file "${path}" is not in API format: node "${id}" has no class_type and inputs`);
+    }
+  }
+  const missing = [PLACEHOLDERS.prompt, PLACEHOLDERS.seed].filter((p) => !text.includes(p));
+  if (missing.length > 0) {
+    throw new InputError(
+      `provider comfyui: the workflow file "${path}" lacks the placeholder${missing.length > 1 ? "s" : ""} ${missing.join(" and ")}; put "${PLACEHOLDERS.prompt}" as the positive prompt text and "${PLACEHOLDERS.seed}" as the sampler's seed`,
+    );
+  }
+  return obj as Workflow;
+}
+
+/** The workflow with the placeholders filled (on the parsed tree, so no JSON escaping issue). */
+export function fillWorkflow(wf: Workflow, prompt: string, negative: string, seed: number): Workflow {
+  // Replace in one pass per string, so a prompt that itself contains "{{seed}}" stays as it is.
+  const once = (s: string): string => s.replace(/\{\{(prompt|negative_prompt|seed)\}\}/g, (_m, k: string) => (k === "prompt" ? prompt : k === "negative_prompt" ? negative : String(seed)));
+  const walkOnce = (v: unknown): unknown => {
+    if (typeof v === "string") return v === PLACEHOLDERS.seed ? seed : v.includes("{{") ? once(v) : v;
+    if (Array.isArray(v)) return v.map(walkOnce);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walkOnce(x)]));
+    return v;
+  };
+  return walkOnce(wf) as Workflow;
+}
+
+interface ComfyError {
+  type?: string;
+  message?: string;
+  details?: string;
+  extra_info?: { input_name?: string };
+}
+interface NodeErrors {
+  [node: string]: { errors?: ComfyError[]; class_type?: string; dependent_outputs?: unknown[] };
+}
+
+const oneError = (e: ComfyError | undefined): string => {
+  if (!e) return "";
+  const msg = e.message ?? e.type ?? "error";
+  return e.details && e.details !== msg ? `${msg}: ${e.details}` : msg;
+};
+
+/** `{"error": {...}, "node_errors": {...}}` from POST /prompt as one readable line per node. */
+export function describeNodeErrors(body: unknown, wf?: Workflow): string {
+  const b = (body && typeof body === "object" ? body : {}) as { error?: ComfyError | string; node_errors?: NodeErrors };
+  const parts: string[] = [];
+  const top = typeof b.error === "string" ? b.error : oneError(b.error);
+  if (top) parts.push(top);
+  for (const [id, ne] of Object.entries(b.node_errors ?? {})) {
+    const cls = ne.class_type ?? wf?.[id]?.class_type ?? "?";
+    const errs = (ne.errors ?? []).map(oneError).filter((s) => s !== "");
+    parts.push(`node ${id} (${cls}): ${errs.length > 0 ? errs.join("; ") : "invalid"}`);
+  }
+  return parts.length > 0 ? parts.join("; ") : JSON.stringify(body).slice(0, 300);
+}
+
+interface HistoryImage {
+  filename: string;
+  subfolder?: string;
+  type?: string;
+}
+interface HistoryEntry {
+  status?: { status_str?: string; completed?: boolean; messages?: [string, Record<string, unknown>][] };
+  outputs?: Record<string, { images?: HistoryImage[] }>;
+}
+
+/** The messages of a failed execution (`execution_error`, `execution_interrupted`) as one line. */
+export function describeExecutionError(entry: HistoryEntry): string {
+  const out: string[] = [];
+  for (const m of entry.status?.messages ?? []) {
+    if (!Array.isArray(m)) continue;
+    const [kind, data] = m;
+    if (kind === "execution_error" && data) {
+      const node = data.node_id !== undefined ? `node ${String(data.node_id)} (${String(data.node_type ?? "?")}): ` : "";
+      out.push(`${node}${String(data.exception_type ?? "error")}: ${String(data.exception_message ?? "").trim()}`);
+    } else if (kind === "execution_interrupted") {
+      out.push(`interrupted${data?.node_id !== undefined ? ` at node ${String(data.node_id)} (${String(data.node_type ?? "?")})` : ""}`);
+    }
+  }
+  return out.length > 0 ? out.join("; ") : "the execution failed (no message)";
+}
+
+export class ComfyUIProvider implements ImageProvider {
+  readonly id: string;
+  private readonly base: URL;
+  /** First 12 hex digits of the workflow's sha256, in meta (a changed workflow is a different model). */
+  readonly workflowHash: string;
+  get cacheKey(): Record<string, unknown> {
+    return { workflow: this.workflowHash };
+  }
+  private readonly clientId = randomUUID();
+
+  constructor(
+    base: URL,
+    readonly options: ComfyOptions,
+    private readonly workflow: Workflow,
+    private readonly http: HttpOverrides = {},
+  ) {
+    this.base = cleanBase(base);
+    this.id = `comfyui:${this.base.href.replace(/\/+$/, "")}`;
+    this.workflowHash = createHash("sha256").update(JSON.stringify(workflow)).digest("hex").slice(0, 12);
+  }
+
+  private ctx(signal: AbortSignal): HttpContext {
+    return {
+      ...this.http,
+      retry: { ...DEFAULT_RETRY, timeoutMs: Math.min(60_000, this.options.timeoutMs), retries: this.options.retries, ...this.http.retry },
+      secrets: [],
+      signal,
+    };
+  }
+
+  private fail(message: string, status?: number, retryable = false): never {
+    throw new ProviderError(`${this.id}: ${message}`, status, retryable);
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    let promptId: string | undefined;
+    try {
+      return await this.run(req, signal, (id) => (promptId = id));
+    } catch (e) {
+      if (req.signal?.aborted || deadline.aborted) void this.dequeue(promptId);
+      if (req.signal?.aborted) throw req.signal.reason ?? e;
+      if (deadline.aborted) {
+        this.fail(`no finished image within ${this.options.timeoutMs} ms${promptId ? ` (prompt ${promptId}; raise providerOptions.timeoutMs if the queue is long)` : ""}`, undefined, true);
+      }
+      throw e;
+    }
+  }
+
+  /** Best effort: takes a prompt we gave up on out of the queue (it does not interrupt a running one). */
+  private async dequeue(promptId: string | undefined): Promise<void> {
+    if (!promptId) return;
+    try {
+      await fetch(endpoint(this.base, "/queue"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ delete: [promptId] }), signal: AbortSignal.timeout(5_000) });
+    } catch {
+      // ignored
+    }
+  }
+
+  private async run(req: GenerateRequest, signal: AbortSignal, started: (id: string) => void): Promise<GenerateResult> {
+    const ctx = this.ctx(signal);
+    const filled = fillWorkflow(this.workflow, req.prompt, this.options.negative_prompt, req.seed);
+    const res = await fetchWithRetry(this.id, endpoint(this.base, "/prompt"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: filled, client_id: this.clientId }) }, ctx);
+    if (!res.ok) {
+      const text = await res.text().catch(() => "");
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        this.fail(`HTTP ${res.status} on /prompt: ${text.trim().slice(0, 300) || res.statusText}`, res.status);
+      }
+      this.fail(`the workflow was rejected (HTTP ${res.status}): ${describeNodeErrors(body, this.workflow)}`, res.status);
+    }
+    const queued = (await readJson(this.id, res, [])) as { prompt_id?: unknown; node_errors?: NodeErrors } | null;
+    if (!queued || typeof queued.prompt_id !== "string") this.fail(`unexpected answer from /prompt (no prompt_id): ${JSON.stringify(queued).slice(0, 200)}`, res.status);
+    const promptId = queued.prompt_id;
+    started(promptId);
+    const warnings: string[] = [];
+    if (queued.node_errors && Object.keys(queued.node_errors).length > 0) warnings.push(`${this.id}: some outputs were dropped: ${describeNodeErrors({ node_errors: queued.node_errors }, this.workflow)}`);
+
+    const entry = await this.waitFor(promptId, ctx, signal);
+    const picked = pickImage(entry);
+    if (!picked) this.fail(`prompt ${promptId} finished without an output image (does the workflow end in a SaveImage node?)`);
+    if (picked.count > 1) warnings.push(`${this.id}: the workflow made ${picked.count} images; only the first (node ${picked.node}) is used`);
+
+    const q = new URLSearchParams({ filename: picked.image.filename, subfolder: picked.image.subfolder ?? "", type: picked.image.type ?? "output" });
+    const view = await fetchWithRetry(this.id, `${endpoint(this.base, "/view")}?${q.toString()}`, { method: "GET" }, ctx);
+    if (!view.ok) this.fail(`HTTP ${view.status} on /view of ${picked.image.filename}`, view.status);
+    const image = new Uint8Array(await view.arrayBuffer());
+    const declared = view.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+    const mime = declared?.startsWith("image/") ? declared : sniffMime(image);
+    if (image.length === 0 || !mime) this.fail(`/view of ${picked.image.filename} returned no image (${image.length} bytes, ${declared ?? "no content-type"})`, view.status);
+    return { image, mime, costUsd: 0, warnings, meta: { promptId, node: picked.node, filename: picked.image.filename, workflow: this.workflowHash } };
+  }
+
+  /** Polls /history/{id} until the prompt is done; ProviderError on an execution error. */
+  private async waitFor(promptId: string, ctx: HttpContext, signal: AbortSignal): Promise<HistoryEntry> {
+    for (;;) {
+      const res = await fetchWithRetry(this.id, endpoint(this.base, `/history/${encodeURIComponent(promptId)}`), { method: "GET" }, ctx);
+      if (!res.ok) this.fail(`HTTP ${res.status} on /history/${promptId}`, res.status);
+      const hist = (await readJson(this.id, res, [])) as Record<string, HistoryEntry> | null;
+      const entry = hist && typeof hist === "object" ? hist[promptId] : undefined;
+      if (entry) {
+        if (entry.status?.status_str === "error") this.fail(`prompt ${promptId} failed: ${describeExecutionError(entry)}`);
+        // Older ComfyUI versions have no `status`: an entry with outputs is a finished one.
+        if (entry.status?.completed === true || (!entry.status && entry.outputs)) return entry;
+      }
+      await (ctx.sleep ? ctx.sleep(this.options.pollMs, signal) : delay(this.options.pollMs, undefined, { signal }));
+    }
+  }
+
+  /** GET /system_stats (no generation): the version and the device. */
+  async check(): Promise<string> {
+    const ctx = this.ctx(AbortSignal.timeout(15_000));
+    const res = await fetchWithRetry(this.id, endpoint(this.base, "/system_stats"), { method: "GET" }, { ...ctx, retry: { ...ctx.retry, retries: 0 } });
+    if (!res.ok) this.fail(`HTTP ${res.status} on /system_stats (is this a ComfyUI server?)`, res.status);
+    const s = (await readJson(this.id, res, [])) as { system?: { comfyui_version?: unknown }; devices?: { name?: unknown }[] } | null;
+    const version = typeof s?.system?.comfyui_version === "string" ? `ComfyUI ${s.system.comfyui_version}` : "ComfyUI";
+    const device = typeof s?.devices?.[0]?.name === "string" ? ` on ${s.devices[0].name}` : "";
+    return `${this.base.href.replace(/\/+$/, "")}: ${version}${device}, workflow ${this.workflowHash}`;
+  }
+}
+
+/** The first output image, preferring saved images (`type: "output"`) over previews, nodes in id order. */
+function pickImage(entry: HistoryEntry): { node: string; image: HistoryImage; count: number } | undefined {
+  const all: { node: string; image: HistoryImage }[] = [];
+  const ids = Object.keys(entry.outputs ?? {}).sort((a, b) => (Number(a) - Number(b)) || a.localeCompare(b));
+  for (const node of ids) {
+    for (const image of entry.outputs?.[node]?.images ?? []) if (image && typeof image.filename === "string") all.push({ node, image });
+  }
+  const saved = all.filter((x) => (x.image.type ?? "output") === "output");
+  const first = saved[0] ?? all[0];
+  return first ? { ...first, count: saved.length > 0 ? saved.length : all.length } : undefined;
+}
+
+export function createComfyUI(model: string | undefined, ctx: Pick<ProviderContext, "options">, http: HttpOverrides = {}): ComfyUIProvider {
+  if (!model) throw new InputError("provider comfyui needs the server's URL: --provider comfyui:http://127.0.0.1:8188");
+  const base = parseBaseUrl(model, "comfyui");
+  if (!ctx.options || ctx.options.workflow === undefined) {
+    throw new InputError('provider comfyui needs providerOptions.workflow: the path of a workflow saved in API format with "{{prompt}}" and "{{seed}}" placeholders (-P workflow=path/to/workflow_api.json)');
+  }
+  const options = parseOptions(OptionsSchema, COMFY_OPTION_KEYS, ctx.options, "comfyui");
+  const workflow = loadWorkflow(options.workflow);
+  return new ComfyUIProvider(base, options, workflow, http);
+}
+
+export const comfyuiProvider: ProviderEntry = {
+  description: "a ComfyUI server running your API-format workflow with {{prompt}} and {{seed}} placeholders (local, free; no self-report)",
+  env: [],
+  usage: "--provider comfyui:http://127.0.0.1:8188 -P workflow=workflow_api.json (options: workflow, negative_prompt, timeoutMs, pollMs, retries)",
+  create: (model, ctx) => createComfyUI(model, ctx),
+  check: (model, ctx) => createComfyUI(model, ctx).check(),
+};
