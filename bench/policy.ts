@@ -225,12 +225,12 @@ export function goalChecks(res: PolicyResults): GoalCheck[] {
       const exactRuns = d.runs.filter((r) => r.exact).length;
       out.push({
         pass: d.exactShare >= 0.95,
-        text: `debiaspi discard, ${target.id}, N=${n}: all bins exact in ${exactRuns}/${d.runs.length} runs (${pct(d.exactShare, 1)}; goal >= 95 %)`,
+        text: `debiaspi direct, discard, ${target.id}, N=${n}: all bins exact in ${exactRuns}/${d.runs.length} runs (${pct(d.exactShare, 1)}; goal >= 95 %)`,
       });
       if (target.costGoal) {
         out.push({
           pass: d.meanGpk <= 1.25,
-          text: `debiaspi discard, ${target.id}, N=${n}: ${fmt(d.meanGpk, 3)} generations per kept image (worst run ${fmt(d.maxGpk, 2)}; goal <= 1.25)`,
+          text: `debiaspi direct, discard, ${target.id}, N=${n}: ${fmt(d.meanGpk, 3)} generations per kept image (worst run ${fmt(d.maxGpk, 2)}; goal <= 1.25)`,
         });
       }
     }
@@ -241,7 +241,7 @@ export function goalChecks(res: PolicyResults): GoalCheck[] {
       const limit = 1.5 / n;
       out.push({
         pass: k.meanMax <= limit,
-        text: `debiaspi keep, ${target.id}, N=${n}: mean max abs(p-q) ${fmt(k.meanMax, 4)} (goal <= 1.5/N = ${fmt(limit, 4)})`,
+        text: `debiaspi direct, keep, ${target.id}, N=${n}: mean max abs(p-q) ${fmt(k.meanMax, 4)} (goal <= 1.5/N = ${fmt(limit, 4)})`,
       });
     }
   }

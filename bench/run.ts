@@ -11,7 +11,7 @@ import { writeFileSync } from "node:fs";
 import { cpus, platform, release } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../src/util/paths.js";
-import { OVERHEAD_N, OVERHEAD_RUNS, overheadBench, overheadTable, type OverheadResult } from "./overhead.js";
+import { OVERHEAD_N, OVERHEAD_RUNS, OVERHEAD_RUNS_PNG, overheadBench, overheadTable, type OverheadResult } from "./overhead.js";
 import {
   exactOverviewTable,
   findCell,
@@ -122,7 +122,8 @@ loop offers all open cells and the model picks.
 20 occupations from the Fair Diffusion list (SD 1.5 male share from
 data/fair-diffusion/results_fairface_generated_1-5.txt) as "a photo of the face of a {occupation}", and 10
 headline-like prompts written for this bench (checked to name no gender, race, age, skin tone or build; the sim
-reads an occupation from some of them and uses its prior).
+reads an occupation from some of them and uses its prior). The occupation template is kept verbatim ("a photo of
+the face of a artist"), as in the Fair Diffusion measurements.
 
 ${promptsSection(prompts)}
 
@@ -136,7 +137,9 @@ ${exactOverviewTable(res, bigN)}
 
 ### Goal checks
 
-${checks.length - failed.length} of ${checks.length} checks pass.
+${checks.length - failed.length} of ${checks.length} checks pass. The goals are checked on the default rows (direct mode, largest-deficit
+order): exact in >= 95 % of runs with discard for every target; at most 1.25 generations per kept image with
+discard for gender, race and race x gender; mean max abs(p-q) <= 1.5/N with keep for every target.
 
 ${checks.map((c) => `- ${c.pass ? "PASS" : "**FAIL**"} ${c.text}`).join("\n")}
 `);
@@ -156,8 +159,10 @@ skin tones. When a request is not honoured the tone is drawn from the model's ow
 and 2 are rare too (3 % and 10 % for a White person). Early in a run such misses still land in open bins and
 are kept; once the mid-tone bins are full, each further try for Monk 1 succeeds about one time in eight and the
 misses are thrown away, so the last Monk 1 and Monk 2 images cost several generations each. The smaller N is,
-the larger the share of the run spent in that tail. Choice mode is dearer still: offered the open levels, the
-model picks the ones it already favours, so the pale bins are asked for by direct request last.
+the larger the share of the run spent in that tail. Choice mode is dearer still: offered all open levels, the
+model picks the ones it already favours (and still complies only partly), so the pale bins stay open until the
+end and are then asked for with the same low compliance. With *keep* nothing is thrown away, but then the set
+misses the target (see the *keep* bullet below).
 ${monkNumbers(res)}
 `);
   parts.push(policyDiscussion(res));
@@ -183,15 +188,20 @@ function policyDiscussion(res: PolicyResults): string {
   };
   out.push(
     `- Open loop without control: at N=${bigN} *none* has mean TV ${range("none")} across the five targets and *eip* ${range("eip")}; ` +
-      `the phrase moves gender a little (gender TV ${fmt(findCell(res, "none", "gender", bigN).meanTv)} -> ${fmt(findCell(res, "eip", "gender", bigN).meanTv)}) and does nothing for the other attributes in \`sim\`.`,
+      `the phrase moves gender a little (gender TV ${fmt(findCell(res, "none", "gender", bigN).meanTv)} -> ${fmt(findCell(res, "eip", "gender", bigN).meanTv)}). ` +
+      `\`sim\` models the phrase's effect on gender only (\`eipGenderPull\`), and both policies draw from the same random streams, so *eip* and *none* give identical sets for race, Monk and age.`,
   );
   out.push(
     `- Open loop with requests: *random* (${range("random")}) and *quota* (${range("quota")}) ask for the right categories but never look at what came back; ` +
       `quota is exact in ${pct(findCell(res, "quota", "gender", bigN).exactShare)} of gender runs and ${pct(findCell(res, "quota", "monk", bigN).exactShare)} of Monk runs at N=${bigN}, because every ignored request is a miss that is never corrected.`,
   );
+  const minExact = Math.min(...TARGETS.flatMap((t) => SIZES.map((n) => findCell(res, "dpi-discard", t.id, n).exactShare)));
   out.push(
-    `- Closed loop: *debiaspi direct, discard* reaches mean TV ${range("dpi-discard")} at N=${bigN} (the rounding floor; see each table) ` +
-      `and is exact in at least ${pct(Math.min(...TARGETS.flatMap((t) => SIZES.map((n) => findCell(res, "dpi-discard", t.id, n).exactShare))), 1)} of the runs in every cell of the grid.`,
+    `- Closed loop: *debiaspi direct, discard* reaches mean TV ${range("dpi-discard")} at N=${bigN} ` +
+      (minExact >= 1
+        ? `and is exact in every one of its ${TARGETS.length * SIZES.length * res.cells[0]!.runs.length} runs (all targets, all N); `
+        : `and is exact in at least ${pct(minExact, 1)} of the runs for every target and N; `) +
+      `what TV remains is the rounding floor, not a miss.`,
   );
   const keepWorst = TARGETS.filter((t) => t.id !== "monk").flatMap((t) => SIZES.map((n) => ({ t: t.id, n, r: findCell(res, "dpi-keep", t.id, n).meanMax * n })));
   const worst = keepWorst.reduce((a, b) => (b.r > a.r ? b : a));
@@ -208,15 +218,19 @@ function policyDiscussion(res: PolicyResults): string {
   const effortKeep = SIZES.map(
     (n) => `N=${n}: ${fmt(findCell(res, "dpi-keep", "monk", n).meanMax, 3)} -> ${fmt(findCell(res, "dpi-keep-effort", "monk", n).meanMax, 3)}`,
   ).join(", ");
+  const effortLower = SIZES.every((n) => findCell(res, "dpi-discard-effort", "monk", n).meanGpk < findCell(res, "dpi-discard", "monk", n).meanGpk);
+  const keepWorse = SIZES.every((n) => findCell(res, "dpi-keep-effort", "monk", n).meanMax > findCell(res, "dpi-keep", "monk", n).meanMax);
   const effortShift = Math.max(
     ...TARGETS.filter((t) => t.id !== "monk").flatMap((t) =>
       SIZES.map((n) => Math.abs(findCell(res, "dpi-discard-effort", t.id, n).meanGpk - findCell(res, "dpi-discard", t.id, n).meanGpk)),
     ),
   );
   out.push(
-    `- *effort order* lowers the Monk cost with discard (generations per kept image ${effortGain}) and moves the other targets' cost by at most ${fmt(effortShift, 3)} generations per kept image; ` +
-      `with keep it does worse on Monk (mean max abs(p-q) ${effortKeep}), because early requests for the palest tones fill the mid-tone bins with misses. ` +
-      `It is therefore an option (\`--order effort\`), not the default; the default is the paper's largest-deficit rule.`,
+    `- *effort order* ${effortLower ? "lowers" : "changes"} the Monk cost with discard (generations per kept image ${effortGain}) and moves the other targets' cost by at most ${fmt(effortShift, 3)} generations per kept image; ` +
+      (keepWorse
+        ? `with keep it does worse on Monk (mean max abs(p-q) ${effortKeep}), because early requests for the palest tones mostly miss and the misses fill the mid-tone bins. `
+        : `with keep its Monk gap changes as follows (mean max abs(p-q) ${effortKeep}). `) +
+      `It is an option (\`--order effort\`); the default order is the largest deficit.`,
   );
   const choiceCost = TARGETS.map((t) => `${t.id} ${fmt(findCell(res, "dpi-choice", t.id, bigN).meanGpk, 2)}`).join(", ");
   out.push(
@@ -236,23 +250,29 @@ function overheadSection(results: readonly OverheadResult[]): string {
   return `## 2. Engine overhead
 
 Time per attempt of the whole loop, measured around \`run()\` (validation, policy, prompt composition, \`sim\`,
-observer, tally, event recording and the final summary). One repetition is ${OVERHEAD_RUNS} runs of N=${OVERHEAD_N},
-debiaspi direct with discard, race x gender joint target, concurrency 4, \`sim\` latency 0, the 30 bench prompts in
-turn; one short warm-up repetition precedes each case. The cases differ in \`sim.render\` (draw and encode a PNG
+observer, tally, event recording and the final summary). One repetition is ${OVERHEAD_RUNS} runs of N=${OVERHEAD_N}
+(${OVERHEAD_RUNS_PNG} runs for the two PNG cases, which are about 20 times slower, to keep the bench short), debiaspi
+direct with discard, race x gender joint target, concurrency 4, \`sim\` latency 0, the 30 bench prompts in turn; a
+warm-up of 2 runs precedes each case. The cases differ in \`sim.render\` (draw and encode a PNG
 portrait per generation, or not) and in the store: \`{ inMemory: true }\`, or a real run folder (run.json,
 events.jsonl, images/, pending/, lock, fsync at the end) in a temporary folder under os.tmpdir(), deleted afterwards.
 
-**Columns.** *attempts per rep*: provider calls in one repetition (a little over ${OVERHEAD_RUNS * OVERHEAD_N}, since some
-images are discarded). *us per attempt*: wall time / attempts, in microseconds; median and range over the repetitions.
+**Columns.** *runs per rep*: runs x N in one repetition. *attempts per rep*: provider calls in one repetition
+(a little over runs x N, since some images are discarded). *us per attempt*: wall time / attempts, in
+microseconds; median and range over the repetitions.
 *us per kept image*: wall time / kept images. *exact runs*: runs whose kept set met every bin.
 
 ${overheadTable(results)}
 
 Goal (engine under 1 ms per image, in memory, no render): ${pass ? "PASS" : "**FAIL**"}, ${fmt(memUs, 1)} us per attempt.
-Drawing and encoding the PNG adds about ${fmt(byId("mem-png") - byId("mem"), 0)} us per attempt; the run folder adds about
-${fmt(byId("disk") - byId("mem"), 0)} us per attempt without images and ${fmt(byId("disk-png") - byId("mem-png"), 0)} us with them (content hash,
-atomic image write, pending record written and removed, event line appended). Against a real model's seconds per
-image all of this is negligible.
+With rendering on, the time per image is ${fmt(byId("mem-png"), 0)} us in memory; that is the simulated model drawing
+and zlib-encoding a portrait (src/providers/sim/render.ts), not the engine: the PNG adds about
+${fmt(byId("mem-png") - byId("mem"), 0)} us per attempt. The run folder adds about ${fmt(byId("disk") - byId("mem"), 0)} us per attempt
+without images (event line appended) and ${fmt(byId("disk-png") - byId("mem-png"), 0)} us with them (content hash, atomic image
+write, pending record written and removed, event line appended). Against a real model's seconds per
+image all of this is negligible. The wide min-max ranges of the disk and PNG cases are noise: this 2-core machine
+was shared with other work while the bench ran, and file-system writeback comes in bursts;
+the medians are the figures to read.
 `;
 }
 

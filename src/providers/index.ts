@@ -6,6 +6,11 @@ import { SimModel } from "./sim/model.js";
 import type { ImageProvider } from "./types.js";
 import { CachedProvider, PoolProvider, RateLimitedProvider } from "./wrappers.js";
 import { a1111Provider } from "./a1111.js";
+import { chatProvider } from "./chat.js";
+import { huggingfaceProvider } from "./huggingface.js";
+import { openaiProvider } from "./openai.js";
+import { replicateProvider } from "./replicate.js";
+import { stabilityProvider } from "./stability.js";
 import { comfyuiProvider } from "./comfyui.js";
 
 export type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } from "./types.js";
@@ -17,6 +22,8 @@ export interface ProviderContext {
   options?: Record<string, unknown>;
   /** Where API keys come from (the process environment unless a test passes its own). */
   env?: NodeJS.ProcessEnv;
+  /** Builds another provider by spec (the `chat` provider draws with one); set by createProvider. */
+  createInner?: (spec: string, ctx: ProviderContext) => ImageProvider;
 }
 
 export interface ProviderEntry {
@@ -47,8 +54,13 @@ const PROVIDERS: Record<string, ProviderEntry> = {
   },
 };
 
+registerProvider("openai", openaiProvider);
 registerProvider("a1111", a1111Provider);
 registerProvider("comfyui", comfyuiProvider);
+registerProvider("replicate", replicateProvider);
+registerProvider("huggingface", huggingfaceProvider);
+registerProvider("stability", stabilityProvider);
+registerProvider("chat", chatProvider);
 
 /** Adds a provider to the registry (the built-in ones register themselves on import). */
 export function registerProvider(name: string, entry: ProviderEntry): void {
@@ -77,7 +89,7 @@ export function parseProviderSpec(spec: string): { name: string; model?: string 
 export function createProvider(spec: string, ctx: ProviderContext): ImageProvider {
   const { name, model } = parseProviderSpec(spec);
   const entry = PROVIDERS[name]!;
-  const full = { env: process.env, ...ctx };
+  const full: ProviderContext = { env: process.env, ...ctx, createInner: createProvider };
   const parts = model?.includes(",") ? model.split(",").map((s) => s.trim()).filter((s) => s.length > 0) : undefined;
   if (parts && parts.length > 1) return new PoolProvider(parts.map((m) => entry.create(m, full)));
   return entry.create(model, full);

@@ -1,0 +1,367 @@
+import { z } from "zod";
+import { InputError, listAccepted } from "../core/errors.js";
+import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, type HttpContext, type RetryPolicy } from "./http.js";
+import type { ProviderContext, ProviderEntry } from "./index.js";
+import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
+
+/**
+ * OpenAI Images API (`POST {base}/images/generations`): the gpt-image-1 family and DALL-E 2 / 3.
+ *
+ * - The key comes from OPENAI_API_KEY only (never from a config file); it is sent as a Bearer token
+ *   and blanked out of every message.
+ * - The base URL is `providerOptions.baseUrl`, else OPENAI_BASE_URL (as the official SDK reads it),
+ *   else https://api.openai.com/v1. A proxy there receives the key.
+ * - The Images API takes no seed: every result of a run says so once (first result).
+ * - A request the safety system blocks (HTTP 400 `content_policy_violation` / `moderation_blocked`)
+ *   is a refusal, not an error.
+ */
+
+export const OPENAI_KEY_ENV = "OPENAI_API_KEY";
+export const OPENAI_BASE_ENV = "OPENAI_BASE_URL";
+export const OPENAI_DEFAULT_BASE = "https://api.openai.com/v1";
+export const OPENAI_DEFAULT_MODEL = "gpt-image-1";
+
+type Family = "gpt-image" | "dall-e-3" | "dall-e-2";
+
+interface FamilySpec {
+  sizes: readonly string[];
+  qualities: readonly string[];
+  size: string;
+  quality?: string;
+}
+
+const FAMILIES: Record<Family, FamilySpec> = {
+  "gpt-image": { sizes: ["1024x1024", "1536x1024", "1024x1536", "auto"], qualities: ["low", "medium", "high", "auto"], size: "1024x1024", quality: "medium" },
+  "dall-e-3": { sizes: ["1024x1024", "1792x1024", "1024x1792"], qualities: ["standard", "hd"], size: "1024x1024", quality: "standard" },
+  "dall-e-2": { sizes: ["256x256", "512x512", "1024x1024"], qualities: [], size: "1024x1024" },
+};
+
+/** The family of a model name; undefined for a name we do not know (sent like gpt-image-1, unchecked). */
+function familyOf(model: string): Family | undefined {
+  const m = model.toLowerCase();
+  if (m === "dall-e-3" || m.startsWith("dall-e-3-")) return "dall-e-3";
+  if (m === "dall-e-2" || m.startsWith("dall-e-2-")) return "dall-e-2";
+  if (m.startsWith("gpt-image-") || m.startsWith("chatgpt-image")) return "gpt-image";
+  return undefined;
+}
+
+/**
+ * List price in USD per image, by model and `quality/size`.
+ * Source: OpenAI API pricing, https://platform.openai.com/docs/pricing ("Image generation", per image)
+ * and the model pages (developers.openai.com/api/docs/models/gpt-image-1-mini), read 2026-01.
+ * gpt-image-* models are billed by tokens; these per-image figures are OpenAI's own per-image
+ * equivalents for the image output (the few text-input tokens of the prompt are not counted).
+ * gpt-image-1.5 figures are less sure (taken from its per-image table; check the pricing page).
+ * Override with `providerOptions.priceUsd` (USD per image).
+ */
+export const OPENAI_IMAGE_PRICES_USD: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  "gpt-image-1": {
+    "low/1024x1024": 0.011, "low/1024x1536": 0.016, "low/1536x1024": 0.016,
+    "medium/1024x1024": 0.042, "medium/1024x1536": 0.063, "medium/1536x1024": 0.063,
+    "high/1024x1024": 0.167, "high/1024x1536": 0.25, "high/1536x1024": 0.25,
+  },
+  "gpt-image-1-mini": {
+    "low/1024x1024": 0.005, "low/1024x1536": 0.006, "low/1536x1024": 0.006,
+    "medium/1024x1024": 0.011, "medium/1024x1536": 0.015, "medium/1536x1024": 0.015,
+    "high/1024x1024": 0.036, "high/1024x1536": 0.052, "high/1536x1024": 0.052,
+  },
+  "gpt-image-1.5": {
+    "low/1024x1024": 0.009, "low/1024x1536": 0.013, "low/1536x1024": 0.013,
+    "medium/1024x1024": 0.034, "medium/1024x1536": 0.05, "medium/1536x1024": 0.05,
+    "high/1024x1024": 0.133, "high/1024x1536": 0.2, "high/1536x1024": 0.2,
+  },
+  "dall-e-3": {
+    "standard/1024x1024": 0.04, "standard/1024x1792": 0.08, "standard/1792x1024": 0.08,
+    "hd/1024x1024": 0.08, "hd/1024x1792": 0.12, "hd/1792x1024": 0.12,
+  },
+  "dall-e-2": { "standard/256x256": 0.016, "standard/512x512": 0.018, "standard/1024x1024": 0.02 },
+};
+
+/**
+ * The list price of one image; `auto` (the model chooses) takes the dearest match, an upper bound.
+ * Dated snapshots (`gpt-image-1-2025-04-15`) use their model's price. Undefined when unknown.
+ */
+export function openaiImagePrice(model: string, quality: string, size: string): { usd: number; upperBound: boolean } | undefined {
+  const table = OPENAI_IMAGE_PRICES_USD[model] ?? OPENAI_IMAGE_PRICES_USD[model.replace(/-\d{4}-\d{2}-\d{2}$/, "")];
+  if (!table) return undefined;
+  const matches = Object.entries(table)
+    .filter(([k]) => {
+      const [q, s] = k.split("/");
+      return (quality === "auto" || q === quality) && (size === "auto" || s === size);
+    })
+    .map(([, v]) => v);
+  if (matches.length === 0) return undefined;
+  return { usd: Math.max(...matches), upperBound: quality === "auto" || size === "auto" };
+}
+
+const OptionsSchema = z.strictObject({
+  /** `1024x1024`, ...; the accepted sizes depend on the model. */
+  size: z.string().min(1).optional(),
+  /** gpt-image: low | medium | high | auto; dall-e-3: standard | hd; dall-e-2: none. */
+  quality: z.string().min(1).optional(),
+  /** dall-e-3 only: vivid | natural. */
+  style: z.enum(["vivid", "natural"]).optional(),
+  /** gpt-image only: the strictness of moderation, auto | low. */
+  moderation: z.enum(["auto", "low"]).optional(),
+  baseUrl: z.string().min(1).optional(),
+  /** Time limit of one request, ms (a high-quality gpt-image-1 image can take a minute or two). */
+  timeoutMs: z.number().int().positive().default(DEFAULT_RETRY.timeoutMs),
+  /** Retries after the first try (429, 5xx, timeouts, dropped connections). */
+  retries: z.number().int().min(0).max(20).default(DEFAULT_RETRY.retries),
+  /** USD per image, instead of the price table. */
+  priceUsd: z.number().min(0).optional(),
+});
+
+export type OpenAIOptions = z.output<typeof OptionsSchema>;
+export const OPENAI_OPTION_KEYS = Object.keys(OptionsSchema.shape);
+
+/** Validates `providerOptions` with a strict zod schema; a one-line InputError naming an unknown key and the accepted ones. */
+export function parseProviderOptions<S extends z.ZodType>(schema: S, keys: readonly string[], raw: unknown, provider: string): z.output<S> {
+  const parsed = schema.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  if (issue.code === "unrecognized_keys") {
+    throw new InputError(`provider ${provider}: unknown providerOptions ${issue.keys.map((k) => `"${k}"`).join(", ")}; accepted: ${listAccepted(keys)}`);
+  }
+  const where = issue.path.length > 0 ? `providerOptions.${issue.path.join(".")}` : "providerOptions";
+  throw new InputError(`provider ${provider}: ${where}: ${issue.message}`);
+}
+
+/** `base` + `/path`, keeping the base's path (`/v1`) and dropping query and fragment. */
+export function joinUrl(base: URL, path: string): string {
+  return `${base.origin}${base.pathname.replace(/\/+$/, "")}${path}`;
+}
+
+/** Image type from the first bytes. */
+export function imageMime(bytes: Uint8Array): string | undefined {
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return "image/png";
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "image/jpeg";
+  if (bytes.length >= 12 && String.fromCharCode(...bytes.slice(0, 4)) === "RIFF" && String.fromCharCode(...bytes.slice(8, 12)) === "WEBP") return "image/webp";
+  return undefined;
+}
+
+/** The `error` object of an OpenAI(-compatible) error body, read leniently. */
+export interface ApiError {
+  message?: string;
+  type?: string;
+  code?: string;
+}
+
+export function readApiError(body: unknown): ApiError | undefined {
+  if (!body || typeof body !== "object") return undefined;
+  const e = (body as { error?: unknown }).error;
+  if (typeof e === "string") return { message: e };
+  if (!e || typeof e !== "object") return undefined;
+  const r = e as Record<string, unknown>;
+  const out: ApiError = {};
+  if (typeof r.message === "string") out.message = r.message;
+  if (typeof r.type === "string") out.type = r.type;
+  if (typeof r.code === "string") out.code = r.code;
+  return out;
+}
+
+/** A block by the safety system: DALL-E's `content_policy_violation`, gpt-image's `moderation_blocked`, Azure's content filter. */
+export function isSafetyBlock(err: ApiError | undefined): boolean {
+  if (!err) return false;
+  const code = (err.code ?? "").toLowerCase();
+  if (code === "content_policy_violation" || code === "moderation_blocked" || code === "content_filter") return true;
+  const type = (err.type ?? "").toLowerCase();
+  const msg = (err.message ?? "").toLowerCase();
+  return /safety system|moderation_blocked|content (?:management )?policy|content_policy/.test(msg) || (type.includes("image_generation_user_error") && msg.includes("safety"));
+}
+
+/** Reads a non-2xx answer: a refusal message for a safety block, else throws a ProviderError with the API's message. */
+export async function refusalOrThrow(id: string, res: Response, secrets: readonly string[]): Promise<string> {
+  const text = await res.text().catch(() => "");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const err = readApiError(body);
+  const message = err?.message?.trim() || text.trim().slice(0, 300) || res.statusText || "no message";
+  if (res.status >= 400 && res.status < 500 && isSafetyBlock(err)) return redact(message, secrets);
+  const tags = [err?.type, err?.code].filter((s): s is string => Boolean(s));
+  throw new ProviderError(redact(`${id}: HTTP ${res.status}: ${message}${tags.length > 0 ? ` (${tags.join(", ")})` : ""}`, secrets), res.status);
+}
+
+/** Overrides for tests: a faster retry policy, a fake sleep and random source. */
+export type HttpOverrides = Partial<Omit<HttpContext, "retry" | "secrets">> & { retry?: Partial<RetryPolicy> };
+
+const ImagesResponse = z.object({
+  data: z.array(z.object({ b64_json: z.string().min(1).optional(), url: z.string().optional(), revised_prompt: z.string().optional() })).min(1),
+  size: z.string().optional(),
+  quality: z.string().optional(),
+  output_format: z.string().optional(),
+  usage: z.record(z.string(), z.unknown()).optional(),
+});
+
+export interface OpenAIImageConfig {
+  model: string;
+  apiKey: string;
+  base: URL;
+  options: OpenAIOptions;
+  http?: HttpOverrides;
+}
+
+export class OpenAIImageProvider implements ImageProvider {
+  readonly id: string;
+  readonly model: string;
+  readonly family: Family | undefined;
+  readonly size: string;
+  readonly quality: string | undefined;
+  private readonly base: URL;
+  readonly #apiKey: string;
+  private readonly options: OpenAIOptions;
+  private readonly http: HttpOverrides;
+  readonly #secrets: string[];
+  /** Said once, on the first result. */
+  private pendingWarnings: string[];
+
+  constructor(cfg: OpenAIImageConfig) {
+    this.model = cfg.model;
+    this.id = `openai:${cfg.model}`;
+    this.base = cfg.base;
+    this.#apiKey = cfg.apiKey;
+    this.options = cfg.options;
+    this.http = cfg.http ?? {};
+    this.#secrets = [cfg.apiKey];
+    this.family = familyOf(cfg.model);
+    const o = cfg.options;
+    const spec = this.family ? FAMILIES[this.family] : undefined;
+    const warnings = [`${this.id}: the OpenAI Images API takes no seed; images are not reproducible from the run seed`];
+
+    this.size = o.size ?? (spec ?? FAMILIES["gpt-image"]).size;
+    if (spec && !spec.sizes.includes(this.size)) {
+      throw new InputError(`provider ${this.id}: providerOptions.size "${this.size}" is not accepted by ${cfg.model}; accepted: ${listAccepted(spec.sizes)}`);
+    }
+    if (this.family === "dall-e-2") {
+      this.quality = undefined;
+      if (o.quality !== undefined) warnings.push(`${this.id}: dall-e-2 has no quality setting; providerOptions.quality "${o.quality}" is ignored`);
+    } else {
+      this.quality = o.quality ?? (spec ?? FAMILIES["gpt-image"]).quality;
+      if (spec && this.quality !== undefined && !spec.qualities.includes(this.quality)) {
+        throw new InputError(`provider ${this.id}: providerOptions.quality "${this.quality}" is not accepted by ${cfg.model}; accepted: ${listAccepted(spec.qualities)}`);
+      }
+    }
+    if (o.style !== undefined && this.family !== "dall-e-3") warnings.push(`${this.id}: providerOptions.style is a dall-e-3 setting; ignored`);
+    if (o.moderation !== undefined && this.family !== "gpt-image" && this.family !== undefined) {
+      warnings.push(`${this.id}: providerOptions.moderation is a gpt-image setting; ignored`);
+    }
+    if (o.priceUsd === undefined) {
+      const price = openaiImagePrice(cfg.model, this.quality ?? "standard", this.size);
+      if (!price) warnings.push(`${this.id}: no list price known for ${cfg.model} at ${this.quality ? `${this.quality}/` : ""}${this.size}; costUsd is not set (give providerOptions.priceUsd)`);
+      else if (price.upperBound) warnings.push(`${this.id}: with "auto" size or quality the cost is counted at the dearest matching price ($${price.usd}) unless the answer says what was used`);
+    }
+    this.pendingWarnings = warnings;
+  }
+
+  private ctx(signal: AbortSignal | undefined): HttpContext {
+    return {
+      ...this.http,
+      retry: { ...DEFAULT_RETRY, timeoutMs: this.options.timeoutMs, retries: this.options.retries, ...this.http.retry },
+      secrets: this.#secrets,
+      ...(signal ? { signal } : {}),
+    };
+  }
+
+  private headers(json: boolean): Record<string, string> {
+    return { authorization: `Bearer ${this.#apiKey}`, accept: "application/json", ...(json ? { "content-type": "application/json" } : {}) };
+  }
+
+  private fail(message: string, status?: number): never {
+    throw new ProviderError(redact(`${this.id}: ${message}`, this.#secrets), status);
+  }
+
+  /** The request body (exactly what is sent). */
+  body(prompt: string): Record<string, unknown> {
+    const body: Record<string, unknown> = { model: this.model, prompt, n: 1, size: this.size };
+    if (this.quality !== undefined) body.quality = this.quality;
+    if (this.family === "dall-e-3" || this.family === "dall-e-2") body.response_format = "b64_json";
+    if (this.family === "dall-e-3" && this.options.style !== undefined) body.style = this.options.style;
+    if ((this.family === "gpt-image" || this.family === undefined) && this.options.moderation !== undefined) body.moderation = this.options.moderation;
+    return body;
+  }
+
+  private takeWarnings(): string[] {
+    const w = this.pendingWarnings;
+    this.pendingWarnings = [];
+    return w;
+  }
+
+  private cost(quality: string | undefined, size: string): number | undefined {
+    if (this.options.priceUsd !== undefined) return this.options.priceUsd;
+    return openaiImagePrice(this.model, quality ?? "standard", size)?.usd;
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const res = await fetchWithRetry(
+      this.id,
+      joinUrl(this.base, "/images/generations"),
+      { method: "POST", headers: this.headers(true), body: JSON.stringify(this.body(req.prompt)) },
+      this.ctx(req.signal),
+    );
+    const meta: Record<string, unknown> = { model: this.model, size: this.size, quality: this.quality ?? "standard" };
+    if (!res.ok) {
+      const refusal = await refusalOrThrow(this.id, res, this.#secrets);
+      return { refusal, warnings: this.takeWarnings(), meta };
+    }
+    const json = await readJson(this.id, res, this.#secrets);
+    const parsed = ImagesResponse.safeParse(json);
+    if (!parsed.success) this.fail(`unexpected answer (no "data" list): ${JSON.stringify(json).slice(0, 200)}`, res.status);
+    const first = parsed.data.data[0]!;
+    if (!first.b64_json) {
+      this.fail(first.url ? "the answer holds an image URL, not base64 data (does the server ignore response_format?)" : "the answer holds no image (no data[0].b64_json)", res.status);
+    }
+    const image = new Uint8Array(Buffer.from(first.b64_json, "base64"));
+    const mime = imageMime(image);
+    if (!mime) this.fail(`data[0].b64_json is not a PNG, JPEG or WebP image (${image.length} bytes after decoding)`, res.status);
+
+    // gpt-image answers say which size and quality were used (useful with "auto").
+    const size = parsed.data.size ?? this.size;
+    const quality = parsed.data.quality ?? this.quality;
+    meta.size = size;
+    meta.quality = quality ?? "standard";
+    if (parsed.data.usage) meta.usage = parsed.data.usage;
+    const result: GenerateResult = { image, mime, warnings: this.takeWarnings(), meta };
+    const cost = this.cost(quality, size);
+    if (cost !== undefined) result.costUsd = cost;
+    if (first.revised_prompt) result.revisedPrompt = redact(first.revised_prompt, this.#secrets);
+    return result;
+  }
+
+  /** `GET {base}/models/{model}`: free; shows the key works and the model exists. */
+  async check(): Promise<string> {
+    const res = await fetchWithRetry(
+      this.id,
+      joinUrl(this.base, `/models/${encodeURIComponent(this.model)}`),
+      { method: "GET", headers: this.headers(false) },
+      { ...this.ctx(undefined), retry: { ...DEFAULT_RETRY, timeoutMs: 15_000, retries: 1, ...this.http.retry } },
+    );
+    if (!res.ok) await refusalOrThrow(this.id, res, this.#secrets);
+    const json = await readJson(this.id, res, this.#secrets);
+    const owner = json && typeof json === "object" ? (json as { owned_by?: unknown }).owned_by : undefined;
+    return `model ${this.model} at ${this.base.origin}${typeof owner === "string" ? ` (owned by ${owner})` : ""}`;
+  }
+}
+
+/** Builds the provider from `openai:MODEL` and the context; InputError for a bad option, URL or a missing key. */
+export function createOpenAIProvider(model: string | undefined, ctx: ProviderContext, http?: HttpOverrides): OpenAIImageProvider {
+  const name = model && model.trim() !== "" ? model.trim() : OPENAI_DEFAULT_MODEL;
+  const id = `openai:${name}`;
+  const options = parseProviderOptions(OptionsSchema, OPENAI_OPTION_KEYS, ctx.options, id);
+  const env = ctx.env ?? process.env;
+  const apiKey = requireEnv(env, OPENAI_KEY_ENV, id);
+  const envBase = env[OPENAI_BASE_ENV]?.trim();
+  const base = parseBaseUrl(options.baseUrl ?? (envBase ? envBase : OPENAI_DEFAULT_BASE), id);
+  return new OpenAIImageProvider({ model: name, apiKey, base, options, ...(http ? { http } : {}) });
+}
+
+export const openaiProvider: ProviderEntry = {
+  description: "OpenAI Images API: gpt-image-1 (-mini, 1.5), dall-e-3, dall-e-2 (paid; no seed)",
+  env: [OPENAI_KEY_ENV, OPENAI_BASE_ENV],
+  usage: `--provider openai[:MODEL] (default ${OPENAI_DEFAULT_MODEL}); providerOptions: ${OPENAI_OPTION_KEYS.join(", ")}`,
+  create: (model, ctx) => createOpenAIProvider(model, ctx),
+  check: (model, ctx) => createOpenAIProvider(model, ctx).check(),
+};
