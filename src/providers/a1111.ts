@@ -2,6 +2,8 @@ import { z } from "zod";
 import { InputError, listAccepted } from "../core/errors.js";
 import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, type HttpContext, type RetryPolicy } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
+import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
+export type { HttpOverrides } from "./common.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
 
 /**
@@ -32,22 +34,7 @@ const OptionsSchema = z.strictObject({
 export type A1111Options = z.output<typeof OptionsSchema>;
 export const A1111_OPTION_KEYS = Object.keys(OptionsSchema.shape);
 
-/** Validates `providerOptions` for a provider with a strict zod schema; one-line InputError listing the accepted keys. */
-export function parseOptions<S extends z.ZodType>(schema: S, keys: readonly string[], raw: unknown, provider: string): z.output<S> {
-  const parsed = schema.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  if (issue.code === "unrecognized_keys") {
-    throw new InputError(`provider ${provider}: unknown providerOptions ${issue.keys.map((k) => `"${k}"`).join(", ")}; accepted: ${listAccepted(keys)}`);
-  }
-  const where = issue.path.length > 0 ? `providerOptions.${issue.path.join(".")}` : "providerOptions";
-  throw new InputError(`provider ${provider}: ${where}: ${issue.message}`);
-}
 
-/** `base` + `/path`, keeping a path prefix of the base (a reverse proxy at http://host/sd/). */
-export function endpoint(base: URL, path: string): string {
-  return `${base.origin}${base.pathname.replace(/\/+$/, "")}${path}`;
-}
 
 /** The base URL without credentials, query or fragment: what ids and messages show. */
 export function cleanBase(base: URL): URL {
@@ -59,13 +46,6 @@ export function cleanBase(base: URL): URL {
   return u;
 }
 
-/** Image type from the first bytes (A1111 encodes in its `samples_format`: png, jpg or webp). */
-export function sniffMime(bytes: Uint8Array): string | undefined {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return "image/png";
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "image/jpeg";
-  if (bytes.length >= 12 && String.fromCharCode(...bytes.slice(0, 4)) === "RIFF" && String.fromCharCode(...bytes.slice(8, 12)) === "WEBP") return "image/webp";
-  return undefined;
-}
 
 /** FastAPI's `{"detail": ...}` (a string, or a list of `{loc, msg}` for a 422) as one line. */
 export function describeDetail(body: unknown): string | undefined {
@@ -93,8 +73,6 @@ const ResponseSchema = z.object({
   info: z.string().optional(),
 });
 
-/** Overrides for tests: a faster retry policy, a fake sleep and random source. */
-export type HttpOverrides = Partial<Omit<HttpContext, "retry" | "secrets">> & { retry?: Partial<RetryPolicy> };
 
 export class A1111Provider implements ImageProvider {
   readonly id: string;
@@ -120,12 +98,7 @@ export class A1111Provider implements ImageProvider {
   }
 
   private ctx(signal: AbortSignal | undefined): HttpContext {
-    return {
-      ...this.http,
-      retry: { ...DEFAULT_RETRY, timeoutMs: this.options.timeoutMs, retries: this.options.retries, ...this.http.retry },
-      secrets: this.secrets,
-      ...(signal ? { signal } : {}),
-    };
+    return httpContext(this.http, this.options, this.secrets, signal);
   }
 
   private headers(json: boolean): Record<string, string> {
@@ -167,7 +140,7 @@ export class A1111Provider implements ImageProvider {
       batch_size: 1,
       n_iter: 1,
     };
-    const res = await fetchWithRetry(this.id, endpoint(this.base, "/sdapi/v1/txt2img"), { method: "POST", headers: this.headers(true), body: JSON.stringify(body) }, this.ctx(req.signal));
+    const res = await fetchWithRetry(this.id, joinUrl(this.base, "/sdapi/v1/txt2img"), { method: "POST", headers: this.headers(true), body: JSON.stringify(body) }, this.ctx(req.signal));
     if (!res.ok) return this.failFromResponse(res, "txt2img");
     const json = await readJson(this.id, res, this.secrets);
     const parsed = ResponseSchema.safeParse(json);
@@ -177,7 +150,7 @@ export class A1111Provider implements ImageProvider {
     }
     const b64 = parsed.data.images[0]!.replace(/^data:[^,]*,/, "");
     const image = new Uint8Array(Buffer.from(b64, "base64"));
-    const mime = sniffMime(image);
+    const mime = imageMime(image);
     if (!mime) this.fail(`the answer's image is not a PNG, JPEG or WebP (${image.length} bytes after base64 decoding)`, res.status);
 
     const warnings: string[] = [];
@@ -208,7 +181,7 @@ export class A1111Provider implements ImageProvider {
   /** GET /sdapi/v1/options (no generation): the loaded checkpoint. */
   async check(signal?: AbortSignal): Promise<string> {
     const ctx = this.ctx(signal);
-    const res = await fetchWithRetry(this.id, endpoint(this.base, "/sdapi/v1/options"), { method: "GET", headers: this.headers(false) }, { ...ctx, retry: { ...ctx.retry, timeoutMs: Math.min(ctx.retry.timeoutMs, 15_000), retries: 0 } });
+    const res = await fetchWithRetry(this.id, joinUrl(this.base, "/sdapi/v1/options"), { method: "GET", headers: this.headers(false) }, { ...ctx, retry: { ...ctx.retry, timeoutMs: Math.min(ctx.retry.timeoutMs, 15_000), retries: 0 } });
     if (!res.ok) return this.failFromResponse(res, "/sdapi/v1/options");
     const json = await readJson(this.id, res, this.secrets);
     const model = json && typeof json === "object" ? (json as { sd_model_checkpoint?: unknown }).sd_model_checkpoint : undefined;
@@ -220,7 +193,7 @@ export class A1111Provider implements ImageProvider {
 export function createA1111(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env">, http: HttpOverrides = {}): A1111Provider {
   if (!model) throw new InputError("provider a1111 needs the WebUI's URL: --provider a1111:http://127.0.0.1:7860");
   const base = parseBaseUrl(model, "a1111");
-  const options = parseOptions(OptionsSchema, A1111_OPTION_KEYS, ctx.options, "a1111");
+  const options = parseProviderOptions(OptionsSchema, A1111_OPTION_KEYS, ctx.options, "a1111");
   const auth = ctx.env?.[A1111_AUTH_ENV]?.trim();
   if (auth !== undefined && auth !== "" && !auth.includes(":")) {
     throw new InputError(`provider a1111: ${A1111_AUTH_ENV} must be user:pass (as given to the WebUI's --api-auth)`);

@@ -3,7 +3,8 @@ import { InputError } from "../core/errors.js";
 import type { Taxonomy } from "../core/taxonomy.js";
 import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
-import { joinUrl, parseProviderOptions, refusalOrThrow, type HttpOverrides } from "./openai.js";
+import { httpContext, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
+import { refusalOrThrow } from "./openai.js";
 import type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } from "./types.js";
 
 /**
@@ -161,12 +162,7 @@ export class ChatPromptProvider implements ImageProvider {
   }
 
   private ctx(signal: AbortSignal | undefined): HttpContext {
-    return {
-      ...this.http,
-      retry: { ...DEFAULT_RETRY, timeoutMs: this.options.timeoutMs, retries: this.options.retries, ...this.http.retry },
-      secrets: this.#secrets,
-      ...(signal ? { signal } : {}),
-    };
+    return httpContext(this.http, this.options, this.#secrets, signal);
   }
 
   private headers(json: boolean): Record<string, string> {

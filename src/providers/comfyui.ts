@@ -4,7 +4,8 @@ import { resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import { cleanBase, endpoint, parseOptions, sniffMime, type HttpOverrides } from "./a1111.js";
+import { cleanBase } from "./a1111.js";
+import { imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
@@ -199,7 +200,7 @@ export class ComfyUIProvider implements ImageProvider {
   private async dequeue(promptId: string | undefined): Promise<void> {
     if (!promptId) return;
     try {
-      await fetch(endpoint(this.base, "/queue"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ delete: [promptId] }), signal: AbortSignal.timeout(5_000) });
+      await fetch(joinUrl(this.base, "/queue"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ delete: [promptId] }), signal: AbortSignal.timeout(5_000) });
     } catch {
       // ignored
     }
@@ -208,7 +209,7 @@ export class ComfyUIProvider implements ImageProvider {
   private async run(req: GenerateRequest, signal: AbortSignal, started: (id: string) => void): Promise<GenerateResult> {
     const ctx = this.ctx(signal);
     const filled = fillWorkflow(this.workflow, req.prompt, this.options.negative_prompt, req.seed);
-    const res = await fetchWithRetry(this.id, endpoint(this.base, "/prompt"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: filled, client_id: this.clientId }) }, ctx);
+    const res = await fetchWithRetry(this.id, joinUrl(this.base, "/prompt"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: filled, client_id: this.clientId }) }, ctx);
     if (!res.ok) {
       const text = await res.text().catch(() => "");
       let body: unknown;
@@ -232,11 +233,11 @@ export class ComfyUIProvider implements ImageProvider {
     if (picked.count > 1) warnings.push(`${this.id}: the workflow made ${picked.count} images; only the first (node ${picked.node}) is used`);
 
     const q = new URLSearchParams({ filename: picked.image.filename, subfolder: picked.image.subfolder ?? "", type: picked.image.type ?? "output" });
-    const view = await fetchWithRetry(this.id, `${endpoint(this.base, "/view")}?${q.toString()}`, { method: "GET" }, ctx);
+    const view = await fetchWithRetry(this.id, `${joinUrl(this.base, "/view")}?${q.toString()}`, { method: "GET" }, ctx);
     if (!view.ok) this.fail(`HTTP ${view.status} on /view of ${picked.image.filename}`, view.status);
     const image = new Uint8Array(await view.arrayBuffer());
     const declared = view.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-    const mime = declared?.startsWith("image/") ? declared : sniffMime(image);
+    const mime = declared?.startsWith("image/") ? declared : imageMime(image);
     if (image.length === 0 || !mime) this.fail(`/view of ${picked.image.filename} returned no image (${image.length} bytes, ${declared ?? "no content-type"})`, view.status);
     return { image, mime, costUsd: 0, warnings, meta: { promptId, node: picked.node, filename: picked.image.filename, workflow: this.workflowHash } };
   }
@@ -244,7 +245,7 @@ export class ComfyUIProvider implements ImageProvider {
   /** Polls /history/{id} until the prompt is done; ProviderError on an execution error. */
   private async waitFor(promptId: string, ctx: HttpContext, signal: AbortSignal): Promise<HistoryEntry> {
     for (;;) {
-      const res = await fetchWithRetry(this.id, endpoint(this.base, `/history/${encodeURIComponent(promptId)}`), { method: "GET" }, ctx);
+      const res = await fetchWithRetry(this.id, joinUrl(this.base, `/history/${encodeURIComponent(promptId)}`), { method: "GET" }, ctx);
       if (!res.ok) this.fail(`HTTP ${res.status} on /history/${promptId}`, res.status);
       const hist = (await readJson(this.id, res, [])) as Record<string, HistoryEntry> | null;
       const entry = hist && typeof hist === "object" ? hist[promptId] : undefined;
@@ -260,7 +261,7 @@ export class ComfyUIProvider implements ImageProvider {
   /** GET /system_stats (no generation): the version and the device. */
   async check(): Promise<string> {
     const ctx = this.ctx(AbortSignal.timeout(15_000));
-    const res = await fetchWithRetry(this.id, endpoint(this.base, "/system_stats"), { method: "GET" }, { ...ctx, retry: { ...ctx.retry, retries: 0 } });
+    const res = await fetchWithRetry(this.id, joinUrl(this.base, "/system_stats"), { method: "GET" }, { ...ctx, retry: { ...ctx.retry, retries: 0 } });
     if (!res.ok) this.fail(`HTTP ${res.status} on /system_stats (is this a ComfyUI server?)`, res.status);
     const s = (await readJson(this.id, res, [])) as { system?: { comfyui_version?: unknown }; devices?: { name?: unknown }[] } | null;
     const version = typeof s?.system?.comfyui_version === "string" ? `ComfyUI ${s.system.comfyui_version}` : "ComfyUI";
@@ -287,7 +288,7 @@ export function createComfyUI(model: string | undefined, ctx: Pick<ProviderConte
   if (!ctx.options || ctx.options.workflow === undefined) {
     throw new InputError('provider comfyui needs providerOptions.workflow: the path of a workflow saved in API format with "{{prompt}}" and "{{seed}}" placeholders (-P workflow=path/to/workflow_api.json)');
   }
-  const options = parseOptions(OptionsSchema, COMFY_OPTION_KEYS, ctx.options, "comfyui");
+  const options = parseProviderOptions(OptionsSchema, COMFY_OPTION_KEYS, ctx.options, "comfyui");
   const workflow = loadWorkflow(options.workflow);
   return new ComfyUIProvider(base, options, workflow, http);
 }

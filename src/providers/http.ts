@@ -72,7 +72,8 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const t = setTimeout(() => {
@@ -96,20 +97,20 @@ const isRetryableStatus = (status: number): boolean => status === 429 || status 
  * Error messages name the provider and status, never a secret.
  */
 export async function fetchWithRetry(provider: string, url: string, init: RequestInit, ctx: HttpContext): Promise<Response> {
-  const sleep = ctx.sleep ?? defaultSleep;
+  const wait = ctx.sleep ?? sleep;
   const random = ctx.random ?? Math.random;
   let lastError = "";
   for (let attempt = 0; ; attempt++) {
     ctx.signal?.throwIfAborted();
     const timeout = AbortSignal.timeout(ctx.retry.timeoutMs);
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
-    let wait: number | undefined;
+    let retryAfter: number | undefined;
     try {
       const res = await fetch(url, { ...init, signal });
       if (!isRetryableStatus(res.status)) return res;
       const body = await res.text().catch(() => "");
       lastError = `HTTP ${res.status}${body ? `: ${body.slice(0, 300)}` : ""}`;
-      wait = retryAfterMs(res.headers.get("retry-after"));
+      retryAfter = retryAfterMs(res.headers.get("retry-after"));
       if (attempt >= ctx.retry.retries) throw new ProviderError(redact(`${provider}: ${lastError} (gave up after ${attempt + 1} tries)`, ctx.secrets), res.status, true);
     } catch (e) {
       if (e instanceof ProviderError) throw e;
@@ -119,7 +120,7 @@ export async function fetchWithRetry(provider: string, url: string, init: Reques
       if (attempt >= ctx.retry.retries) throw new ProviderError(redact(`${provider}: ${lastError} (gave up after ${attempt + 1} tries)`, ctx.secrets), undefined, true);
     }
     const backoff = random() * Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** attempt);
-    await sleep(Math.min(ctx.retry.maxDelayMs, Math.max(wait ?? 0, backoff)), ctx.signal);
+    await wait(Math.min(ctx.retry.maxDelayMs, Math.max(retryAfter ?? 0, backoff)), ctx.signal);
   }
 }
 

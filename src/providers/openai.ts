@@ -2,6 +2,8 @@ import { z } from "zod";
 import { InputError, listAccepted } from "../core/errors.js";
 import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, type HttpContext, type RetryPolicy } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
+import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
+export { imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
 
 /**
@@ -115,30 +117,8 @@ const OptionsSchema = z.strictObject({
 export type OpenAIOptions = z.output<typeof OptionsSchema>;
 export const OPENAI_OPTION_KEYS = Object.keys(OptionsSchema.shape);
 
-/** Validates `providerOptions` with a strict zod schema; a one-line InputError naming an unknown key and the accepted ones. */
-export function parseProviderOptions<S extends z.ZodType>(schema: S, keys: readonly string[], raw: unknown, provider: string): z.output<S> {
-  const parsed = schema.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  if (issue.code === "unrecognized_keys") {
-    throw new InputError(`provider ${provider}: unknown providerOptions ${issue.keys.map((k) => `"${k}"`).join(", ")}; accepted: ${listAccepted(keys)}`);
-  }
-  const where = issue.path.length > 0 ? `providerOptions.${issue.path.join(".")}` : "providerOptions";
-  throw new InputError(`provider ${provider}: ${where}: ${issue.message}`);
-}
 
-/** `base` + `/path`, keeping the base's path (`/v1`) and dropping query and fragment. */
-export function joinUrl(base: URL, path: string): string {
-  return `${base.origin}${base.pathname.replace(/\/+$/, "")}${path}`;
-}
 
-/** Image type from the first bytes. */
-export function imageMime(bytes: Uint8Array): string | undefined {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return "image/png";
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "image/jpeg";
-  if (bytes.length >= 12 && String.fromCharCode(...bytes.slice(0, 4)) === "RIFF" && String.fromCharCode(...bytes.slice(8, 12)) === "WEBP") return "image/webp";
-  return undefined;
-}
 
 /** The `error` object of an OpenAI(-compatible) error body, read leniently. */
 export interface ApiError {
@@ -186,8 +166,6 @@ export async function refusalOrThrow(id: string, res: Response, secrets: readonl
   throw new ProviderError(redact(`${id}: HTTP ${res.status}: ${message}${tags.length > 0 ? ` (${tags.join(", ")})` : ""}`, secrets), res.status);
 }
 
-/** Overrides for tests: a faster retry policy, a fake sleep and random source. */
-export type HttpOverrides = Partial<Omit<HttpContext, "retry" | "secrets">> & { retry?: Partial<RetryPolicy> };
 
 const ImagesResponse = z.object({
   data: z.array(z.object({ b64_json: z.string().min(1).optional(), url: z.string().optional(), revised_prompt: z.string().optional() })).min(1),
@@ -258,12 +236,7 @@ export class OpenAIImageProvider implements ImageProvider {
   }
 
   private ctx(signal: AbortSignal | undefined): HttpContext {
-    return {
-      ...this.http,
-      retry: { ...DEFAULT_RETRY, timeoutMs: this.options.timeoutMs, retries: this.options.retries, ...this.http.retry },
-      secrets: this.#secrets,
-      ...(signal ? { signal } : {}),
-    };
+    return httpContext(this.http, this.options, this.#secrets, signal);
   }
 
   private headers(json: boolean): Record<string, string> {

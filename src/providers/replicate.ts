@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, type HttpContext } from "./http.js";
+import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, sleep, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
-import { imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./openai.js";
+import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
 
 /**
@@ -104,20 +104,6 @@ function errorText(error: unknown): string {
   return (typeof error === "string" ? error : JSON.stringify(error)).trim();
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 export interface ReplicateConfig {
   owner: string;
@@ -161,12 +147,7 @@ export class ReplicateProvider implements ImageProvider {
   }
 
   private ctx(signal: AbortSignal | undefined, retry?: Partial<HttpContext["retry"]>): HttpContext {
-    return {
-      ...this.http,
-      retry: { ...DEFAULT_RETRY, timeoutMs: this.options.timeoutMs, retries: this.options.retries, ...this.http.retry, ...retry },
-      secrets: this.#secrets,
-      ...(signal ? { signal } : {}),
-    };
+    return httpContext(this.http, this.options, this.#secrets, signal, retry);
   }
 
   private fail(message: string, status?: number, retryable = false): never {
@@ -229,9 +210,9 @@ export class ReplicateProvider implements ImageProvider {
       if (this.options.wait > 0) headers.prefer = `wait=${this.options.wait}`;
       const res = await fetchWithRetry(this.id, url, { method: "POST", headers, body: JSON.stringify(body) }, this.ctx(signal));
       current = await this.readPrediction(res, "create prediction");
-      const sleep = this.http.sleep ?? abortableSleep;
+      const pause = this.http.sleep ?? sleep;
       while (!TERMINAL.has(current.status)) {
-        await sleep(this.options.pollMs, signal);
+        await pause(this.options.pollMs, signal);
         signal.throwIfAborted();
         const getUrl = this.sameOrigin(current.urls?.get ?? undefined) ?? joinUrl(this.base, `/predictions/${encodeURIComponent(current.id)}`);
         const polled = await fetchWithRetry(this.id, getUrl, { method: "GET", headers: { ...this.auth(), accept: "application/json" } }, this.ctx(signal));

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { InputError, listAccepted } from "../core/errors.js";
 import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, redact, requireEnv, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
-import { imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./openai.js";
+import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
 
 /**
@@ -146,12 +146,7 @@ export class StabilityProvider implements ImageProvider {
   }
 
   private ctx(signal: AbortSignal | undefined): HttpContext {
-    return {
-      ...this.http,
-      retry: { ...DEFAULT_RETRY, timeoutMs: this.options.timeoutMs, retries: this.options.retries, ...this.http.retry },
-      secrets: this.#secrets,
-      ...(signal ? { signal } : {}),
-    };
+    return httpContext(this.http, this.options, this.#secrets, signal);
   }
 
   private fail(message: string, status?: number, retryable = false): never {

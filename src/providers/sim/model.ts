@@ -6,6 +6,7 @@ import type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } fro
 import { sdOccupationCounts } from "./fair-diffusion.js";
 import { complianceOf, SIM_DEFAULTS, type SimParams } from "./params.js";
 import { renderPortrait } from "./render.js";
+import { sleep } from "../http.js";
 
 /** What `sim` reads from a prompt: requested categories, choice options, an ethical phrase, an occupation. */
 export interface ParsedPrompt {
@@ -220,17 +221,3 @@ export class SimModel implements ImageProvider {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
