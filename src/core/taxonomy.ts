@@ -37,6 +37,7 @@ const cat = (id: string, label: string, phrase: string, aliases: string[]): Cate
 /**
  * The built-in taxonomy.
  * - gender: the two categories the FairFace classifier and most published audits use; extend it in the config.
+ *   Pronouns are deliberately not aliases: "comforts her patient" says nothing about the person drawn.
  * - race: the seven FairFace groups (Karkkainen & Joo 2021). "Asian" alone is deliberately not an alias
  *   because it does not say which of two groups is meant.
  * - age: four adult bins, ordered.
@@ -53,8 +54,8 @@ export function builtinTaxonomy(): Taxonomy {
         ordered: false,
         slot: "noun",
         categories: [
-          cat("female", "Female", "woman", ["woman", "women", "girl", "lady", "feminine", "she", "her"]),
-          cat("male", "Male", "man", ["man", "men", "boy", "gentleman", "masculine", "he", "his"]),
+          cat("female", "Female", "woman", ["woman", "women", "girl", "lady", "feminine"]),
+          cat("male", "Male", "man", ["man", "men", "boy", "gentleman", "masculine"]),
         ],
       },
       {

@@ -53,3 +53,10 @@ describe("aliases", () => {
     expect(mentionedCategories("Monk 1 and monk 10", skin).map((c) => c.id)).toEqual(["monk_1", "monk_10"]);
   });
 });
+
+describe("pronouns", () => {
+  it("are not read as a gender: a prompt about 'her patient' requests no one", () => {
+    const gender = getAttribute(tax, "gender");
+    expect(mentionedCategories("Nurse comforts her patient after his surgery", gender)).toEqual([]);
+  });
+});
