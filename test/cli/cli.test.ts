@@ -152,6 +152,47 @@ describe("bad input: one line, exit code 2, no stack trace", () => {
   });
 });
 
+describe("provider set-up errors stop before anything is sent", () => {
+  const noKeys = (): (() => void) => {
+    const saved = { ...process.env };
+    for (const k of ["OPENAI_API_KEY", "REPLICATE_API_TOKEN", "HF_TOKEN", "STABILITY_API_KEY", "CHAT_API_KEY", "OPENAI_BASE_URL"]) delete process.env[k];
+    return () => {
+      process.env = saved;
+    };
+  };
+  const cases: [string, string[], RegExp][] = [
+    ["a malformed URL", ["--provider", "a1111:not a url"], /provider a1111: "not a url" is not a valid URL/],
+    ["a missing OpenAI key", ["--provider", "openai:dall-e-3"], /needs the environment variable OPENAI_API_KEY/],
+    ["a missing Replicate key", ["--provider", "replicate:owner/model"], /REPLICATE_API_TOKEN/],
+    ["a missing Stability key", ["--provider", "stability:core"], /STABILITY_API_KEY/],
+    ["an unreadable workflow", ["--provider", "comfyui:http://127.0.0.1:9", "-P", "workflow=/nonexistent/wf.json"], /\/nonexistent\/wf\.json/],
+    ["an unknown provider option", ["--provider", "a1111:http://127.0.0.1:9", "-P", "stepz=3"], /unknown providerOptions "stepz"; accepted: /],
+  ];
+  for (const [name, args, msg] of cases) {
+    it(name, async () => {
+      const restore = noKeys();
+      try {
+        const out = tempDir();
+        const r = await cli("run", "a CEO", ...args, "--out", out, "--no-progress");
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(msg);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        expect(readdirSync(out)).toEqual([]);
+      } finally {
+        restore();
+      }
+    });
+  }
+  it("a workflow without the placeholders", async () => {
+    const dir = tempDir();
+    const wf = join(dir, "wf.json");
+    writeFileSync(wf, JSON.stringify({ "3": { class_type: "KSampler", inputs: { seed: 5, text: "fixed" } } }));
+    const r = await cli("run", "a CEO", "--provider", "comfyui:http://127.0.0.1:9", "-P", `workflow=${wf}`, "--out", join(dir, "runs"), "--no-progress");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\{\{prompt\}\}/);
+  });
+});
+
 describe("provider commands and refusals", () => {
   it("lists providers and checks one with doctor", async () => {
     const list = await cli("providers", "--json");
