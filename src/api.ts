@@ -5,7 +5,7 @@ import type { RunConfigInput } from "./config/schema.js";
 import { InputError } from "./core/errors.js";
 import { slugify } from "./core/taxonomy.js";
 import { runLoop, type LoopProgress, type LoopResult } from "./engine/engine.js";
-import { getObserver } from "./observers/index.js";
+import { getObserver, type Observer } from "./observers/index.js";
 import { createPolicy } from "./policies/index.js";
 import { createProvider, parseProviderSpec, wrapProvider } from "./providers/index.js";
 import type { ImageProvider } from "./providers/types.js";
@@ -57,12 +57,19 @@ function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined): Ima
   });
 }
 
+/** The observer that drives the loop and the ones that check it, built with their options. */
+function buildObservers(resolved: ResolvedRun): { observer: Observer; checkers: Observer[] } {
+  const { config } = resolved;
+  const make = (id: string): Observer => getObserver(id, { options: config.observerOptions?.[id] ?? {} });
+  return { observer: make(config.observer), checkers: (config.checks ?? []).map(make) };
+}
+
 /** Validates settings (from code, a config file or flags) and resolves them; throws InputError on bad input. */
 export function prepareRun(input: RunConfigInput | unknown, source = "run settings"): ResolvedRun {
   const cfg = validateConfig(input, source);
   const resolved = resolveRun(cfg);
   parseProviderSpec(resolved.config.provider);
-  getObserver(resolved.config.observer);
+  buildObservers(resolved);
   return resolved;
 }
 
@@ -75,7 +82,7 @@ async function execute(
 ): Promise<RunOutcome> {
   const { config, taxonomy, target } = resolved;
   const provider = options.provider ?? buildProvider(resolved, undefined);
-  const observer = getObserver(config.observer);
+  const { observer, checkers } = buildObservers(resolved);
   const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
   const folder = sinkDir ? RunFolder.open(sinkDir) : undefined;
   const memory = folder ? undefined : new MemorySink();
@@ -93,6 +100,7 @@ async function execute(
       policy,
       provider,
       observer,
+      checkers,
       sink: folder ?? memory!,
       history: history.events,
       pending: history.pending,

@@ -20,7 +20,7 @@ export { composePrompt, describePerson } from "./prompts/compose.js";
 export { createProvider, registerProvider, providerIds, type ProviderEntry, type ImageProvider, type GenerateRequest, type GenerateResult, type PersonReport } from "./providers/index.js";
 export { SimModel } from "./providers/sim/model.js";
 export { SIM_DEFAULTS, type SimParams } from "./providers/sim/params.js";
-export { getObserver, OBSERVER_IDS, type Observer } from "./observers/index.js";
+export { getObserver, observerIds, registerObserver, type Observer, type ObserverEntry } from "./observers/index.js";
 export { runLoop, type LoopInput, type LoopResult, type LoopProgress } from "./engine/engine.js";
 export { summarizeRun, type RunSummary, type AttributeSummary, type RunRecord } from "./report/summary.js";
 export { compareRuns, formatComparison } from "./report/compare.js";

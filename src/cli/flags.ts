@@ -89,6 +89,7 @@ export interface RunFlags {
   cache?: boolean;
   rate?: number;
   providerOption?: string[];
+  check?: string[];
 }
 
 /** `KEY=VALUE` provider options; VALUE is read as JSON when it parses (numbers, booleans), else as text. */
@@ -131,6 +132,7 @@ export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<s
   if (f.latency !== undefined) cfg.sim = { latencyMs: f.latency };
   if (f.cache === false) cfg.cache = false;
   if (f.rate !== undefined) cfg.rate = f.rate;
+  if (f.check && f.check.length > 0) cfg.checks = f.check;
   if (f.providerOption && f.providerOption.length > 0) cfg.providerOptions = parseProviderOptions(f.providerOption);
   return cfg satisfies RunConfigInput | Record<string, unknown>;
 }

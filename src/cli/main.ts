@@ -47,6 +47,7 @@ function addRunOptions(cmd: Command): Command {
     .option("-P, --provider-option <key=value>", "a provider setting, e.g. steps=30 (repeatable; see `debiaspi providers`)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--rate <per-second>", "start at most this many provider requests per second", nonNegativeNumber("--rate"))
     .option("--no-cache", "do not reuse cached provider responses (they are kept in <out>/.cache)")
+    .option("--check <list>", "further observers that look at every image and are compared with --observer, comma-separated", list)
     .option("--professions <list>", "categories of the profession attribute, comma-separated", list)
     .option("--latency <ms>", "sim: simulated latency per image in ms", nonNegativeNumber("--latency"))
     .option("--config <file>", "YAML or JSON file with the same settings; flags override it")

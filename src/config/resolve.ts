@@ -30,6 +30,9 @@ export interface RunConfig {
   cache: boolean;
   rate?: number;
   observer: string;
+  checks: string[];
+  counting: "main-subject" | "per-person";
+  observerOptions: Record<string, Record<string, unknown>>;
   professions: string[];
   taxonomy: NonNullable<RunConfigInput["taxonomy"]>;
   templates: Templates;
@@ -133,11 +136,15 @@ export function resolveRun(input: RunConfigInput, randomSeed: () => number = () 
     cache: input.cache ?? true,
     ...(input.rate !== undefined ? { rate: input.rate } : {}),
     observer: input.observer ?? RUN_DEFAULTS.observer,
+    checks: input.checks ?? [],
+    counting: input.counting ?? "main-subject",
+    observerOptions: input.observerOptions ?? {},
     professions: input.professions ?? [],
     taxonomy: input.taxonomy ?? {},
     templates: { ...DEFAULT_TEMPLATES, ...(input.templates ?? {}) },
     sim: input.sim ?? {},
   };
+  if (config.checks.includes(config.observer)) throw new InputError(`observer "${config.observer}" drives the loop; list only other observers under checks`);
   if (config.maxAttempts < n) throw new InputError(`maxAttempts (${config.maxAttempts}) must be at least N (${n})`);
   checkTemplates(config.templates);
   const taxonomy = applyTaxonomyPatch(builtinTaxonomy(), { ...config.taxonomy, professions: config.professions });

@@ -78,6 +78,12 @@ export const runConfigSchema = z
     /** Requests per second at most, for providers with rate limits. */
     rate: z.number().positive().max(10_000),
     observer: z.string().min(1),
+    /** Further observers that look at every image without driving the loop; their agreement with it is reported. */
+    checks: z.array(z.string().min(1)),
+    /** What the attribute tables count: the main subject (largest face) of each image, or every person. */
+    counting: z.enum(["main-subject", "per-person"]),
+    /** Observer settings, per observer id: { vlm: { model: gpt-4o } }. */
+    observerOptions: z.record(z.string(), z.record(z.string(), z.unknown())),
     professions: z.array(z.string()),
     taxonomy: z
       .object({

@@ -38,6 +38,8 @@ export interface LoopInput {
   policy: Policy;
   provider: ImageProvider;
   observer: Observer;
+  /** Observers that look at every image without driving the loop (their agreement is reported). */
+  checkers?: Observer[];
   sink: RunSink;
   /** Events already in the run folder (resume). */
   history?: RunEvent[];
@@ -106,8 +108,9 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       ...(rec.revisedPrompt ? { revisedPrompt: rec.revisedPrompt } : {}),
       ...(rec.refusal ? { refusal: rec.refusal } : {}),
     };
-    const observation = rec.outcome === "image" ? await safeObserve(input, result, rec.request, rec.prompt) : undefined;
-    finish(rec, observation);
+    const observation = rec.outcome === "image" ? await safeObserve(input, input.observer, result, rec.request, rec.prompt) : undefined;
+    const checks = rec.outcome === "image" ? await runChecks(input, result, rec.request, rec.prompt) : undefined;
+    finish(rec, observation, checks);
   }
 
   function decide(observation: Observation | undefined, outcome: AttemptEvent["outcome"]): Decision {
@@ -121,11 +124,12 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     return tally.fits(labels) ? "kept" : "overflow";
   }
 
-  function finish(rec: PendingRecord, observation: Observation | undefined): AttemptEvent {
+  function finish(rec: PendingRecord, observation: Observation | undefined, checks?: Observation[]): AttemptEvent {
     const decision = decide(observation, rec.outcome);
     const event: AttemptEvent = {
       ...rec,
       ...(observation ? { observation } : {}),
+      ...(checks && checks.length > 0 ? { checks } : {}),
       decision,
       kept: 0,
       tally: {},
@@ -203,8 +207,9 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
         rec.image = sink.writeImage(result.image, result.mime ?? "image/png");
         sink.writePending(rec);
       }
-      const observation = outcome === "image" && result ? await safeObserve(input, result, request, prompt) : undefined;
-      const event = finish(rec, observation);
+      const observation = outcome === "image" && result ? await safeObserve(input, input.observer, result, request, prompt) : undefined;
+      const checks = outcome === "image" && result ? await runChecks(input, result, request, prompt) : undefined;
+      const event = finish(rec, observation, checks);
       if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS && !stopReason) {
         stopReason = "provider-errors";
         message = `${MAX_CONSECUTIVE_ERRORS} provider errors in a row; the last: ${event.error ?? "unknown"}`;
@@ -257,10 +262,15 @@ function currentTv(tally: Tally, target: Target): number {
   return sum / target.factors.length;
 }
 
-async function safeObserve(input: LoopInput, result: GenerateResult, request: Request, prompt: string): Promise<Observation> {
+async function safeObserve(input: LoopInput, observer: Observer, result: GenerateResult, request: Request, prompt: string): Promise<Observation> {
   try {
-    return await input.observer.observe({ result, request, prompt }, input.taxonomy);
+    return await observer.observe({ result, request, prompt }, input.taxonomy);
   } catch (e) {
-    return { observer: input.observer.id, persons: [], note: `observer failed: ${e instanceof Error ? e.message : String(e)}` };
+    return { observer: observer.id, persons: [], note: `observer failed: ${e instanceof Error ? e.message : String(e)}` };
   }
+}
+
+/** What the checking observers see in the same image. */
+function runChecks(input: LoopInput, result: GenerateResult, request: Request, prompt: string): Promise<Observation[]> {
+  return Promise.all((input.checkers ?? []).map((o) => safeObserve(input, o, result, request, prompt)));
 }

@@ -5,15 +5,37 @@ import type { Observer } from "./types.js";
 
 export type { Observer, ObserveInput } from "./types.js";
 
-const OBSERVERS: Record<string, Observer> = {
-  requested: requestedObserver,
-  "self-report": selfReportObserver,
+export interface ObserverContext {
+  /** Observer settings from the config (`observerOptions: { vlm: {...} }`), per observer id. */
+  options?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ObserverEntry {
+  description: string;
+  /** Builds the observer; InputError for bad options or a missing key, before any image is generated. */
+  create(ctx: ObserverContext): Observer;
+}
+
+const OBSERVERS: Record<string, ObserverEntry> = {
+  requested: { description: "the request taken as the truth (open loop)", create: () => requestedObserver },
+  "self-report": { description: "the model's own report: sim's report, a revised prompt, a chat model's JSON", create: () => selfReportObserver },
 };
 
-export const OBSERVER_IDS = Object.keys(OBSERVERS);
+/** Adds an observer to the registry. */
+export function registerObserver(id: string, entry: ObserverEntry): void {
+  OBSERVERS[id] = entry;
+}
 
-export function getObserver(id: string): Observer {
-  const o = OBSERVERS[id];
-  if (!o) throw new InputError(`unknown observer "${id}"; accepted: ${listAccepted(OBSERVER_IDS)}`);
-  return o;
+export const observerIds = (): string[] => Object.keys(OBSERVERS);
+
+export function observerEntries(): [string, ObserverEntry][] {
+  return Object.entries(OBSERVERS);
+}
+
+/** The observer with this id, built with its options; InputError naming the accepted ids. */
+export function getObserver(id: string, ctx: ObserverContext = {}): Observer {
+  const entry = OBSERVERS[id];
+  if (!entry) throw new InputError(`unknown observer "${id}"; accepted: ${listAccepted(observerIds())}`);
+  return entry.create({ env: process.env, ...ctx });
 }

@@ -4,6 +4,7 @@ import { cellKey, type Target } from "../core/target.js";
 import type { Taxonomy } from "../core/taxonomy.js";
 import type { RunConfig } from "../config/resolve.js";
 import type { AttemptEvent, EndEvent, RunEvent } from "../store/events.js";
+import { agreementTables, type Agreement } from "./agreement.js";
 
 /** What run.json holds. */
 export interface RunRecord {
@@ -24,7 +25,7 @@ export interface AttributeSummary {
   target?: Record<string, number>;
   /** Integer quota per category (controlled attributes). */
   bins?: Record<string, number>;
-  /** Counts per category among the kept images (main subject), unknowns left out. */
+  /** Counts per category among the kept images (main subject, or every person with counting: per-person), unknowns left out. */
   observed: Record<string, number>;
   unknown: number;
   unknownRate: number;
@@ -88,6 +89,8 @@ export interface RunSummary {
    * provider refused. Refusal rates that differ by group are a bias finding in themselves.
    */
   refusalsByCell: Record<string, Record<string, { requested: number; refused: number }>>;
+  /** Agreement of each checking observer with the driving one, per attribute, over the kept images. */
+  agreement: Agreement[];
 }
 
 const keyed = <T>(keys: readonly string[], values: readonly T[]): Record<string, T> =>
@@ -104,6 +107,13 @@ export function summarizeRun(runDir: string, record: RunRecord, events: readonly
   // Convergence follows the order images were kept in (event order), not the issue order.
   const keptInOrder = events.filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept");
   const labelsOf = (e: AttemptEvent): Record<string, string | null> => (e.observation ? mainSubject(e.observation) : {});
+  // What the attribute tables count: the main subject of each image, or every person in it.
+  const perPerson = config.counting === "per-person";
+  const peopleOf = (e: AttemptEvent): Record<string, string | null>[] => {
+    const persons = e.observation?.persons ?? [];
+    if (persons.length === 0) return [{}];
+    return perPerson ? persons.map((p) => p.labels) : [persons[0]!.labels];
+  };
 
   const attributes: Record<string, AttributeSummary> = {};
   for (const attr of taxonomy.attributes) {
@@ -115,13 +125,17 @@ export function summarizeRun(runDir: string, record: RunRecord, events: readonly
     const truthCounts = cats.map(() => 0);
     let truthN = 0;
     let agree = 0;
+    let people = 0;
     for (const e of keptEvents) {
-      const labels = labelsOf(e);
-      const v = labels[attr.id];
-      if (v !== undefined) seen += 1;
-      const idx = v ? cats.indexOf(v) : -1;
-      if (idx >= 0) counts[idx]! += 1;
-      else unknown += 1;
+      for (const person of peopleOf(e)) {
+        people += 1;
+        const pv = person[attr.id];
+        if (pv !== undefined) seen += 1;
+        const idx = pv ? cats.indexOf(pv) : -1;
+        if (idx >= 0) counts[idx]! += 1;
+        else unknown += 1;
+      }
+      const v = labelsOf(e)[attr.id];
       const truth = (e.meta?.truth as Record<string, string> | undefined)?.[attr.id];
       if (truth !== undefined) {
         const t = cats.indexOf(truth);
@@ -153,7 +167,7 @@ export function summarizeRun(runDir: string, record: RunRecord, events: readonly
       controlled,
       observed: keyed(cats, counts),
       unknown,
-      unknownRate: keptEvents.length > 0 ? unknown / keptEvents.length : 0,
+      unknownRate: people > 0 ? unknown / people : 0,
       intervals: keyed(cats, m.intervals.map((iv) => [iv.low, iv.high] as [number, number])),
       normalizedEntropy: normalizedEntropy(known > 0 ? m.p : counts),
     };
@@ -254,5 +268,6 @@ export function summarizeRun(runDir: string, record: RunRecord, events: readonly
     factors,
     convergence,
     refusalsByCell,
+    agreement: agreementTables(keptEvents, taxonomy.attributes.map((a) => a.id)),
   };
 }

@@ -75,8 +75,23 @@ export function refusalTable(s: RunSummary): string {
   return `\n\n${parts.join("\n\n")}`;
 }
 
+/** Agreement of the checking observers with the driving one: rate and confusion matrix per attribute. */
+export function agreementText(s: RunSummary): string {
+  if (s.agreement.length === 0) return "";
+  const parts = s.agreement.map((a) => {
+    const cols = [...new Set(Object.values(a.confusion).flatMap((r) => Object.keys(r)))].sort();
+    const t = plainTable([`${s.observer} \\ ${a.checker}`, ...cols]);
+    for (const [row, counts] of Object.entries(a.confusion)) t.push([row, ...cols.map((c) => String(counts[c] ?? 0))]);
+    const rate = a.rate === null ? "-" : pct(a.rate);
+    return `Agreement on ${a.attribute}: ${s.observer} vs ${a.checker}: ${rate} of ${a.n} images` +
+      (a.checkerUnknown > 0 ? ` (${a.checkerUnknown} more the checker could not read)` : "") +
+      (a.n > 0 ? `\n${t.toString()}` : "");
+  });
+  return `\n\n${parts.join("\n\n")}`;
+}
+
 export function formatRun(s: RunSummary): string {
-  return `${runHeadline(s)}\n\n${attributeTables(s)}${refusalTable(s)}\n  folder: ${s.runDir}`;
+  return `${runHeadline(s)}\n\n${attributeTables(s)}${refusalTable(s)}${agreementText(s)}\n  folder: ${s.runDir}`;
 }
 
 /** The JSON object `run --json` and `show --json` print. */

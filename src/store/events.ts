@@ -36,6 +36,8 @@ export interface AttemptEvent {
   warnings?: string[];
   meta?: Record<string, unknown>;
   observation?: Observation;
+  /** What the checking observers saw in the same image. */
+  checks?: Observation[];
   decision: Decision;
   /** Kept count and counts per factor cell after this attempt. */
   kept: number;
@@ -55,4 +57,4 @@ export interface EndEvent {
 export type RunEvent = AttemptEvent | EndEvent;
 
 /** What is written before an attempt is observed, so a kill between the image and its event line loses nothing. */
-export type PendingRecord = Omit<AttemptEvent, "observation" | "decision" | "kept" | "tally">;
+export type PendingRecord = Omit<AttemptEvent, "observation" | "checks" | "decision" | "kept" | "tally">;
