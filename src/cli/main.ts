@@ -11,7 +11,8 @@ import { compareRuns, formatComparison } from "../report/compare.js";
 import { formatRun, runJson } from "../report/table.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
-import { flagName, flagsToConfig, list, nonNegativeNumber, parseProviderOptions, wholeNumber, type RunFlags } from "./flags.js";
+import { flagName, flagsToConfig, list, nonNegativeNumber, parseProviderOptions, parseTargetSpec, wholeNumber, type RunFlags } from "./flags.js";
+import { audit } from "../audit.js";
 import { progressReporter } from "./progress.js";
 
 /** Exit codes: 0 done; 1 the run ended without meeting its target; 2 bad input; 130 interrupted. */
@@ -165,6 +166,32 @@ export function buildProgram(io: Io = defaultIo): Command {
         : formatComparison(rows),
     );
   });
+
+  program
+    .command("audit")
+    .argument("<folder>", "a folder of images (png, jpg, webp) or a run folder")
+    .description("measure the demographic distribution of any folder of images, with the same tables and JSON as show")
+    .option("--observer <list>", "observers, comma-separated; the first is reported, the others are compared with it", list)
+    .option("-a, --attributes <list>", "compare these attributes with a uniform target", list)
+    .option("-t, --target <spec>", "target weights ATTR=CAT:W,... (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(new Option("--counting <rule>", "count the main subject of each image or every person").choices(["main-subject", "per-person"]))
+    .option("--json", "print one JSON object instead of tables")
+    .action(async (folder: string, opts: { observer?: string[]; attributes?: string[]; target?: string[]; counting?: "main-subject" | "per-person"; json?: boolean }) => {
+      const attributes = [...(opts.attributes ?? [])];
+      const weights: Record<string, Record<string, number>> = {};
+      for (const spec of opts.target ?? []) {
+        const t = parseTargetSpec(spec);
+        if (!attributes.includes(t.attribute)) attributes.push(t.attribute);
+        if (t.weights) weights[t.attribute] = t.weights;
+      }
+      const summary = await audit(folder, {
+        observers: opts.observer ?? ["self-report"],
+        attributes,
+        ...(Object.keys(weights).length > 0 ? { weights } : {}),
+        ...(opts.counting ? { counting: opts.counting } : {}),
+      });
+      io.out(opts.json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
+    });
 
   program
     .command("providers")

@@ -2,6 +2,9 @@ import { InputError, listAccepted } from "../core/errors.js";
 import { requestedObserver } from "./requested.js";
 import { selfReportObserver } from "./self-report.js";
 import type { Observer } from "./types.js";
+import { z } from "zod";
+import { parseProviderOptions } from "../providers/common.js";
+import { createVlmObserver } from "./vlm.js";
 
 export type { Observer, ObserveInput } from "./types.js";
 
@@ -17,9 +20,21 @@ export interface ObserverEntry {
   create(ctx: ObserverContext): Observer;
 }
 
+const VlmOptions = z
+  .object({ model: z.string().min(1), baseUrl: z.string().min(1), timeoutMs: z.number().int().positive(), retries: z.number().int().min(0).max(20) })
+  .partial()
+  .strict();
+
 const OBSERVERS: Record<string, ObserverEntry> = {
   requested: { description: "the request taken as the truth (open loop)", create: () => requestedObserver },
   "self-report": { description: "the model's own report: sim's report, a revised prompt, a chat model's JSON", create: () => selfReportObserver },
+  vlm: {
+    description: "a vision chat model (GPT-4o, or a local model on an OpenAI-compatible server) labels each person; keys as the chat provider",
+    create: (ctx) => {
+      const opts = parseProviderOptions(VlmOptions, Object.keys(VlmOptions.shape), ctx.options ?? {}, "vlm (observerOptions.vlm)");
+      return createVlmObserver({ ...opts, ...(ctx.env ? { env: ctx.env } : {}) });
+    },
+  },
 };
 
 /** Adds an observer to the registry. */

@@ -101,7 +101,7 @@ describe("bad input: one line, exit code 2, no stack trace", () => {
     ["joint twice", ["run", "a CEO", "--joint", "race,race"], /joint target "race,race" names "race" twice/],
     ["unknown policy", ["run", "a CEO", "--policy", "magic"], /argument 'magic' is invalid. Allowed choices are none, eip, random, quota, debiaspi/],
     ["unknown provider", ["run", "a CEO", "--provider", "dalle9"], /unknown provider "dalle9"; accepted: sim/],
-    ["unknown observer", ["run", "a CEO", "--observer", "oracle"], /unknown observer "oracle"; accepted: requested or self-report/],
+    ["unknown observer", ["run", "a CEO", "--observer", "oracle"], /unknown observer "oracle"; accepted: requested, self-report/],
     ["no prompt", ["run"], /no prompt given/],
     ["missing config", ["run", "--config", "/nonexistent/x.yaml"], /cannot read config file \/nonexistent\/x.yaml: no such file/],
     ["unreadable run folder", ["show", "/nonexistent/run"], /run folder \/nonexistent\/run does not exist/],

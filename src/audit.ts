@@ -1,0 +1,140 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join, resolve as resolvePath } from "node:path";
+import type { RunConfig } from "./config/resolve.js";
+import { InputError } from "./core/errors.js";
+import { resolveTarget, type Target } from "./core/target.js";
+import { builtinTaxonomy, type Taxonomy } from "./core/taxonomy.js";
+import { getObserver, type Observer } from "./observers/index.js";
+import { DEFAULT_TEMPLATES } from "./prompts/templates.js";
+import type { GenerateResult } from "./providers/types.js";
+import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.js";
+import type { AttemptEvent, RunEvent } from "./store/events.js";
+import { RUN_FORMAT, RunFolder } from "./store/run-folder.js";
+import { packageVersion } from "./util/paths.js";
+
+const MIME: Record<string, string> = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp" };
+
+export interface AuditOptions {
+  /** Observers by id; the first is the one reported, the others are compared with it. */
+  observers: string[];
+  observerOptions?: Record<string, Record<string, unknown>>;
+  /** Attributes (and optional weights) to compare against a target; without them only distributions are shown. */
+  attributes?: string[];
+  weights?: Record<string, Record<string, number>>;
+  counting?: "main-subject" | "per-person";
+  onProgress?: (done: number, total: number) => void;
+}
+
+interface ImageItem {
+  path: string;
+  mime: string;
+  /** The run's self-report and revised prompt, when auditing a run folder. */
+  result?: Partial<GenerateResult>;
+}
+
+/** The images of a folder (png, jpg, webp, sorted) or of a run folder (its kept images, with their self-reports). */
+function listImages(source: string): { items: ImageItem[]; isRun: boolean } {
+  if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`audit: ${source} does not exist or is not a folder`);
+  if (existsSync(join(source, "run.json"))) {
+    const loaded = RunFolder.load<RunRecord>(source);
+    const items = loaded.events
+      .filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept" && e.image !== undefined)
+      .map((e) => ({
+        path: join(source, e.image!),
+        mime: MIME[extname(e.image!).toLowerCase()] ?? "application/octet-stream",
+        result: { ...(e.selfReport ? { selfReport: e.selfReport } : {}), ...(e.revisedPrompt ? { revisedPrompt: e.revisedPrompt } : {}) },
+      }));
+    return { items, isRun: true };
+  }
+  const items = readdirSync(source)
+    .filter((f) => MIME[extname(f).toLowerCase()] !== undefined)
+    .sort()
+    .map((f) => ({ path: join(source, f), mime: MIME[extname(f).toLowerCase()]! }));
+  if (items.length === 0) throw new InputError(`audit: ${source} holds no images (accepted: .png, .jpg, .jpeg, .webp)`);
+  return { items, isRun: false };
+}
+
+/**
+ * Measures the demographic distribution of any folder of images (any model's output) or of a run
+ * folder with the given observers, and summarises it with the same tables, intervals and JSON as
+ * `show`. Unreadable files become observations without a person, never a crash.
+ */
+export async function audit(source: string, opts: AuditOptions): Promise<RunSummary> {
+  if (opts.observers.length === 0) throw new InputError("audit: name at least one observer with --observer");
+  const dir = resolvePath(source);
+  const { items } = listImages(dir);
+  const built: Observer[] = opts.observers.map((id) => getObserver(id, { options: opts.observerOptions?.[id] ?? {} }));
+  const taxonomy: Taxonomy = builtinTaxonomy();
+  const n = items.length;
+  const target: Target =
+    opts.attributes && opts.attributes.length > 0
+      ? resolveTarget(taxonomy, { attributes: opts.attributes, ...(opts.weights ? { weights: opts.weights } : {}) }, n)
+      : { n, factors: [], attributes: [] };
+  const events: RunEvent[] = [];
+  for (const [i, item] of items.entries()) {
+    let image: Uint8Array | undefined;
+    try {
+      image = new Uint8Array(readFileSync(item.path));
+    } catch {
+      image = undefined;
+    }
+    const result: GenerateResult = { ...(item.result ?? {}), ...(image ? { image, mime: item.mime } : {}), warnings: [], meta: { file: item.path } };
+    const observations = await Promise.all(
+      built.map(async (o) => {
+        try {
+          return await o.observe({ result, request: { kind: "plain" }, prompt: "" }, taxonomy);
+        } catch (e) {
+          return { observer: o.id, persons: [], note: `observer failed: ${(e as Error).message}` };
+        }
+      }),
+    );
+    events.push({
+      type: "attempt",
+      i,
+      t: new Date().toISOString(),
+      request: { kind: "plain" },
+      prompt: "",
+      seed: 0,
+      outcome: "image",
+      image: item.path,
+      observation: observations[0]!,
+      ...(observations.length > 1 ? { checks: observations.slice(1) } : {}),
+      decision: "kept",
+      kept: i + 1,
+      tally: {},
+      ms: 0,
+    });
+    opts.onProgress?.(i + 1, n);
+  }
+  events.push({ type: "end", t: new Date().toISOString(), reason: "complete" });
+  const config: RunConfig = {
+    prompt: `(audit of ${dir})`,
+    n,
+    attributes: opts.attributes ?? [],
+    target: opts.weights ?? {},
+    joint: [],
+    jointTarget: {},
+    policy: "none",
+    mode: "direct",
+    subgroup: 0,
+    order: "deficit",
+    overflow: "keep",
+    seed: 0,
+    concurrency: 1,
+    maxAttempts: n,
+    out: dir,
+    provider: "(audit)",
+    providerOptions: {},
+    cache: false,
+    observer: opts.observers[0]!,
+    checks: opts.observers.slice(1),
+    counting: opts.counting ?? "main-subject",
+    observerOptions: opts.observerOptions ?? {},
+    professions: [],
+    taxonomy: {},
+    templates: DEFAULT_TEMPLATES,
+    sim: {},
+  };
+  const record: RunRecord = { format: RUN_FORMAT, id: `audit-${n}-images`, createdAt: new Date().toISOString(), version: packageVersion(), config, taxonomy, target };
+  return summarizeRun(dir, record, events);
+}
