@@ -220,3 +220,37 @@ describe("provider commands and refusals", () => {
     expect(Object.values(rows).reduce((s, x) => s + x.requested, 0)).toBe(j.attempts);
   });
 });
+
+describe("debiaspi audit", () => {
+  it("measures a run folder with several observers, with agreement and the same JSON as show", async () => {
+    const out = tempDir();
+    const run = JSON.parse((await cli("run", "a CEO", "--attributes", "gender", "--n", "8", "--seed", "3", "--out", out, "--json", ...fast)).stdout);
+    const r = await cli("audit", run.runDir, "--observer", "self-report,requested", "--attributes", "gender", "--json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.kept).toBe(8);
+    expect(j.attributes.gender.observed).toEqual(run.attributes.gender.observed);
+    // Outside a run nothing was requested, so the requested observer has nothing to compare.
+    expect(j.agreement).toEqual([]);
+  });
+  it("a run with --check reports agreement and a confusion matrix", async () => {
+    const out = tempDir();
+    const r = await cli("run", "a CEO", "--attributes", "gender", "--n", "8", "--seed", "3", "--check", "requested", "--out", out, ...fast);
+    expect(r.stdout).toMatch(/Agreement on gender: self-report vs requested: \d+\.\d% of 8 images/);
+    const j = JSON.parse((await cli("show", /folder: (.+)/.exec(r.stdout)![1]!, "--json")).stdout);
+    const g = j.agreement.find((a: { attribute: string }) => a.attribute === "gender");
+    expect(g.n).toBe(8);
+    const total = Object.values(g.confusion as Record<string, Record<string, number>>).reduce((s, row) => s + Object.values(row).reduce((a, b) => a + b, 0), 0);
+    expect(total).toBe(8);
+  });
+  it("an empty folder is a clear error; an unreadable image is an unknown, not a crash", async () => {
+    const empty = tempDir();
+    const r = await cli("audit", empty, "--observer", "self-report");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/holds no images \(accepted: \.png, \.jpg, \.jpeg, \.webp\)/);
+    writeFileSync(join(empty, "broken.png"), "not a png");
+    const ok = JSON.parse((await cli("audit", empty, "--observer", "self-report", "--json")).stdout);
+    expect(ok.kept).toBe(1);
+    expect(ok.attributes).toEqual({});
+  });
+});
