@@ -5,6 +5,7 @@ import type { Observer } from "./types.js";
 import { z } from "zod";
 import { parseProviderOptions } from "../providers/common.js";
 import { createVlmObserver } from "./vlm.js";
+import { skinToneObserver } from "./skin-tone.js";
 
 export type { Observer, ObserveInput } from "./types.js";
 
@@ -28,6 +29,10 @@ const VlmOptions = z
 const OBSERVERS: Record<string, ObserverEntry> = {
   requested: { description: "the request taken as the truth (open loop)", create: () => requestedObserver },
   "self-report": { description: "the model's own report: sim's report, a revised prompt, a chat model's JSON", create: () => selfReportObserver },
+  "skin-tone": {
+    description: "skin tone from pixels: median CIELAB over skin pixels -> Monk level (nearest colour), ITA and Fitzpatrick",
+    create: () => skinToneObserver,
+  },
   vlm: {
     description: "a vision chat model (GPT-4o, or a local model on an OpenAI-compatible server) labels each person; keys as the chat provider",
     create: (ctx) => {

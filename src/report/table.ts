@@ -79,9 +79,13 @@ export function refusalTable(s: RunSummary): string {
 export function agreementText(s: RunSummary): string {
   if (s.agreement.length === 0) return "";
   const parts = s.agreement.map((a) => {
-    const cols = [...new Set(Object.values(a.confusion).flatMap((r) => Object.keys(r)))].sort();
+    // Categories in taxonomy order (Monk 1..10, age bins), only those that occur.
+    const order = Object.keys(s.attributes[a.attribute]?.observed ?? {});
+    const rank = (c: string): number => (order.indexOf(c) < 0 ? order.length : order.indexOf(c));
+    const byRank = (x: string, y: string): number => rank(x) - rank(y) || x.localeCompare(y);
+    const cols = [...new Set(Object.values(a.confusion).flatMap((r) => Object.keys(r)))].sort(byRank);
     const t = plainTable([`${s.observer} \\ ${a.checker}`, ...cols]);
-    for (const [row, counts] of Object.entries(a.confusion)) t.push([row, ...cols.map((c) => String(counts[c] ?? 0))]);
+    for (const row of Object.keys(a.confusion).sort(byRank)) t.push([row, ...cols.map((c) => String(a.confusion[row]![c] ?? 0))]);
     const rate = a.rate === null ? "-" : pct(a.rate);
     return `Agreement on ${a.attribute}: ${s.observer} vs ${a.checker}: ${rate} of ${a.n} images` +
       (a.checkerUnknown > 0 ? ` (${a.checkerUnknown} more the checker could not read)` : "") +
