@@ -4,7 +4,7 @@
  *   npm run bench                 prints the Markdown tables to stdout (progress on stderr)
  *   npm run bench -- --write      also writes them into BENCHMARKS.md
  *
- * Options (for development): --only policy,overhead,throughput   --prompts K (first K prompts only).
+ * Options (for development): --only policy,overhead,throughput,faces   --prompts K (first K prompts only).
  * --write is refused with either, so BENCHMARKS.md always holds a full run.
  */
 import { writeFileSync } from "node:fs";
@@ -29,9 +29,11 @@ import {
 import { benchPrompts, type BenchPrompt } from "./prompts.js";
 import { THROUGHPUT_LATENCY_MS, THROUGHPUT_LEVELS, THROUGHPUT_PROMPT, THROUGHPUT_REPS, throughputBench, throughputTable, type ThroughputRun } from "./throughput.js";
 import { fmt, mdTable, median, pct, progress } from "./util.js";
+import { facesModelInfo } from "../src/observers/faces.js";
+import { FACES_IMAGES, FACES_REPS, FACES_SIZE, facesBench, facesTable, type FacesBenchResult } from "./faces.js";
 
-type Section = "policy" | "overhead" | "throughput";
-const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput"];
+type Section = "policy" | "overhead" | "throughput" | "faces";
+const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces"];
 
 interface Args {
   write: boolean;
@@ -60,7 +62,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (!Number.isInteger(k) || k < 1) throw new Error("--prompts needs a whole number >= 1");
       args.prompts = k;
     } else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput] [--prompts K]\n");
+      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces] [--prompts K]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -310,6 +312,26 @@ while the last images are in flight.
 `;
 }
 
+function facesSection(res: FacesBenchResult): string {
+  const slowest = Math.min(...res.rows.map((r) => median(r.imagesPerSecond)));
+  const pass = slowest >= 4;
+  return `## 4. The \`faces\` observer on CPU
+
+Steady-state speed of \`faces\` (human ${facesModelInfo().version} on tfjs ${facesModelInfo().tfjs}'s WASM backend: blazeface, facemesh, faceres; then the skin
+colour of each face inside its mesh outline) on ${FACES_SIZE}x${FACES_SIZE} PNG images, one image at a time (the observer runs
+one detection at a time per process). Model load, once per process: ${fmt(res.loadMs, 0)} ms, not counted below.
+Each image is observed 3 times to warm up, then ${FACES_IMAGES} times per repetition, ${FACES_REPS} repetitions.
+
+**Columns.** *persons*: people the observer reports. *images/s*: whole \`observe()\` calls per second (PNG decode,
+models, labels, skin). *ms decode*: median PNG decode. *ms models + skin*: median of \`measureFaces\` on decoded pixels.
+
+${facesTable(res)}
+
+Goal (at least 4 images per second at 512x512): ${pass ? "PASS" : "**FAIL**"}, slowest image type ${fmt(slowest, 2)} images/s.
+Images with more faces cost more: facemesh and faceres run once per face.
+`;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
@@ -322,6 +344,7 @@ async function main(): Promise<void> {
   if (args.only.includes("policy")) sections.push(policySection(await policyBench(prompts), prompts));
   if (args.only.includes("overhead")) sections.push(overheadSection(await overheadBench(benchPrompts())));
   if (args.only.includes("throughput")) sections.push(throughputSection(await throughputBench()));
+  if (args.only.includes("faces")) sections.push(facesSection(await facesBench()));
   const seconds = (performance.now() - t0) / 1000;
   progress(`done in ${seconds.toFixed(1)} s`);
 
@@ -337,7 +360,7 @@ Everything here runs against \`sim\`, the simulated biased text-to-image model (
 the self-report observer. The numbers say how the control policies and the engine behave on that model; they are
 not measurements of any real text-to-image model. Re-running gives the same policy tables (all seeds are fixed);
 the timings vary with the machine and its load. Sections: 1. policies (quality and cost), 2. engine overhead,
-3. throughput under latency.
+3. throughput under latency, 4. the \`faces\` observer's speed on CPU (real sample photographs and sim renders).
 `;
   const body = sections.join("\n");
   process.stdout.write(`${body}\n`);

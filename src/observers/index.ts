@@ -6,6 +6,7 @@ import { z } from "zod";
 import { parseProviderOptions } from "../providers/common.js";
 import { createVlmObserver } from "./vlm.js";
 import { skinToneObserver } from "./skin-tone.js";
+import { createFacesObserver } from "./faces.js";
 
 export type { Observer, ObserveInput } from "./types.js";
 
@@ -26,6 +27,16 @@ const VlmOptions = z
   .partial()
   .strict();
 
+const FacesOptions = z
+  .object({
+    minConfidence: z.number().min(0).max(1),
+    minFaceScore: z.number().min(0).max(1),
+    maxFaces: z.number().int().min(1).max(100),
+    skinFallback: z.boolean(),
+  })
+  .partial()
+  .strict();
+
 const OBSERVERS: Record<string, ObserverEntry> = {
   requested: { description: "the request taken as the truth (open loop)", create: () => requestedObserver },
   "self-report": { description: "the model's own report: sim's report, a revised prompt, a chat model's JSON", create: () => selfReportObserver },
@@ -33,10 +44,18 @@ const OBSERVERS: Record<string, ObserverEntry> = {
     description: "skin tone from pixels: median CIELAB over skin pixels -> Monk level (nearest colour), ITA and Fitzpatrick",
     create: () => skinToneObserver,
   },
+  faces: {
+    description:
+      "offline face analysis on CPU (human 3 on tfjs WASM): per face gender, age and skin tone from pixels; no race; whole-image skin tone when no face",
+    create: (ctx) => {
+      const opts = parseProviderOptions(FacesOptions, Object.keys(FacesOptions.shape), ctx.options ?? {}, "faces", { noun: "observer", field: "observerOptions.faces" });
+      return createFacesObserver(opts);
+    },
+  },
   vlm: {
     description: "a vision chat model (GPT-4o, or a local model on an OpenAI-compatible server) labels each person; keys as the chat provider",
     create: (ctx) => {
-      const opts = parseProviderOptions(VlmOptions, Object.keys(VlmOptions.shape), ctx.options ?? {}, "vlm (observerOptions.vlm)");
+      const opts = parseProviderOptions(VlmOptions, Object.keys(VlmOptions.shape), ctx.options ?? {}, "vlm", { noun: "observer", field: "observerOptions.vlm" });
       return createVlmObserver({ ...opts, ...(ctx.env ? { env: ctx.env } : {}) });
     },
   },

@@ -2,19 +2,20 @@
  * `skin-tone`: measures the skin colour of the person in an image and maps it to the Monk Skin Tone scale,
  * with the Individual Typology Angle (ITA) and the Fitzpatrick band derived from it.
  *
- * Pipeline (fallback for images without a detected face — there is no face detector yet, so it is also the
- * default path): decode the PNG -> segment skin pixels over the whole image with a published colour rule
+ * Pipeline (the whole-image path; the `faces` observer uses the same measure per face, inside the face
+ * mesh with eyes, brows and lips excluded): decode the image -> segment skin pixels over the whole image with a published colour rule
  * (see {@link isSkinPixel}) -> per-channel median CIELAB over the skin pixels -> nearest Monk reference
  * colour (CIE76), ITA, Fitzpatrick band, ITA skin category.
  *
  * Limits worth knowing:
- * - Only PNG is decoded for now; JPEG / WebP support can come later (it needs a decoder dependency).
+ * - PNG and JPEG are decoded; WebP is not (no pure-JS decoder is a dependency).
  * - Whole-image colour segmentation cannot tell skin from skin-coloured backgrounds, wood, sand or beige
- *   clothes, and it measures every person in the image as one. A face/person detector should later pass a
- *   `region` (and an `excludeMask` for eyes, lips, hair) to {@link measureSkin}.
+ *   clothes, and it measures every person in the image as one. The `faces` observer passes a face `region`
+ *   and an `excludeMask` to {@link measureSkin} instead.
  * - No white balance or illumination correction: the measured colour is the rendered colour, as published
  *   ITA audits of generated images do.
  */
+import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import type { Observation } from "../core/request.js";
 import { MONK_RGB, deltaE, srgbToLab } from "../providers/sim/render.js";
@@ -238,6 +239,21 @@ export function isSkinPixel(r: number, g: number, b: number, lab: Lab = srgbToLa
   return distanceToMonkLocus(lab) <= LOCUS_MAX_DELTA_E;
 }
 
+/**
+ * The looser rule used inside a detected face (the face mesh already says where the skin is): the Chai &
+ * Ngan box with the brightness floor, without the Monk-locus gate, OR the Monk extension. Real photographs
+ * under coloured light sit off the Monk locus (pinkish webcam light, low b*); the gate would keep only the
+ * shadows and bias the median dark.
+ */
+export function isFaceSkinPixel(r: number, g: number, b: number, lab: Lab = srgbToLab(r, g, b)): boolean {
+  if (monkExtensionDistance(lab) <= MONK_EXTENSION_DELTA_E) return true;
+  const [y, cb, cr] = rgbToYCbCr(r, g, b);
+  return y >= Y_MIN && cb >= CB_MIN && cb <= CB_MAX && cr >= CR_MIN && cr <= CR_MAX;
+}
+
+/** A per-pixel skin rule. */
+export type SkinRule = (r: number, g: number, b: number) => boolean;
+
 /** k-th smallest (0-based) of a multiset given as distinct values with counts. */
 function kthOfCounted(values: Float64Array, counts: Uint32Array, order: Uint32Array, k: number): number {
   let seen = 0;
@@ -256,7 +272,7 @@ function countedMedian(values: Float64Array, counts: Uint32Array, total: number)
 }
 
 /**
- * Skin measurement of an RGBA image: segments skin pixels with {@link isSkinPixel} inside `region`
+ * Skin measurement of an RGBA image: segments skin pixels with `rule` (default {@link isSkinPixel}) inside `region`
  * (default: the whole image; clipped to the image), skipping pixels where `excludeMask` (one entry per image
  * pixel, row-major, non-zero = exclude) is set and transparent pixels, then takes the per-channel median
  * CIELAB of the skin pixels.
@@ -268,6 +284,7 @@ export function measureSkin(
   rgba: RgbaImage,
   region?: Region,
   excludeMask?: ArrayLike<number>,
+  rule: SkinRule = isSkinPixel,
 ): SkinMeasurement | undefined {
   const { width, height, data } = rgba;
   if (data.length < width * height * 4) {
@@ -297,7 +314,7 @@ export function measureSkin(
       const key = (data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!;
       let skin = verdict.get(key);
       if (skin === undefined) {
-        skin = isSkinPixel(data[i]!, data[i + 1]!, data[i + 2]!);
+        skin = rule(data[i]!, data[i + 1]!, data[i + 2]!);
         verdict.set(key, skin);
       }
       if (skin) {
@@ -358,24 +375,33 @@ function sniff(bytes: Uint8Array): string | undefined {
 }
 
 /**
- * Decodes image bytes to RGBA (8 bits per channel). Only PNG is supported for now (via pngjs; 16-bit and
- * palette PNGs are converted to 8-bit RGBA). The type is taken from the bytes' signature, so a wrong or
- * missing `mime` does not matter for a PNG. Anything else throws `Error("unsupported image type ...")`;
- * JPEG and WebP support can come later. A corrupt PNG throws `Error("could not decode PNG ...")`.
+ * Decodes image bytes to RGBA (8 bits per channel): PNG via pngjs (16-bit and palette PNGs become 8-bit
+ * RGBA) and baseline/progressive JPEG via jpeg-js. The type is taken from the bytes' signature, so a wrong
+ * or missing `mime` does not matter. WebP, GIF and anything else throw `Error("unsupported image type ...")`;
+ * a corrupt file throws `Error("could not decode PNG|JPEG ...")`.
  */
 export function decodeImage(bytes: Uint8Array, mime?: string): RgbaImage {
   const kind = sniff(bytes);
-  if (kind !== "image/png") {
-    const declared = mime ? `"${mime}"` : "(no mime type)";
-    const seen = kind ? `, bytes look like ${kind}` : bytes.length === 0 ? ", no bytes" : ", unrecognised bytes";
-    throw new Error(`unsupported image type ${declared}${seen}: only PNG can be decoded for now (JPEG/WebP support can come later)`);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (kind === "image/png") {
+    try {
+      const png = PNG.sync.read(buf);
+      return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+    } catch (e) {
+      throw new Error(`could not decode PNG: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
-  try {
-    const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
-  } catch (e) {
-    throw new Error(`could not decode PNG: ${e instanceof Error ? e.message : String(e)}`);
+  if (kind === "image/jpeg") {
+    try {
+      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 });
+      return { width: img.width, height: img.height, data: img.data };
+    } catch (e) {
+      throw new Error(`could not decode JPEG: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
+  const declared = mime ? `"${mime}"` : "(no mime type)";
+  const seen = kind ? `, bytes look like ${kind}` : bytes.length === 0 ? ", no bytes" : ", unrecognised bytes";
+  throw new Error(`unsupported image type ${declared}${seen}: PNG and JPEG can be decoded`);
 }
 
 /**
@@ -387,12 +413,12 @@ export function skinMeasurement(bytes: Uint8Array, mime?: string): SkinMeasureme
 }
 
 /** Compact one-line summary of a measurement, used as the observation's note. */
-export function describeMeasurement(m: SkinMeasurement): string {
+export function describeMeasurement(m: SkinMeasurement, where = "of image, whole-image segmentation"): string {
   const [L, a, b] = m.medianLab;
   return (
     `monk ${m.monk} (ΔE ${m.monkDeltaE.toFixed(1)}); ITA ${m.ita.toFixed(1)}° (${m.itaCategory.replace("_", " ")}); ` +
     `Fitzpatrick ${fitzpatrickRoman(m.fitzpatrick)}; L*a*b* ${L.toFixed(1)}/${a.toFixed(1)}/${b.toFixed(1)}; ` +
-    `skin ${m.pixels} px (${(m.share * 100).toFixed(1)}% of image, whole-image segmentation)`
+    `skin ${m.pixels} px (${(m.share * 100).toFixed(1)}% ${where})`
   );
 }
 

@@ -6,15 +6,22 @@ import { DEFAULT_RETRY, type HttpContext, type RetryPolicy } from "./http.js";
 export type HttpOverrides = Partial<Omit<HttpContext, "retry" | "secrets">> & { retry?: Partial<RetryPolicy> };
 
 /** Validates `providerOptions` with a strict zod schema; a one-line InputError naming an unknown key and the accepted ones. */
-export function parseProviderOptions<S extends z.ZodType>(schema: S, keys: readonly string[], raw: unknown, provider: string): z.output<S> {
+export function parseProviderOptions<S extends z.ZodType>(
+  schema: S,
+  keys: readonly string[],
+  raw: unknown,
+  provider: string,
+  /** What is being configured and under which config key (observers: `{ noun: "observer", field: "observerOptions.faces" }`). */
+  kind: { noun: string; field: string } = { noun: "provider", field: "providerOptions" },
+): z.output<S> {
   const parsed = schema.safeParse(raw ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   if (issue.code === "unrecognized_keys") {
-    throw new InputError(`provider ${provider}: unknown providerOptions ${issue.keys.map((k) => `"${k}"`).join(", ")}; accepted: ${listAccepted(keys)}`);
+    throw new InputError(`${kind.noun} ${provider}: unknown ${kind.field} ${issue.keys.map((k) => `"${k}"`).join(", ")}; accepted: ${listAccepted(keys)}`);
   }
-  const where = issue.path.length > 0 ? `providerOptions.${issue.path.join(".")}` : "providerOptions";
-  throw new InputError(`provider ${provider}: ${where}: ${issue.message}`);
+  const where = issue.path.length > 0 ? `${kind.field}.${issue.path.join(".")}` : kind.field;
+  throw new InputError(`${kind.noun} ${provider}: ${where}: ${issue.message}`);
 }
 
 /** `base` + `/path`, keeping the base's path (`/v1`, a reverse proxy's `/sd`) and dropping query and fragment. */

@@ -1,4 +1,5 @@
 import { PNG } from "pngjs";
+import jpegJs from "jpeg-js";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { builtinTaxonomy } from "../../src/core/taxonomy.js";
@@ -170,10 +171,21 @@ describe("decoding", () => {
     expect(decodeImage(png, "image/png").width).toBe(8);
     expect(decodeImage(png).data.length).toBe(8 * 8 * 4);
     expect(skinMeasurement(png, "application/octet-stream")?.monk).toBe(7);
-    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0]);
-    expect(() => decodeImage(jpeg, "image/jpeg")).toThrow(/unsupported image type "image\/jpeg".*jpeg/);
+    const brokenJpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0]);
+    expect(() => decodeImage(brokenJpeg, "image/jpeg")).toThrow(/could not decode JPEG/);
+    expect(() => decodeImage(new Uint8Array([0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]), "image/webp")).toThrow(/unsupported image type "image\/webp", bytes look like image\/webp/);
     expect(() => decodeImage(new Uint8Array([1, 2, 3]))).toThrow(/unsupported image type/);
     expect(() => decodeImage(png.slice(0, 40), "image/png")).toThrow(/could not decode PNG/);
+  });
+});
+
+describe("JPEG", () => {
+  it("measures a JPEG-compressed Monk swatch at its own level (quality 90)", () => {
+    for (const level of [2, 5, 9]) {
+      const img = swatch(MONK_RGB[level - 1]!, 32, 32);
+      const encoded = jpegJs.encode({ width: 32, height: 32, data: Buffer.from(img.data) }, 90).data;
+      expect(skinMeasurement(new Uint8Array(encoded), "image/jpeg")?.monk).toBe(level);
+    }
   });
 });
 
@@ -221,7 +233,7 @@ describe("skin-tone observer", () => {
     expect(none.note).toMatch(/no image/);
     const jpeg = await observe(new Uint8Array([0xff, 0xd8, 0xff, 0xdb, 0, 0x43, 0, 1, 2, 3]), "image/jpeg");
     expect(jpeg.persons).toEqual([]);
-    expect(jpeg.note).toMatch(/unsupported image type/);
+    expect(jpeg.note).toMatch(/could not decode JPEG/);
     const garbage = await observe(new Uint8Array(Array.from({ length: 64 }, (_, k) => (k * 37) & 255)));
     expect(garbage.persons).toEqual([]);
     expect(garbage.note).toMatch(/unsupported image type/);

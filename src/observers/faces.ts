@@ -1,0 +1,570 @@
+/**
+ * `faces`: an offline CPU face observer. Finds faces with `@vladmandic/human` (blazeface detector,
+ * facemesh refinement, faceres age + gender) on tfjs's WASM backend, labels each face's gender and
+ * age bin against the taxonomy, and measures each face's skin tone from its pixels: the median CIELAB
+ * over skin-coloured pixels inside the mesh silhouette, eyes, brows and lips excluded (the measure of
+ * the `skin-tone` observer restricted to the face, with its looser in-face rule {@link isFaceSkinPixel}). Where no face is found (the simulated renders,
+ * illustrations), skin tone falls back to whole-image skin segmentation: one person, skin tone only.
+ *
+ * Race: none of the models inside human's npm package estimates race (its `gear` model lives in a
+ * separate, much larger models package that is not installed), so this observer never labels race; use
+ * `vlm` or `self-report` for it.
+ *
+ * Loading notes (why this file looks the way it does):
+ * - human's `exports` map hides its Node WASM build, so it is required by file path
+ *   (`dist/human.node-wasm.js`, found next to the package's resolved main file).
+ * - human loads models through tfjs's HTTP handler and `fetch`, which refuses `file://` URLs. A tfjs
+ *   IO router registered for the package's own `models/` folder (`file://` URL prefix) reads the
+ *   model JSON and weights from disk instead; no global `fetch` is touched.
+ * - The WASM binaries come from `@tensorflow/tfjs-backend-wasm/dist/` (human's `wasmPath`).
+ * - human is built for video: its frame cache (`cacheSensitivity`, `skipFrames`, `skipTime`) would
+ *   reuse the previous image's results for a similar image. All of it is switched off here.
+ * - human's `genderScore` is a margin, |2p - 1| (0 = a coin toss), not a probability; the
+ *   confidence reported here is the probability of the chosen gender, p = 0.5 + genderScore / 2.
+ * - faceres gives no probability for age; the face score (facemesh's confidence that this is a
+ *   face) stands in as the age's confidence.
+ *
+ * JPEG is decoded with `jpeg-js`, PNG with `pngjs`; the RGB pixels become a tensor directly (no canvas).
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Config, FaceResult, Human, Result } from "@vladmandic/human";
+import type { Observation, PersonObservation } from "../core/request.js";
+import type { Attribute, Taxonomy } from "../core/taxonomy.js";
+import type { ObserveInput, Observer } from "./types.js";
+import {
+  decodeImage,
+  describeMeasurement,
+  isFaceSkinPixel,
+  measureSkin,
+  type RgbaImage,
+  type SkinMeasurement,
+} from "./skin-tone.js";
+
+const ID = "faces";
+
+/** The human models this observer uses, in the order they run. */
+const MODELS = [
+  { role: "face detector", name: "blazeface" },
+  { role: "face mesh", name: "facemesh" },
+  { role: "age and gender", name: "faceres" },
+] as const;
+
+export interface FacesOptions {
+  /** A label whose confidence is below this becomes null (unknown). Default 0.6. */
+  minConfidence?: number;
+  /** Faces whose face score is below this are not counted as persons. Default 0.5. */
+  minFaceScore?: number;
+  /** At most this many faces per image. Default 20. */
+  maxFaces?: number;
+  /** Without a face, measure skin tone over the whole image (one person, skin tone only). Default true. */
+  skinFallback?: boolean;
+}
+
+export interface FacesModelInfo {
+  library: "@vladmandic/human";
+  /** human's version, e.g. "3.3.6". */
+  version: string;
+  /** tfjs-core's version, e.g. "4.22.0". */
+  tfjs: string;
+  backend: "wasm";
+  /** Each model's name, its files, and the first 12 hex digits of the SHA-256 of its weights. */
+  models: { role: string; name: string; files: string[]; sha256: string }[];
+}
+
+/** One face as human saw it, in this observer's terms. */
+export interface FaceMeasurement {
+  /** [x, y, width, height] in pixels of the image. */
+  box: [number, number, number, number];
+  /** facemesh's confidence that this is a face, 0..1. */
+  score: number;
+  /** Estimated age in years. */
+  age?: number;
+  gender?: "female" | "male";
+  /** Probability of `gender`, 0.5..1. */
+  genderProbability?: number;
+  /** Face outline (mesh silhouette) and the parts excluded from skin (eyes, brows, lips), in pixels. */
+  outline?: FaceOutline;
+  /** Skin colour measured inside the outline, where enough skin pixels were found. */
+  skin?: SkinMeasurement;
+}
+
+type Point = [number, number];
+
+export interface FaceOutline {
+  silhouette: Point[];
+  /** Closed polygons of eyes, eyebrows and lips. */
+  exclude: Point[][];
+}
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** Row-major RGB, 3 bytes per pixel. */
+  data: Uint8Array;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Package locations and model info
+
+const require = createRequire(import.meta.url);
+
+/** human's package root: its `exports` hide package.json, so go up from the resolved main file. */
+function humanDir(): string {
+  return path.resolve(path.dirname(require.resolve("@vladmandic/human")), "..");
+}
+
+/** Resolves packages the way human's Node build does, so that tfjs is the instance human uses. */
+function humanRequire(): NodeJS.Require {
+  return createRequire(path.join(humanDir(), "package.json"));
+}
+
+/** The folder holding tfjs-backend-wasm's .wasm files (its `dist/`), with a trailing separator. */
+function wasmDir(): string {
+  return path.join(path.dirname(humanRequire().resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + path.sep;
+}
+
+let modelInfo: FacesModelInfo | undefined;
+
+/**
+ * Names and versions of what this observer runs: human's and tfjs's versions and the model files
+ * (with a short hash of each model's weights). Reads the files on first call; does not load a model.
+ */
+export function facesModelInfo(): FacesModelInfo {
+  if (modelInfo) return modelInfo;
+  const dir = humanDir();
+  const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string };
+  const tfPkg = JSON.parse(readFileSync(humanRequire().resolve("@tensorflow/tfjs-core/package.json"), "utf8")) as {
+    version: string;
+  };
+  const models = MODELS.map(({ role, name }) => {
+    const json = JSON.parse(readFileSync(path.join(dir, "models", `${name}.json`), "utf8")) as {
+      weightsManifest?: { paths: string[] }[];
+    };
+    const weights = (json.weightsManifest ?? []).flatMap((g) => g.paths);
+    const hash = createHash("sha256");
+    for (const w of weights) hash.update(readFileSync(path.join(dir, "models", w)));
+    return { role, name, files: [`${name}.json`, ...weights], sha256: hash.digest("hex").slice(0, 12) };
+  });
+  modelInfo = { library: "@vladmandic/human", version: pkg.version, tfjs: tfPkg.version, backend: "wasm", models };
+  return modelInfo;
+}
+
+function modelNote(): string {
+  try {
+    const i = facesModelInfo();
+    return `human ${i.version} (tfjs ${i.tfjs} ${i.backend}; ${i.models.map((m) => `${m.name}@${m.sha256}`).join(", ")})`;
+  } catch {
+    return "human (version unknown)";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model loading: once per process
+
+/** The few tfjs calls used here (human types `human.tf` as any). */
+interface Tf {
+  tensor3d(values: Uint8Array, shape: [number, number, number], dtype: "int32"): { dispose(): void };
+  getBackend(): string;
+  io: {
+    registerLoadRouter(router: (url: string | string[]) => { load(): Promise<unknown> } | null): void;
+    getModelArtifactsForJSON(
+      json: unknown,
+      loadWeights: (manifest: { paths: string[]; weights: unknown[] }[]) => Promise<[unknown[], ArrayBuffer]>,
+    ): Promise<unknown>;
+  };
+}
+
+interface Loaded {
+  human: Human;
+  tf: Tf;
+}
+
+let loading: Promise<Loaded> | undefined;
+/** Model folders for which a tfjs load router is registered. */
+const routed = new Set<string>();
+
+/** A tfjs load handler reading a graph model (JSON + weight files) from disk. */
+function fileHandler(tf: Tf, url: string): { load(): Promise<unknown> } {
+  return {
+    async load() {
+      const file = fileURLToPath(url);
+      const json = JSON.parse(await readFile(file, "utf8")) as unknown;
+      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+        const specs: unknown[] = [];
+        const buffers: Buffer[] = [];
+        for (const group of manifest) {
+          specs.push(...group.weights);
+          for (const p of group.paths) buffers.push(await readFile(path.join(path.dirname(file), p)));
+        }
+        const all = Buffer.concat(buffers);
+        return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
+      });
+    },
+  };
+}
+
+async function load(): Promise<Loaded> {
+  const dir = humanDir();
+  const { Human: HumanClass } = require(path.join(dir, "dist", "human.node-wasm.js")) as {
+    Human: new (config?: Partial<Config>) => Human;
+  };
+  const modelBase = pathToFileURL(path.join(dir, "models")).href + "/";
+  const off = { enabled: false };
+  const human = new HumanClass({
+    backend: "wasm",
+    wasmPath: wasmDir(),
+    modelBasePath: modelBase,
+    debug: false,
+    warmup: "none",
+    cacheModels: false,
+    cacheSensitivity: 0,
+    filter: { ...off },
+    gesture: { ...off },
+    body: { ...off },
+    hand: { ...off },
+    object: { ...off },
+    segmentation: { ...off },
+    face: {
+      enabled: true,
+      detector: { rotation: false, maxDetected: 20, minConfidence: 0.2, skipFrames: 0, skipTime: 0, return: false },
+      mesh: { enabled: true },
+      iris: { ...off },
+      emotion: { ...off },
+      attention: { ...off },
+      antispoof: { ...off },
+      liveness: { ...off },
+      // minConfidence 0: always report a gender; this observer applies its own threshold.
+      description: { enabled: true, skipFrames: 0, skipTime: 0, minConfidence: 0 },
+    },
+  } as Partial<Config>);
+  const tf = human.tf as Tf;
+  if (!routed.has(modelBase)) {
+    // Once per folder: two routers answering the same URL make tfjs refuse to load it.
+    routed.add(modelBase);
+    tf.io.registerLoadRouter((url) =>
+      typeof url === "string" && url.startsWith(modelBase) ? fileHandler(tf, url) : null,
+    );
+  }
+  await human.load();
+  const loaded = human.models.loaded();
+  const missing = MODELS.filter((m) => !loaded.includes(m.name));
+  if (missing.length > 0) throw new Error(`face models did not load: ${missing.map((m) => m.name).join(", ")}`);
+  if (tf.getBackend() !== "wasm") throw new Error(`tfjs backend is "${tf.getBackend()}", expected "wasm"`);
+  return { human, tf };
+}
+
+/** Loads the face models once per process; a failed load is retried on the next call. */
+export function loadFaceModels(): Promise<Loaded> {
+  if (!loading) {
+    loading = load();
+    loading.catch(() => {
+      loading = undefined;
+    });
+  }
+  return loading;
+}
+
+/** human keeps per-call state: one detection at a time. */
+let queue: Promise<unknown> = Promise.resolve();
+
+function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const run = queue.then(fn, fn);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/** Drops the alpha channel; transparent pixels are put on white. */
+export function toRgb(img: RgbaImage): RgbImage {
+  const n = img.width * img.height;
+  const rgb = new Uint8Array(n * 3);
+  const src = img.data;
+  for (let i = 0; i < n; i++) {
+    const a = src[4 * i + 3]!;
+    for (let c = 0; c < 3; c++) {
+      const v = src[4 * i + c]!;
+      rgb[3 * i + c] = a === 255 ? v : Math.round((v * a + 255 * (255 - a)) / 255);
+    }
+  }
+  return { width: img.width, height: img.height, data: rgb };
+}
+
+/** Decodes PNG or JPEG bytes (sniffed from the bytes, not the mime type) to RGB; throws on anything else. */
+export function decodeRgb(bytes: Uint8Array, mime?: string): RgbImage {
+  return toRgb(decodeImage(bytes, mime));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Skin inside a face
+
+/** Mesh contours (human's annotation names) that close the excluded parts: [upper, lower] pairs. */
+const EXCLUDED_PARTS = [
+  ["leftEyeUpper2", "leftEyeLower2"],
+  ["rightEyeUpper2", "rightEyeLower2"],
+  ["leftEyebrowUpper", "leftEyebrowLower"],
+  ["rightEyebrowUpper", "rightEyebrowLower"],
+  ["lipsUpperOuter", "lipsLowerOuter"],
+] as const;
+
+/** The face's outline and excluded parts from human's mesh annotations; undefined without a mesh. */
+export function outlineFromAnnotations(annotations: Partial<Record<string, readonly (readonly number[])[]>>): FaceOutline | undefined {
+  const pts = (name: string): Point[] => (annotations[name] ?? []).map((p) => [p[0]!, p[1]!]);
+  const silhouette = pts("silhouette");
+  if (silhouette.length < 3) return undefined;
+  const exclude: Point[][] = [];
+  for (const [upper, lower] of EXCLUDED_PARTS) {
+    const poly = [...pts(upper), ...pts(lower).reverse()];
+    if (poly.length >= 3) exclude.push(poly);
+  }
+  return { silhouette, exclude };
+}
+
+/** Even-odd rule: is (x, y) inside the polygon? */
+function inside(poly: readonly Point[], x: number, y: number): boolean {
+  let odd = false;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const [xi, yi] = poly[i]!;
+    const [xj, yj] = poly[j]!;
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) odd = !odd;
+  }
+  return odd;
+}
+
+/**
+ * The pixels of a face that count for its skin colour: inside the mesh silhouette and outside the eyes,
+ * brows and lips, as an exclusion mask over the whole image (1 = not this face's skin) plus the bounding
+ * region to scan. Hair and background inside the silhouette are left to the skin-colour rule.
+ */
+export function faceSkinMask(width: number, height: number, outline: FaceOutline): { mask: Uint8Array; region: { x: number; y: number; width: number; height: number } } {
+  const xs = outline.silhouette.map((p) => p[0]);
+  const ys = outline.silhouette.map((p) => p[1]);
+  const x0 = Math.max(0, Math.floor(Math.min(...xs)));
+  const y0 = Math.max(0, Math.floor(Math.min(...ys)));
+  const x1 = Math.min(width, Math.ceil(Math.max(...xs)) + 1);
+  const y1 = Math.min(height, Math.ceil(Math.max(...ys)) + 1);
+  const mask = new Uint8Array(width * height).fill(1);
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const cx = x + 0.5;
+      const cy = y + 0.5;
+      if (inside(outline.silhouette, cx, cy) && !outline.exclude.some((poly) => inside(poly, cx, cy))) mask[y * width + x] = 0;
+    }
+  }
+  return { mask, region: { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) } };
+}
+
+/** Skin colour of one face, or undefined when the face has no outline or too little skin in it. */
+export function measureFaceSkin(img: RgbaImage, outline: FaceOutline | undefined): SkinMeasurement | undefined {
+  if (!outline) return undefined;
+  const { mask, region } = faceSkinMask(img.width, img.height, outline);
+  return measureSkin(img, region, mask, isFaceSkinPixel);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring and labelling
+
+/** Runs the face models on an image; faces sorted largest first, each with its skin colour where measurable. */
+export async function measureFaces(img: RgbaImage, maxFaces = 20): Promise<FaceMeasurement[]> {
+  const { human, tf } = await loadFaceModels();
+  const rgb = toRgb(img);
+  const result: Result = await serial(async () => {
+    const tensor = tf.tensor3d(rgb.data, [rgb.height, rgb.width, 3], "int32");
+    try {
+      return await human.detect(tensor as never, { face: { detector: { maxDetected: maxFaces } } } as Partial<Config>);
+    } finally {
+      tensor.dispose();
+    }
+  });
+  if (result.error) throw new Error(`face detection failed: ${result.error}`);
+  return result.face
+    .map((f: FaceResult): FaceMeasurement => {
+      const m: FaceMeasurement = {
+        box: [Math.round(f.box[0]), Math.round(f.box[1]), Math.round(f.box[2]), Math.round(f.box[3])],
+        score: f.score,
+      };
+      if (typeof f.age === "number" && f.age > 0) m.age = f.age;
+      if ((f.gender === "female" || f.gender === "male") && typeof f.genderScore === "number") {
+        m.gender = f.gender;
+        m.genderProbability = Math.min(1, 0.5 + f.genderScore / 2);
+      }
+      const outline = outlineFromAnnotations(f.annotations as Partial<Record<string, number[][]>>);
+      if (outline) {
+        m.outline = outline;
+        const skin = measureFaceSkin(img, outline);
+        if (skin) m.skin = skin;
+      }
+      return m;
+    })
+    .sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+}
+
+/** Parses an age category id: "18-29" -> [18, 30), "65+" -> [65, inf). */
+function ageRange(id: string): [number, number] | undefined {
+  const span = /^(\d+)\s*-\s*(\d+)$/.exec(id);
+  if (span) return [Number(span[1]), Number(span[2]) + 1];
+  const open = /^(\d+)\s*\+$/.exec(id);
+  if (open) return [Number(open[1]), Infinity];
+  return undefined;
+}
+
+/** The taxonomy's age category for `years` (whole years), or undefined when no bin holds it. */
+export function ageBin(attr: Attribute, years: number): string | undefined {
+  const whole = Math.floor(years);
+  for (const c of attr.categories) {
+    const r = ageRange(c.id);
+    if (r && whole >= r[0] && whole < r[1]) return c.id;
+  }
+  return undefined;
+}
+
+function labelFace(face: FaceMeasurement, tax: Taxonomy, minConfidence: number, why: string[]): PersonObservation {
+  const labels: Record<string, string | null> = {};
+  const confidence: Record<string, number> = {};
+  const gender = tax.attributes.find((a) => a.id === "gender");
+  if (gender) {
+    if (face.gender === undefined || face.genderProbability === undefined) {
+      labels.gender = null;
+    } else {
+      confidence.gender = round(face.genderProbability);
+      const known = gender.categories.some((c) => c.id === face.gender);
+      labels.gender = known && face.genderProbability >= minConfidence ? face.gender : null;
+      if (!known) why.push(`no gender category "${face.gender}"`);
+    }
+  }
+  const age = tax.attributes.find((a) => a.id === "age");
+  if (age) {
+    if (face.age === undefined) {
+      labels.age = null;
+    } else {
+      confidence.age = round(face.score);
+      const bin = ageBin(age, face.age);
+      if (bin === undefined) why.push(face.age < 18 ? "under 18: no age bin" : `no age bin holds ${face.age.toFixed(0)}`);
+      labels.age = bin !== undefined && face.score >= minConfidence ? bin : null;
+    }
+  }
+  const skin = tax.attributes.find((a) => a.id === "skin_tone");
+  if (skin) labels.skin_tone = skinLabel(skin, face.skin, confidence, why);
+  return { labels, confidence };
+}
+
+/** The Monk category of a skin measurement (no threshold: the nearest reference colour is always given). */
+function skinLabel(attr: Attribute, m: SkinMeasurement | undefined, confidence: Record<string, number>, why: string[]): string | null {
+  if (!m) return null;
+  const id = `monk_${m.monk}`;
+  confidence.skin_tone = round(m.monkConfidence);
+  if (!attr.categories.some((c) => c.id === id)) {
+    why.push(`no skin_tone category "${id}"`);
+    return null;
+  }
+  return id;
+}
+
+const round = (x: number): number => Math.round(x * 100) / 100;
+
+function describeFace(i: number, f: FaceMeasurement, why: string[]): string {
+  const g = f.gender ? `${f.gender} ${f.genderProbability!.toFixed(2)}` : "gender ?";
+  const a = f.age !== undefined ? `age ${f.age.toFixed(0)}` : "age ?";
+  const skin = f.skin ? `, monk ${f.skin.monk} ITA ${f.skin.ita.toFixed(0)}° (${f.skin.pixels} px)` : f.outline ? ", skin ?" : "";
+  const extra = why.length > 0 ? ` (${why.join("; ")})` : "";
+  return `#${i + 1} ${g}, ${a}${skin}, face ${f.score.toFixed(2)} at ${f.box[0]},${f.box[1]} ${f.box[2]}x${f.box[3]}${extra}`;
+}
+
+/**
+ * Turns measured faces into an observation: faces below `minFaceScore` are dropped, the rest become
+ * persons, largest face first; a gender or age whose confidence is below `minConfidence` is null, and
+ * so is an age under 18 (no bin). Skin tone is the face's measured Monk level (no threshold).
+ * Everything measured (box, score, raw gender and age, ITA) goes in the note.
+ *
+ * Without a face, `fallbackSkin` (whole-image skin segmentation, for renders and illustrations a face
+ * detector misses) gives one person with only a skin tone; without it, no person.
+ */
+export function observationFromFaces(
+  measured: readonly FaceMeasurement[],
+  taxonomy: Taxonomy,
+  options: Required<Pick<FacesOptions, "minConfidence" | "minFaceScore">>,
+  fallbackSkin?: SkinMeasurement,
+): Observation {
+  const { minConfidence, minFaceScore } = options;
+  const faces = measured
+    .filter((f) => f.score >= minFaceScore)
+    .sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+  const dropped = measured.length - faces.length;
+  const droppedNote = dropped > 0 ? `; ${dropped} weak face${dropped > 1 ? "s" : ""} (score < ${minFaceScore}) ignored` : "";
+  if (faces.length === 0) {
+    const skinAttr = taxonomy.attributes.find((a) => a.id === "skin_tone");
+    if (fallbackSkin && skinAttr) {
+      const confidence: Record<string, number> = {};
+      const why: string[] = [];
+      const labels: Record<string, string | null> = {};
+      for (const a of taxonomy.attributes) if (a.id === "gender" || a.id === "age") labels[a.id] = null;
+      labels.skin_tone = skinLabel(skinAttr, fallbackSkin, confidence, why);
+      const extra = why.length > 0 ? ` (${why.join("; ")})` : "";
+      return {
+        observer: ID,
+        persons: [{ labels, confidence }],
+        note: `no face detected${droppedNote}; skin tone from whole-image segmentation: ${describeMeasurement(fallbackSkin)}${extra}; ${modelNote()}`,
+      };
+    }
+    return { observer: ID, persons: [], note: `no face detected${droppedNote}; ${modelNote()}` };
+  }
+  const parts: string[] = [];
+  const persons = faces.map((f, i) => {
+    const why: string[] = [];
+    const p = labelFace(f, taxonomy, minConfidence, why);
+    parts.push(describeFace(i, f, why));
+    return p;
+  });
+  const note =
+    `${faces.length} face${faces.length > 1 ? "s" : ""}: ${parts.join("; ")}${droppedNote}; ` +
+    `labels below ${minConfidence} are unknown; ${modelNote()}`;
+  return { observer: ID, persons, note };
+}
+
+export class FacesObserver implements Observer {
+  readonly id = ID;
+  readonly minConfidence: number;
+  readonly minFaceScore: number;
+  readonly maxFaces: number;
+  readonly skinFallback: boolean;
+
+  constructor(options: FacesOptions = {}) {
+    this.minConfidence = options.minConfidence ?? 0.6;
+    this.minFaceScore = options.minFaceScore ?? 0.5;
+    this.maxFaces = options.maxFaces ?? 20;
+    this.skinFallback = options.skinFallback ?? true;
+  }
+
+  /** Never throws: no image, an unreadable image or a model failure give no person and a note. */
+  async observe({ result }: ObserveInput, taxonomy: Taxonomy): Promise<Observation> {
+    try {
+      if (!result.image || result.image.length === 0) {
+        return { observer: ID, persons: [], note: result.refusal ? `no image (refused: ${result.refusal})` : "no image to look at" };
+      }
+      let img: RgbaImage;
+      try {
+        img = decodeImage(result.image, result.mime);
+      } catch (e) {
+        return { observer: ID, persons: [], note: `could not read the image: ${message(e)}` };
+      }
+      const faces = await measureFaces(img, this.maxFaces);
+      const counted = faces.some((f) => f.score >= this.minFaceScore);
+      const fallback = counted || !this.skinFallback ? undefined : measureSkin(img);
+      return observationFromFaces(faces, taxonomy, this, fallback);
+    } catch (e) {
+      return { observer: ID, persons: [], note: `face observer failed: ${message(e)}` };
+    }
+  }
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export function createFacesObserver(options?: FacesOptions): FacesObserver {
+  return new FacesObserver(options);
+}
