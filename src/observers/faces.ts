@@ -27,7 +27,9 @@
  * JPEG is decoded with `jpeg-js`, PNG with `pngjs`; the RGB pixels become a tensor directly (no canvas).
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -36,6 +38,7 @@ import type { Config, FaceResult, Human, Result } from "@vladmandic/human";
 import type { Observation, PersonObservation } from "../core/request.js";
 import type { Attribute, Taxonomy } from "../core/taxonomy.js";
 import type { ObserveInput, Observer } from "./types.js";
+import { packageRoot } from "../util/paths.js";
 import {
   decodeImage,
   describeMeasurement,
@@ -63,6 +66,11 @@ export interface FacesOptions {
   maxFaces?: number;
   /** Without a face, measure skin tone over the whole image (one person, skin tone only). Default true. */
   skinFallback?: boolean;
+  /**
+   * Worker threads that analyse images in parallel, each with its own copy of the models. Default: one per
+   * core, at most 4. 0 analyses in the calling thread, one image at a time.
+   */
+  workers?: number;
 }
 
 export interface FacesModelInfo {
@@ -326,15 +334,28 @@ export function outlineFromAnnotations(annotations: Partial<Record<string, reado
   return { silhouette, exclude };
 }
 
-/** Even-odd rule: is (x, y) inside the polygon? */
-function inside(poly: readonly Point[], x: number, y: number): boolean {
-  let odd = false;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i]!;
-    const [xj, yj] = poly[j]!;
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) odd = !odd;
+/**
+ * Scanline fill (even-odd rule, pixel centres) of a polygon into `mask` with `value`, rows y0..y1-1 only.
+ * Cost: rows x edges, not pixels x edges.
+ */
+function fillPolygon(mask: Uint8Array, width: number, poly: readonly Point[], value: number, y0: number, y1: number): void {
+  const xs: number[] = [];
+  for (let y = y0; y < y1; y++) {
+    const cy = y + 0.5;
+    xs.length = 0;
+    for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+      const [xi, yi] = poly[i]!;
+      const [xj, yj] = poly[j]!;
+      if (yi > cy !== yj > cy) xs.push(((xj - xi) * (cy - yi)) / (yj - yi) + xi);
+    }
+    xs.sort((p, q) => p - q);
+    for (let k = 0; k + 1 < xs.length; k += 2) {
+      // Pixels whose centre x + 0.5 lies in [xs[k], xs[k+1]).
+      const from = Math.max(0, Math.ceil(xs[k]! - 0.5));
+      const to = Math.min(width, Math.ceil(xs[k + 1]! - 0.5));
+      if (to > from) mask.fill(value, y * width + from, y * width + to);
+    }
   }
-  return odd;
 }
 
 /**
@@ -350,13 +371,8 @@ export function faceSkinMask(width: number, height: number, outline: FaceOutline
   const x1 = Math.min(width, Math.ceil(Math.max(...xs)) + 1);
   const y1 = Math.min(height, Math.ceil(Math.max(...ys)) + 1);
   const mask = new Uint8Array(width * height).fill(1);
-  for (let y = y0; y < y1; y++) {
-    for (let x = x0; x < x1; x++) {
-      const cx = x + 0.5;
-      const cy = y + 0.5;
-      if (inside(outline.silhouette, cx, cy) && !outline.exclude.some((poly) => inside(poly, cx, cy))) mask[y * width + x] = 0;
-    }
-  }
+  fillPolygon(mask, width, outline.silhouette, 0, y0, y1);
+  for (const poly of outline.exclude) fillPolygon(mask, width, poly, 1, y0, y1);
   return { mask, region: { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) } };
 }
 
@@ -527,18 +543,175 @@ export function observationFromFaces(
   return { observer: ID, persons, note };
 }
 
+/** What one image gives: its faces, or (no face counted) the whole-image skin fallback, or why it could not be read. */
+export type ImageAnalysis =
+  | { ok: true; faces: FaceMeasurement[]; fallback?: SkinMeasurement }
+  | { ok: false; unreadable: boolean; message: string };
+
+export interface AnalyseOptions {
+  maxFaces: number;
+  minFaceScore: number;
+  skinFallback: boolean;
+}
+
+/** Decodes and measures one image in this thread. Never throws. */
+export async function analyseImage(bytes: Uint8Array, mime: string | undefined, opts: AnalyseOptions): Promise<ImageAnalysis> {
+  let img: RgbaImage;
+  try {
+    img = decodeImage(bytes, mime);
+  } catch (e) {
+    return { ok: false, unreadable: true, message: message(e) };
+  }
+  try {
+    const faces = await measureFaces(img, opts.maxFaces);
+    const counted = faces.some((f) => f.score >= opts.minFaceScore);
+    const fallback = counted || !opts.skinFallback ? undefined : measureSkin(img);
+    return fallback ? { ok: true, faces, fallback } : { ok: true, faces };
+  } catch (e) {
+    return { ok: false, unreadable: false, message: message(e) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker threads: one model instance per thread, so images are analysed in parallel on every core
+
+/** The compiled worker script, or undefined when running from TypeScript sources without a build. */
+export function facesWorkerScript(): string | undefined {
+  const here = fileURLToPath(new URL("./faces-worker.js", import.meta.url));
+  if (existsSync(here)) return here;
+  try {
+    const built = path.join(packageRoot(), "dist", "src", "observers", "faces-worker.js");
+    return existsSync(built) ? built : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Job {
+  resolve(a: ImageAnalysis): void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+/** Worker request and reply shapes (see faces-worker.ts). */
+export interface WorkerRequest {
+  id: number;
+  bytes: Uint8Array;
+  mime?: string;
+  opts: AnalyseOptions;
+}
+export interface WorkerReply {
+  id: number;
+  analysis: ImageAnalysis;
+}
+
+/**
+ * A fixed number of worker threads, each loading the models once. A job goes to the thread with the fewest
+ * jobs. Idle threads do not keep the process alive. A thread that dies fails its jobs (as analyses with a
+ * message) and is replaced on the next job.
+ */
+class FacesPool {
+  private slots: (Slot | undefined)[];
+  private next = 1;
+
+  constructor(
+    private readonly script: string,
+    size: number,
+  ) {
+    this.slots = Array.from({ length: size }, () => undefined);
+  }
+
+  private spawn(index: number): Slot {
+    const worker = new Worker(this.script);
+    const slot: Slot = { worker, jobs: new Map() };
+    worker.unref();
+    worker.on("message", (reply: WorkerReply) => {
+      const job = slot.jobs.get(reply.id);
+      if (!job) return;
+      slot.jobs.delete(reply.id);
+      if (slot.jobs.size === 0) worker.unref();
+      job.resolve(reply.analysis);
+    });
+    const fail = (why: string): void => {
+      if (this.slots[index] === slot) this.slots[index] = undefined;
+      for (const job of slot.jobs.values()) job.resolve({ ok: false, unreadable: false, message: why });
+      slot.jobs.clear();
+    };
+    worker.on("error", (e) => fail(`face worker failed: ${message(e)}`));
+    worker.on("exit", (code) => fail(`face worker exited (code ${code})`));
+    this.slots[index] = slot;
+    return slot;
+  }
+
+  analyse(bytes: Uint8Array, mime: string | undefined, opts: AnalyseOptions): Promise<ImageAnalysis> {
+    // Prefer a running thread with the fewest jobs; start a new one only when every running one is busy.
+    let best = -1;
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i];
+      if (s && (best < 0 || s.jobs.size < this.slots[best]!.jobs.size)) best = i;
+    }
+    const free = this.slots.findIndex((s) => s === undefined);
+    const index = best >= 0 && (this.slots[best]!.jobs.size === 0 || free < 0) ? best : free;
+    const slot = this.slots[index] ?? this.spawn(index);
+    const id = this.next++;
+    return new Promise<ImageAnalysis>((resolve) => {
+      slot.jobs.set(id, { resolve });
+      slot.worker.ref();
+      const request: WorkerRequest = mime !== undefined ? { id, bytes, mime, opts } : { id, bytes, opts };
+      slot.worker.postMessage(request);
+    });
+  }
+
+  async close(): Promise<void> {
+    const running = this.slots.filter((s): s is Slot => s !== undefined);
+    this.slots = this.slots.map(() => undefined);
+    await Promise.all(running.map((s) => s.worker.terminate()));
+  }
+}
+
+const pools = new Map<number, FacesPool>();
+
+function poolOf(size: number): FacesPool | undefined {
+  const script = facesWorkerScript();
+  if (!script) return undefined;
+  let pool = pools.get(size);
+  if (!pool) {
+    pool = new FacesPool(script, size);
+    pools.set(size, pool);
+  }
+  return pool;
+}
+
+/** Stops the face worker threads (they also stop with the process). */
+export async function closeFaceWorkers(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.close()));
+}
+
+/** Default worker threads: one per core, at most 4 (each holds its own copy of the models, about 100 MB). */
+export function defaultFaceWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
 export class FacesObserver implements Observer {
   readonly id = ID;
   readonly minConfidence: number;
   readonly minFaceScore: number;
   readonly maxFaces: number;
   readonly skinFallback: boolean;
+  /** Worker threads analysing images in parallel; 0 = in this thread, one image at a time. */
+  readonly workers: number;
 
   constructor(options: FacesOptions = {}) {
     this.minConfidence = options.minConfidence ?? 0.6;
     this.minFaceScore = options.minFaceScore ?? 0.5;
     this.maxFaces = options.maxFaces ?? 20;
     this.skinFallback = options.skinFallback ?? true;
+    this.workers = options.workers ?? defaultFaceWorkers();
   }
 
   /** Never throws: no image, an unreadable image or a model failure give no person and a note. */
@@ -547,16 +720,14 @@ export class FacesObserver implements Observer {
       if (!result.image || result.image.length === 0) {
         return { observer: ID, persons: [], note: result.refusal ? `no image (refused: ${result.refusal})` : "no image to look at" };
       }
-      let img: RgbaImage;
-      try {
-        img = decodeImage(result.image, result.mime);
-      } catch (e) {
-        return { observer: ID, persons: [], note: `could not read the image: ${message(e)}` };
+      const opts: AnalyseOptions = { maxFaces: this.maxFaces, minFaceScore: this.minFaceScore, skinFallback: this.skinFallback };
+      const pool = this.workers > 0 ? poolOf(this.workers) : undefined;
+      const analysis = pool ? await pool.analyse(result.image, result.mime, opts) : await analyseImage(result.image, result.mime, opts);
+      if (!analysis.ok) {
+        const why = analysis.unreadable ? `could not read the image: ${analysis.message}` : `face observer failed: ${analysis.message}`;
+        return { observer: ID, persons: [], note: why };
       }
-      const faces = await measureFaces(img, this.maxFaces);
-      const counted = faces.some((f) => f.score >= this.minFaceScore);
-      const fallback = counted || !this.skinFallback ? undefined : measureSkin(img);
-      return observationFromFaces(faces, taxonomy, this, fallback);
+      return observationFromFaces(analysis.faces, taxonomy, this, analysis.fallback);
     } catch (e) {
       return { observer: ID, persons: [], note: `face observer failed: ${message(e)}` };
     }

@@ -33,6 +33,7 @@ const FacesOptions = z
     minFaceScore: z.number().min(0).max(1),
     maxFaces: z.number().int().min(1).max(100),
     skinFallback: z.boolean(),
+    workers: z.number().int().min(0).max(16),
   })
   .partial()
   .strict();

@@ -3,13 +3,15 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Observation } from "../../src/core/request.js";
 import { MONK_RGB, renderPortrait } from "../../src/providers/sim/render.js";
 import { getObserver } from "../../src/observers/index.js";
 import { builtinTaxonomy, getAttribute } from "../../src/core/taxonomy.js";
 import {
   ageBin,
+  closeFaceWorkers,
+  facesWorkerScript,
   createFacesObserver,
   decodeRgb,
   faceSkinMask,
@@ -33,7 +35,7 @@ const look = (image: Uint8Array, mime?: string): Promise<Observation> =>
     tax,
   );
 
-function pngBytes(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Uint8Array {
+function pngBytes(width: number, height: number, pixel: (x: number, y: number) => readonly [number, number, number]): Uint8Array {
   const png = new PNG({ width, height });
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -220,4 +222,24 @@ describe("faces in the observer registry", () => {
     );
     expect(() => getObserver("faces", { options: { minConfidence: 2 } })).toThrow(/observer faces: observerOptions.faces.minConfidence: /);
   });
+});
+
+describe("faces on worker threads", () => {
+  afterAll(() => closeFaceWorkers());
+
+  it("gives the same observations as in-process analysis, several images at once", async () => {
+    // The worker script is the compiled one: `npm test` builds before it runs the tests.
+    expect(facesWorkerScript(), "dist/src/observers/faces-worker.js is missing: run npm run build first").toBeDefined();
+    const pooled = createFacesObserver({ workers: 2 });
+    const inProcess = createFacesObserver({ workers: 0 });
+    const images = [asset("screenshot-faceid.jpg"), asset("screenshot-facedetect.jpg"), new Uint8Array([1, 2, 3]), renderPortrait({ skinTone: 8, seed: 2 })];
+    const input = (image: Uint8Array) => ({ result: { image, warnings: [], meta: {} }, request: { kind: "plain" as const }, prompt: "a person" });
+    const [a, b] = await Promise.all([
+      Promise.all(images.map((img) => pooled.observe(input(img), tax))),
+      Promise.all(images.map((img) => inProcess.observe(input(img), tax))),
+    ]);
+    expect(a.map((o) => o.persons)).toEqual(b.map((o) => o.persons));
+    expect(a.map((o) => o.persons.length)).toEqual([1, 6, 0, 1]);
+    expect(a[2]!.note).toMatch(/could not read the image/);
+  }, 60_000);
 });
