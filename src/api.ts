@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { dirname, join, resolve as resolvePath } from "node:path";
+import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { mergeConfigs, resolveRun, validateConfig, type ResolvedRun } from "./config/resolve.js";
 import type { RunConfigInput } from "./config/schema.js";
 import { InputError } from "./core/errors.js";
@@ -27,6 +27,8 @@ export interface RunOptions {
   now?: () => Date;
   /** Called once the run folder exists, before the first generation. */
   onStart?: (runDir: string) => void;
+  /** Create the run folder at exactly this path (it must not exist yet) instead of a new one under `out` (experiments). */
+  dir?: string;
 }
 
 export interface RunOutcome {
@@ -138,7 +140,7 @@ export async function run(input: RunConfigInput, options: RunOptions = {}): Prom
   };
   if (options.inMemory) return execute(resolved, record, undefined, options, { events: [], pending: [] });
   const out = resolvePath(resolved.config.out);
-  const { dir, id } = uniqueDir(out, record.id);
+  const { dir, id } = options.dir ? { dir: resolvePath(options.dir), id: basename(options.dir) } : uniqueDir(out, record.id);
   record.id = id;
   RunFolder.create(dir, record);
   return execute(resolved, record, dir, options, { events: [], pending: [] });

@@ -25,3 +25,15 @@ export { runLoop, type LoopInput, type LoopResult, type LoopProgress } from "./e
 export { summarizeRun, type RunSummary, type AttributeSummary, type RunRecord } from "./report/summary.js";
 export { compareRuns, formatComparison } from "./report/compare.js";
 export { formatRun } from "./report/table.js";
+export { planFromFile, planExperiment, validateExperimentConfig, type PlannedExperiment, type ExperimentConfigInput } from "./experiments/config.js";
+export { runExperiment, resumeExperiment, type ExperimentRunOptions, type ExperimentOutcome, type CellReport } from "./experiments/runner.js";
+export { loadReportInput } from "./experiments/load.js";
+export { computeFindings, formatFindings } from "./experiments/findings.js";
+export { crossAttributeEffects, summarizeCrossEffects } from "./experiments/effects.js";
+export { checkRuns, formatCheck, type Tolerances, type CheckResult, type Violation } from "./experiments/check.js";
+export { exportTables, writeExport, toCsv, EXPORT_SCHEMA } from "./report/export.js";
+export { loadPromptSet, BUILTIN_PROMPT_SETS, type PromptSet } from "./experiments/prompt-sets.js";
+export type { ReportInput, ReportRun, CellLabels, Finding, CrossAttributeEffect, CrossEffectRow } from "./report/model.js";
+export { buildReport, renderReportSections, REPORT_CSS, type BuildOptions, type BuildResult, type SectionOptions } from "./report/html/index.js";
+export { startDashboard, type Dashboard, type DashboardOptions } from "./server/server.js";
+export type * from "./server/api-types.js";

@@ -1,0 +1,93 @@
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadRun } from "../api.js";
+import { InputError } from "../core/errors.js";
+import type { ReportInput, ReportRun } from "../report/model.js";
+import { packageVersion } from "../util/paths.js";
+import { crossAttributeEffects, summarizeCrossEffects } from "./effects.js";
+import { computeFindings } from "./findings.js";
+import { isExperimentFolder, lockHolder, readManifest, RUNS_DIR } from "./folder.js";
+import { targetLabel } from "./labels.js";
+
+/** Whether a live process holds the run folder's lock (it is being generated right now). */
+export const runInProgress = (runDir: string): boolean => lockHolder(join(runDir, "run.lock")) !== undefined;
+
+/** One run folder as a report run; labels from its config (prompt set "single"). */
+export function loadReportRun(runDir: string, id?: string, labels?: ReportRun["labels"]): ReportRun {
+  const dir = resolve(runDir);
+  const { record, events, summary } = loadRun(dir);
+  const { config } = record;
+  return {
+    id: id ?? record.id,
+    labels: labels ?? {
+      promptSet: "single",
+      prompt: config.prompt,
+      policy: config.policy,
+      target: targetLabel(config, record.target),
+      observer: config.observer,
+      provider: config.provider,
+    },
+    runDir: dir,
+    record,
+    events,
+    summary,
+    ...(runInProgress(dir) ? { inProgress: true } : {}),
+  };
+}
+
+/** A run is finished when it wrote its end line and no process works on it. */
+export const isFinished = (r: ReportRun): boolean => r.summary.status !== "incomplete" && !r.inProgress;
+
+function loadExperiment(dir: string): ReportInput {
+  const manifest = readManifest(dir);
+  const runs: ReportRun[] = [];
+  const incomplete: string[] = [];
+  for (const cell of manifest.cells) {
+    const runDir = join(dir, RUNS_DIR, cell.id);
+    if (!existsSync(join(runDir, "run.json"))) {
+      incomplete.push(cell.id);
+      continue;
+    }
+    const r = loadReportRun(runDir, cell.id, cell.labels);
+    runs.push(r);
+    if (!isFinished(r)) incomplete.push(cell.id);
+  }
+  const finished = runs.filter(isFinished);
+  const effects = crossAttributeEffects(finished);
+  return {
+    kind: "experiment",
+    title: manifest.title,
+    dir,
+    createdAt: manifest.createdAt,
+    version: manifest.version,
+    runs,
+    findings: computeFindings(finished, effects),
+    incomplete,
+    effects,
+    effectSummary: summarizeCrossEffects(effects),
+  };
+}
+
+/**
+ * What every report is built from (HTML, `export`, `check`, the dashboard): a run folder (one run,
+ * labelled from its config) or an experiment folder (all its cell runs, the paper's findings computed
+ * from the finished ones, cross-attribute effects, and the cells not finished yet).
+ * InputError for a folder that is neither, or an experiment folder of another format version.
+ */
+export function loadReportInput(folder: string): ReportInput {
+  const dir = resolve(folder);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${folder} does not exist or is not a folder`);
+  if (isExperimentFolder(dir)) return loadExperiment(dir);
+  if (!existsSync(join(dir, "run.json"))) {
+    throw new InputError(`${folder} is neither a run folder (no run.json) nor an experiment folder (no experiment.json)`);
+  }
+  const run = loadReportRun(dir);
+  return {
+    kind: "run",
+    title: `${run.labels.prompt} (${run.labels.policy}, ${run.labels.target})`,
+    dir,
+    createdAt: run.record.createdAt,
+    version: run.record.version ?? packageVersion(),
+    runs: [run],
+  };
+}
