@@ -22,6 +22,8 @@ export interface AuditOptions {
   attributes?: string[];
   weights?: Record<string, Record<string, number>>;
   counting?: "main-subject" | "per-person";
+  /** Images observed at once (default 4); results keep the folder's order either way. */
+  concurrency?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -70,8 +72,9 @@ export async function audit(source: string, opts: AuditOptions): Promise<RunSumm
     opts.attributes && opts.attributes.length > 0
       ? resolveTarget(taxonomy, { attributes: opts.attributes, ...(opts.weights ? { weights: opts.weights } : {}) }, n)
       : { n, factors: [], attributes: [] };
-  const events: RunEvent[] = [];
-  for (const [i, item] of items.entries()) {
+  const attempts: AttemptEvent[] = new Array<AttemptEvent>(n);
+  const observeItem = async (i: number): Promise<void> => {
+    const item = items[i]!;
     let image: Uint8Array | undefined;
     try {
       image = new Uint8Array(readFileSync(item.path));
@@ -88,7 +91,7 @@ export async function audit(source: string, opts: AuditOptions): Promise<RunSumm
         }
       }),
     );
-    events.push({
+    attempts[i] = {
       type: "attempt",
       i,
       t: new Date().toISOString(),
@@ -103,9 +106,22 @@ export async function audit(source: string, opts: AuditOptions): Promise<RunSumm
       kept: i + 1,
       tally: {},
       ms: 0,
-    });
-    opts.onProgress?.(i + 1, n);
-  }
+    };
+  };
+  // A few images in flight, so observers that work in parallel (faces' worker threads, a vlm server) are kept busy.
+  const inFlight = Math.max(1, Math.min(opts.concurrency ?? 4, n));
+  let nextIndex = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (nextIndex < n) {
+        const i = nextIndex++;
+        await observeItem(i);
+        opts.onProgress?.(++done, n);
+      }
+    }),
+  );
+  const events: RunEvent[] = [...attempts];
   events.push({ type: "end", t: new Date().toISOString(), reason: "complete" });
   const config: RunConfig = {
     prompt: `(audit of ${dir})`,
