@@ -1,0 +1,48 @@
+import { existsSync, statSync } from "node:fs";
+import { extname, join, resolve } from "node:path";
+import type { Command } from "commander";
+import { InputError } from "../core/errors.js";
+import { loadReportInput } from "../experiments/load.js";
+import { buildReport, REPORT_FILE } from "../report/html/index.js";
+
+export interface ReportIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/** Where `--out` puts the page: into an existing folder as report.html, or the .html file named. */
+export function reportTarget(out: string | undefined): string | undefined {
+  if (out === undefined) return undefined;
+  const path = resolve(out);
+  if (existsSync(path) && statSync(path).isDirectory()) return join(path, REPORT_FILE);
+  if (![".html", ".htm"].includes(extname(path).toLowerCase())) {
+    throw new InputError(`--out ${out}: give an existing folder or a file name ending in .html`);
+  }
+  return path;
+}
+
+/** `debiaspi report <run|experiment>`: the HTML report of a run or an experiment folder. */
+export function registerReportCommand(program: Command, io: ReportIo): void {
+  program
+    .command("report")
+    .argument("<folder>", "a run folder or an experiment folder")
+    .description("write an HTML report (tables, charts, gallery) that opens from disk with no network")
+    .option("-o, --out <file>", `where to write it: a .html file or a folder (default <folder>/${REPORT_FILE})`)
+    .option("--no-thumbnails", "link the full images in the gallery instead of making thumbnails")
+    .option("--json", "print what was written as JSON")
+    .action(async (folder: string, opts: { out?: string; thumbnails: boolean; json?: boolean }) => {
+      const outFile = reportTarget(opts.out);
+      const input = loadReportInput(folder);
+      const result = await buildReport(input, { ...(outFile ? { outFile } : {}), thumbnails: opts.thumbnails });
+      if (opts.json) {
+        io.out(JSON.stringify({ ...result, kind: input.kind, runs: input.runs.length }, null, 2));
+        return;
+      }
+      const kb = (result.bytes / 1024).toFixed(0);
+      io.out(
+        `report: ${result.file}\n  ${input.kind}, ${input.runs.length} run${input.runs.length === 1 ? "" : "s"}, ${result.images} gallery images` +
+          `${opts.thumbnails ? ` (${result.thumbnails} thumbnails in ${result.assetsDir})` : ""}, ${kb} KB, ${(result.ms / 1000).toFixed(1)} s` +
+          `${result.unreadable > 0 ? `\n  ${result.unreadable} images could not be read; they are linked as they are` : ""}`,
+      );
+    });
+}
