@@ -14,6 +14,11 @@ import { packageVersion } from "../util/paths.js";
 import { flagName, flagsToConfig, list, nonNegativeNumber, parseProviderOptions, parseTargetSpec, wholeNumber, type RunFlags } from "./flags.js";
 import { audit } from "../audit.js";
 import { progressReporter } from "./progress.js";
+import { registerExperimentCommand } from "./experiment.js";
+import { registerCheckCommand } from "./check.js";
+import { registerExportCommand } from "./export.js";
+import { registerServe } from "./serve.js";
+import { registerReportCommand } from "./report.js";
 
 /** Exit codes: 0 done; 1 the run ended without meeting its target; 2 bad input; 130 interrupted. */
 export const EXIT = { ok: 0, incomplete: 1, input: 2, interrupted: 130 } as const;
@@ -245,6 +250,14 @@ export function buildProgram(io: Io = defaultIo): Command {
       }
       program.setOptionValue("exitCode", failed ? EXIT.incomplete : EXIT.ok);
     });
+
+  registerServe(program, io);
+
+  registerExperimentCommand(program, io);
+  registerCheckCommand(program, io);
+  registerExportCommand(program, io);
+
+  registerReportCommand(program, io);
 
   return program;
 }

@@ -1,0 +1,72 @@
+import type { Command } from "commander";
+import { InputError } from "../core/errors.js";
+import { startDashboard, type Dashboard } from "../server/server.js";
+import { wholeNumber } from "./flags.js";
+
+/** The port `debiaspi serve` listens on unless told otherwise. */
+export const DEFAULT_PORT = 8431;
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+
+interface ServeIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export interface ServeFlags {
+  port?: number;
+  host?: string;
+  runs?: string;
+  experiments?: string;
+}
+
+/** Starts the dashboard and prints where it is; `until` resolves when it should stop (Ctrl-C by default). */
+export async function serve(flags: ServeFlags, io: ServeIo, until?: (d: Dashboard) => Promise<void>): Promise<void> {
+  const port = flags.port ?? DEFAULT_PORT;
+  if (port > 65535) throw new InputError(`--port must be between 0 and 65535, got ${port}`);
+  const host = (flags.host ?? "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
+  const envToken = process.env.DEBIASPI_TOKEN;
+  if (envToken !== undefined && envToken.length < 32) throw new InputError("DEBIASPI_TOKEN must be at least 32 characters (or unset it for a random token)");
+  const dashboard = await startDashboard({
+    runsDir: flags.runs ?? "./runs",
+    experimentsDir: flags.experiments ?? "./experiments",
+    host,
+    port,
+    ...(envToken ? { token: envToken } : {}),
+  });
+  if (!LOOPBACK.has(host)) {
+    io.err(
+      `debiaspi serve: warning: listening on ${host}, not only on this machine: anyone who can reach port ${dashboard.port} and has the token can start runs (and spend provider credits) and see every image. Use this on a trusted network only.`,
+    );
+  }
+  io.out(`debiaspi dashboard: ${dashboard.url}`);
+  io.out(`runs folder: ${dashboard.manager.runsDir}; experiments folder: ${dashboard.manager.experimentsDir}`);
+  io.out("API: send the token as Authorization: Bearer <token> (see README, Dashboard). Ctrl-C stops the server; running runs stay resumable.");
+  const stop =
+    until?.(dashboard) ??
+    new Promise<void>((ok) => {
+      const onSignal = (): void => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        ok();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+    });
+  await stop;
+  io.err("debiaspi serve: stopping (runs in progress are stopped and can be resumed)");
+  await dashboard.close();
+}
+
+export function registerServe(program: Command, io: ServeIo): void {
+  program
+    .command("serve")
+    .description("the dashboard: start, watch, stop and compare runs in a browser, on this machine")
+    .option("--port <port>", `port to listen on (default ${DEFAULT_PORT}; 0 = any free port)`, wholeNumber("--port"))
+    .option("--host <host>", "interface to listen on (default 127.0.0.1: this machine only)")
+    .option("--runs <dir>", "runs folder to list and to put new runs in (default ./runs)")
+    .option("--experiments <dir>", "experiments folder to list (default ./experiments)")
+    .action(async (opts: ServeFlags) => {
+      await serve(opts, io);
+    });
+}

@@ -1,0 +1,194 @@
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { mainSubject } from "../core/request.js";
+import { summarizeRun, type RunRecord } from "../report/summary.js";
+import type { AttemptEvent, RunEvent } from "../store/events.js";
+import type { ApiAttempt, ApiEnd, ApiLiveState, ApiStreamEvent, ApiSummary } from "./api-types.js";
+
+/** How often a watched run's events.jsonl is read for new lines. */
+export const POLL_MS = 150;
+/** At most one summary per this interval while events arrive (the last one always goes out). */
+export const SUMMARY_MS = 250;
+
+/** An attempt as the page shows it. */
+export function toApiAttempt(e: AttemptEvent, seq: number): ApiAttempt {
+  return {
+    seq,
+    i: e.i,
+    t: e.t,
+    outcome: e.outcome,
+    decision: e.decision,
+    ...(e.image ? { image: e.image } : {}),
+    labels: e.observation ? mainSubject(e.observation) : {},
+    ...(e.request.kind === "direct" ? { requested: e.request.cells } : {}),
+    ...(e.request.kind === "choice" ? { options: e.request.options } : {}),
+    prompt: e.prompt,
+    ...(e.refusal ? { refusal: e.refusal } : {}),
+    ...(e.error ? { error: e.error } : {}),
+    ms: e.ms,
+    kept: e.kept,
+    ...(e.costUsd !== undefined ? { costUsd: e.costUsd } : {}),
+  };
+}
+
+export function toApiSummary(dir: string, record: RunRecord, events: readonly RunEvent[]): ApiSummary {
+  return summarizeRun(dir, record, events);
+}
+
+function toStream(e: RunEvent, seq: number): ApiStreamEvent {
+  if (e.type === "attempt") return { type: "attempt", data: toApiAttempt(e, seq) };
+  const end: ApiEnd = { seq, t: e.t, reason: e.reason, ...(e.message ? { message: e.message } : {}) };
+  return { type: "end", data: end };
+}
+
+export type FeedListener = (event: ApiStreamEvent) => void;
+
+/**
+ * Follows one run's events.jsonl, the run's only record of what happened, and fans it out to every
+ * page watching the run: each gets the events already written, then the new ones in file order, so
+ * two browsers (or a browser and a CLI run in another process) always see the same thing.
+ */
+export class EventFeed {
+  readonly events: RunEvent[] = [];
+  private offset = 0;
+  private rest = Buffer.alloc(0);
+  private listeners = new Set<FeedListener>();
+  private timer: NodeJS.Timeout | undefined;
+  private summaryTimer: NodeJS.Timeout | undefined;
+  private summary: ApiSummary | undefined;
+  private summaryStale = true;
+  private lastState = "";
+
+  constructor(
+    readonly id: string,
+    readonly dir: string,
+    private readonly record: RunRecord,
+    private readonly state: () => ApiLiveState,
+  ) {
+    this.poll();
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  /** Reads lines appended since the last read; only whole lines (a line being written waits for its newline). */
+  poll(): void {
+    const path = join(this.dir, "events.jsonl");
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      return;
+    }
+    if (size < this.offset) {
+      // The file was cut (resume drops a torn last line): read it again from the start.
+      this.offset = 0;
+      this.rest = Buffer.alloc(0);
+      this.events.length = 0;
+    }
+    if (size === this.offset) return;
+    const fd = openSync(path, "r");
+    let chunk: Buffer;
+    try {
+      chunk = Buffer.alloc(size - this.offset);
+      const read = readSync(fd, chunk, 0, chunk.length, this.offset);
+      chunk = chunk.subarray(0, read);
+    } finally {
+      closeSync(fd);
+    }
+    this.offset += chunk.length;
+    const data = Buffer.concat([this.rest, chunk]);
+    const lastNl = data.lastIndexOf(0x0a);
+    if (lastNl < 0) {
+      this.rest = data;
+      return;
+    }
+    this.rest = data.subarray(lastNl + 1);
+    const fresh: ApiStreamEvent[] = [];
+    for (const line of data.subarray(0, lastNl).toString("utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      let e: RunEvent;
+      try {
+        e = JSON.parse(line) as RunEvent;
+      } catch {
+        continue;
+      }
+      this.events.push(e);
+      fresh.push(toStream(e, this.events.length - 1));
+    }
+    if (fresh.length === 0) {
+      this.checkState();
+      return;
+    }
+    this.summaryStale = true;
+    for (const msg of fresh) this.broadcast(msg);
+    this.checkState();
+    if (fresh.some((m) => m.type === "end")) this.sendSummary();
+    else this.summaryTimer ??= setTimeout(() => this.sendSummary(), SUMMARY_MS);
+  }
+
+  /** The run's measurements now. */
+  currentSummary(): ApiSummary {
+    if (this.summaryStale || !this.summary) {
+      this.summary = toApiSummary(this.dir, this.record, this.events);
+      this.summaryStale = false;
+    }
+    return this.summary;
+  }
+
+  private sendSummary(): void {
+    if (this.summaryTimer) clearTimeout(this.summaryTimer);
+    this.summaryTimer = undefined;
+    if (this.listeners.size === 0) return;
+    this.broadcast({ type: "summary", data: this.currentSummary() });
+  }
+
+  private broadcast(msg: ApiStreamEvent): void {
+    for (const l of this.listeners) l(msg);
+  }
+
+  /** Tells watchers when the run's state changed, also when another process started or ended it. */
+  private checkState(): void {
+    if (this.listeners.size === 0) return;
+    const state = this.state();
+    const key = JSON.stringify(state);
+    if (key === this.lastState) return;
+    this.lastState = key;
+    this.broadcast({ type: "state", data: state });
+  }
+
+  /** Tells watchers that the run started or stopped in this server. */
+  sendState(): void {
+    this.poll();
+    this.checkState();
+  }
+
+  /**
+   * Sends the events from position `from` on (0 = all; a reconnecting EventSource passes the
+   * position after its Last-Event-ID), the current summary and state, then every new event.
+   */
+  subscribe(listener: FeedListener, from = 0): () => void {
+    this.poll();
+    for (let seq = Math.max(0, from); seq < this.events.length; seq++) listener(toStream(this.events[seq]!, seq));
+    listener({ type: "summary", data: this.currentSummary() });
+    // Bring the watchers already here up to date first, so every watcher has seen the same states.
+    this.checkState();
+    const state = this.state();
+    if (this.listeners.size === 0) this.lastState = JSON.stringify(state);
+    listener({ type: "state", data: state });
+    this.listeners.add(listener);
+    this.timer ??= setInterval(() => this.poll(), POLL_MS);
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.stop();
+    };
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.summaryTimer) clearTimeout(this.summaryTimer);
+    this.timer = undefined;
+    this.summaryTimer = undefined;
+  }
+}

@@ -1,0 +1,116 @@
+import { z } from "zod";
+import { prepareRun } from "../api.js";
+import { runConfigSchema, type RunConfigInput } from "../config/schema.js";
+import { InputError } from "../core/errors.js";
+import { resolveTarget, type TargetSpec } from "../core/target.js";
+import { applyTaxonomyPatch, builtinTaxonomy, type Taxonomy } from "../core/taxonomy.js";
+import { getObserver } from "../observers/index.js";
+import { createProvider } from "../providers/index.js";
+import type { FieldError } from "./api-types.js";
+
+/**
+ * What POST /api/runs accepts: the run config of a config file, except `out` (runs always go into the
+ * dashboard's runs folder). Reusing the config schema keeps the form, the CLI and the files in step.
+ */
+export const runRequestSchema = runConfigSchema.omit({ out: true });
+
+export type RunRequest = z.infer<typeof runRequestSchema>;
+
+export type Validation = { ok: true; config: RunConfigInput } | { ok: false; errors: FieldError[] };
+
+/** One message per zod issue, named by its path in the settings. */
+function zodFieldErrors(error: z.ZodError, body: unknown): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    const path = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const field = path ? `${path}.${key}` : key;
+        const message =
+          key === "out" && !path
+            ? "not accepted here: the dashboard puts runs into its own runs folder (debiaspi serve --runs DIR)"
+            : `unknown setting "${key}"${path ? "" : `; accepted: ${Object.keys(runRequestSchema.shape).join(", ")}`}`;
+        out.push({ field, message });
+      }
+      continue;
+    }
+    let message = issue.message;
+    if (issue.code === "invalid_value" && "values" in issue) message = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+    else if (issue.code === "invalid_type") {
+      const given = valueAt(body, issue.path);
+      message = `expected ${issue.expected}${given === undefined ? "" : `, got ${describe(given)}`}`;
+    }
+    out.push({ field: path || "form", message });
+  }
+  return out;
+}
+
+function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
+  let v = body;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "string") return `text ${JSON.stringify(v.length > 30 ? `${v.slice(0, 30)}...` : v)}`;
+  return typeof v;
+}
+
+/** Runs `check`; an InputError becomes an error on `field`. */
+function attempt(errors: FieldError[], field: string, check: () => void): boolean {
+  try {
+    check();
+    return true;
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    errors.push({ field, message: e.message });
+    return false;
+  }
+}
+
+/**
+ * Checks run settings from the form or a script, field by field, with the same code a run uses, so
+ * every problem is reported next to the field that causes it before anything starts. Problems no
+ * single field explains are reported on `form`.
+ */
+export function validateRunRequest(body: unknown, runsDir: string): Validation {
+  const parsed = runRequestSchema.safeParse(body);
+  if (!parsed.success) return { ok: false, errors: zodFieldErrors(parsed.error, body) };
+  const input = parsed.data;
+  const errors: FieldError[] = [];
+  if (!input.prompt) errors.push({ field: "prompt", message: "a prompt is needed, e.g. \"a photo of the face of a CEO\"" });
+
+  let taxonomy: Taxonomy | undefined;
+  const taxonomyOk = attempt(errors, input.professions?.length ? "professions" : "taxonomy", () => {
+    taxonomy = applyTaxonomyPatch(builtinTaxonomy(), { ...(input.taxonomy ?? {}), professions: input.professions ?? [] });
+  });
+  const n = input.n ?? 20;
+  if (taxonomyOk && taxonomy) {
+    const tax = taxonomy;
+    const target = (field: string, spec: TargetSpec): boolean => attempt(errors, field, () => void resolveTarget(tax, spec, n));
+    for (const a of input.attributes ?? []) target("attributes", { attributes: [a] });
+    for (const [a, w] of Object.entries(input.target ?? {})) target(`target.${a}`, { attributes: [], weights: { [a]: w } });
+    const jointOk = (input.joint ?? []).map((group) => target("joint", { attributes: [], joint: [group] }));
+    for (const [key, w] of Object.entries(input.jointTarget ?? {})) {
+      const group = key.split(/[,+×]/).map((s) => s.trim());
+      const known = (input.joint ?? []).findIndex((g) => g.map((x) => x.toLowerCase()).join(",") === group.map((x) => x.toLowerCase()).join(","));
+      if (known < 0) errors.push({ field: `jointTarget.${key}`, message: `weights for "${key}" but no joint target of these attributes; add it to joint` });
+      else if (jointOk[known]) target(`jointTarget.${key}`, { attributes: [], joint: [group], jointWeights: { [key]: w } });
+    }
+    attempt(errors, "provider", () => void createProvider(input.provider ?? "sim", { taxonomy: tax, sim: input.sim ?? {}, options: input.providerOptions ?? {} }));
+  }
+  const observer = input.observer ?? "self-report";
+  attempt(errors, "observer", () => void getObserver(observer, { options: input.observerOptions?.[observer] ?? {} }));
+  for (const c of input.checks ?? []) attempt(errors, "checks", () => void getObserver(c, { options: input.observerOptions?.[c] ?? {} }));
+  if (input.maxAttempts !== undefined && input.maxAttempts < n) errors.push({ field: "maxAttempts", message: `must be at least N (${n})` });
+  if (errors.length > 0) return { ok: false, errors };
+
+  const config: RunConfigInput = { ...input, out: runsDir };
+  attempt(errors, "form", () => void prepareRun(config, "run settings"));
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
+}
