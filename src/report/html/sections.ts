@@ -141,7 +141,9 @@ function findingsSection(ctx: Context, findings: readonly Finding[]): SafeHtml {
 }
 
 function table(caption: string | SafeHtml, head: readonly (string | SafeHtml)[], rows: readonly (readonly (string | number | SafeHtml)[])[], numeric: readonly number[] = []): SafeHtml {
-  return html`<div class="table-wrap"><table><caption>${caption}</caption>
+  // The title sits above the scrolling box so it stays readable when a wide table scrolls on a phone;
+  // the caption (visually hidden) keeps the table named for screen readers.
+  return html`<p class="table-title" aria-hidden="true">${caption}</p><div class="table-wrap"><table><caption class="vh">${caption}</caption>
 <thead><tr>${head.map((h, i) => html`<th scope="col"${numeric.includes(i) ? html` class="num"` : ""}>${h}</th>`)}</tr></thead>
 <tbody>${rows.map((r) => html`<tr>${r.map((c, i) => (i === 0 ? html`<th scope="row">${c}</th>` : html`<td${numeric.includes(i) ? html` class="num"` : ""}>${c}</td>`))}</tr>\n`)}</tbody></table></div>`;
 }

@@ -27,6 +27,8 @@ export const REPORT_CSS = `
 .dbp-report .table-wrap{overflow-x:auto;margin:0 0 1.2rem;-webkit-overflow-scrolling:touch}
 .dbp-report table{border-collapse:collapse;font-size:.88rem}
 .dbp-report caption{text-align:left;font-weight:600;padding:.3rem 0;caption-side:top}
+.dbp-report .table-title{font-weight:600;margin:.6rem 0 .2rem}
+.dbp-report caption.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .dbp-report th,.dbp-report td{padding:.3rem .55rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 .dbp-report thead th{background:var(--soft);font-weight:600;white-space:nowrap;position:sticky;top:0}
 .dbp-report tbody th{font-weight:400;min-width:14ch;max-width:32ch;overflow-wrap:break-word}
