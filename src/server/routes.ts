@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { extname } from "node:path";
+import { basename, extname } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { RUN_DEFAULTS } from "../config/resolve.js";
@@ -13,10 +13,11 @@ import type { ApiAttempt, ApiCompare, ApiOptions, ApiPromptSet, ApiStreamEvent }
 import type { ReportRun } from "../report/model.js";
 import { confinedPath } from "./confine.js";
 import { toApiAttempt } from "./feed.js";
-import { HttpError, MAX_BODY_BYTES, readJsonBody, sendJson, sendText } from "./http-util.js";
+import { HttpError, MAX_BODY_BYTES, readJsonBody, SECURITY_HEADERS, sendJson, sendText } from "./http-util.js";
 import { renderReport } from "./report.js";
 import type { RunManager } from "./runs.js";
 import { CONTENT_TYPES } from "./static.js";
+import { thumbnailOf } from "./thumbs.js";
 import { validateRunRequest } from "./validate.js";
 import { validateExperimentRequest } from "./experiment-request.js";
 
@@ -57,6 +58,8 @@ function compile(path: string): { pattern: RegExp; keys: string[] } {
 
 const resumeBody = z.object({ maxAttempts: z.number().int().min(1).optional() }).strict();
 const IMAGE_TYPES = new Set([".png", ".jpg", ".jpeg", ".webp", ".gif"]);
+/** Run images and their thumbnails are content-addressed: a URL's answer never changes. */
+const IMMUTABLE = "private, max-age=31536000, immutable";
 /** At most this many runs side by side. */
 export const MAX_COMPARE = 8;
 
@@ -141,20 +144,45 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
     });
   });
 
-  add("GET", "/api/runs/:id/images/:file", ({ res, params }) => {
+  /** A run's image file from URL parameters: its folder and confined path; 404 for anything else. */
+  const runImage = (params: Record<string, string>): { dir: string; path: string; type: string } => {
     const dir = manager.dirOf(params.id!);
     const file = params.file!;
     const type = CONTENT_TYPES[extname(file).toLowerCase()];
     const path = IMAGE_TYPES.has(extname(file).toLowerCase()) ? confinedPath(dir, "images", file) : undefined;
     if (!path || !type) throw new HttpError(404, `no image "${file}" in run "${params.id}"`);
-    sendText(res, 200, type, readFileSync(path), { "Cache-Control": "private, max-age=31536000, immutable" });
+    return { dir, path, type };
+  };
+
+  add("GET", "/api/runs/:id/images/:file", ({ res, params }) => {
+    const { path, type } = runImage(params);
+    sendText(res, 200, type, readFileSync(path), { "Cache-Control": IMMUTABLE });
+  });
+
+  add("GET", "/api/runs/:id/thumbs/:file", async ({ req, res, params }) => {
+    const { dir, path, type } = runImage(params);
+    const thumb = await thumbnailOf(dir, path);
+    if (!thumb) throw new HttpError(415, `"${params.file}" in run "${params.id}" is not an image that can be decoded (accepted: PNG, JPEG, WebP, GIF)`);
+    const etag = `"${basename(thumb.file)}"`;
+    const headers = { "Cache-Control": IMMUTABLE, ETag: etag };
+    if ((req.headers["if-none-match"] ?? "").split(",").some((t) => t.trim().replace(/^W\//, "") === etag)) {
+      res.writeHead(304, { ...SECURITY_HEADERS, ...headers });
+      res.end();
+      return;
+    }
+    sendText(res, 200, thumb.file === path ? type : (CONTENT_TYPES[extname(thumb.file).toLowerCase()] ?? type), readFileSync(thumb.file), headers);
   });
 
   const imageUrl = (run: ReportRun, rel: string): string =>
     `/api/runs/${encodeURIComponent(manager.idOf(run.runDir))}/${rel.split("/").map(encodeURIComponent).join("/")}`;
+  /** The gallery shows thumbnails (images/<file> -> thumbs/<file>); the link opens the full image. */
+  const reportLinks = {
+    imageUrl,
+    thumbnailUrl: (run: ReportRun, rel: string): string => imageUrl(run, rel.replace(/^images\//, "thumbs/")),
+  };
 
   add("GET", "/api/runs/:id/report", async ({ res, params }) => {
-    sendJson(res, 200, await renderReport(manager.dirOf(params.id!), imageUrl));
+    sendJson(res, 200, await renderReport(manager.dirOf(params.id!), reportLinks));
   });
 
   add("GET", "/api/experiments", ({ res }) => sendJson(res, 200, { experiments: manager.listExperiments() }));
@@ -178,7 +206,7 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
   add("GET", "/api/experiments/:id", ({ res, params }) => sendJson(res, 200, manager.experimentDetail(params.id!)));
 
   add("GET", "/api/experiments/:id/report", async ({ res, params }) => {
-    sendJson(res, 200, await renderReport(manager.experimentDir(params.id!), imageUrl));
+    sendJson(res, 200, await renderReport(manager.experimentDir(params.id!), reportLinks));
   });
 
   add("POST", "/api/runs/:id/stop", ({ res, params }) => sendJson(res, 202, { id: params.id, live: manager.stop(params.id!) }));

@@ -130,6 +130,10 @@ describe.skipIf(!haveChromium)("dashboard in chromium", () => {
     // Every kept image loaded and is captioned with what the observer saw.
     const loaded = await page.$$eval("[data-test=gallery] figure.kept img", (imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length);
     expect(loaded).toBe(8);
+    // The gallery loads thumbnails; each links its full image.
+    const links = await page.$$eval("[data-test=gallery] figure.kept a", (as) => as.map((a) => [(a as HTMLAnchorElement).getAttribute("href"), a.querySelector("img")?.getAttribute("src")]));
+    expect(links).toHaveLength(8);
+    for (const [href, src] of links) expect(href).toBe(src!.replace("/thumbs/", "/images/"));
     const captions = await page.$$eval("[data-test=gallery] figure.kept figcaption", (els) => els.map((e) => e.textContent));
     expect(captions.filter((c) => c === "Female")).toHaveLength(6);
     // Target-versus-achieved bars and the convergence line.
@@ -199,6 +203,9 @@ describe.skipIf(!haveChromium)("dashboard in chromium", () => {
     expect(heads.slice(1).sort()).toEqual(["debiaspi", "none"]);
     await expect(a.locator(".side-by-side .card.chart-card").count()).resolves.toBe(2);
     await expect(a.locator(".line-chart polyline").count()).resolves.toBe(2);
+    const thumbs = await a.$$eval(".shots.small img", (imgs) => imgs.map((i) => i.getAttribute("src") ?? ""));
+    expect(thumbs.length).toBeGreaterThan(0);
+    for (const src of thumbs) expect(src).toMatch(/\/thumbs\//);
     await shot(a, "compare-desktop");
 
     const p = await open(phone, "#/");

@@ -66,5 +66,7 @@ export const api = {
   experimentReport: (id: string) => call<ApiReport>("GET", `/api/experiments/${enc(id)}/report`),
   compare: (ids: string[]) => call<ApiCompare>("GET", `/api/compare?ids=${ids.map(enc).join(",")}`),
   imageUrl: (id: string, image: string) => `/api/runs/${enc(id)}/${image.split("/").map(enc).join("/")}`,
+  /** The gallery's small version of a run image ("images/<file>"), made and cached by the server. */
+  thumbUrl: (id: string, image: string) => `/api/runs/${enc(id)}/${image.replace(/^images\//, "thumbs/").split("/").map(enc).join("/")}`,
   eventsUrl: (id: string) => `/api/runs/${enc(id)}/events`,
 };

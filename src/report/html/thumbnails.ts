@@ -3,10 +3,11 @@
  * thousands of images stays fast to open. `sharp` (libvips ships inside its npm package, works
  * offline) reads PNG, JPEG, WebP, GIF, TIFF and AVIF. An image already small and light is copied as
  * it is; a large one is scaled to fit a square box and saved as JPEG. Content-addressed images keep
- * their name, so a thumbnail made once is reused by the next build.
+ * their name, so a thumbnail made once is reused by the next build. The dashboard makes its own (larger)
+ * thumbnails with the same helper, in the run folder's `report-assets/thumbs/`.
  */
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import sharp from "sharp";
 
@@ -24,7 +25,17 @@ export interface ThumbnailOptions {
   copyBelowBytes?: number;
   /** Thumbnails made at once (default 8). */
   concurrency?: number;
+  /**
+   * Answer the source itself, instead of a copy, for an image that would be copied (small and
+   * light): for callers that serve files from where they are rather than linking a folder of
+   * thumbnails (default false).
+   */
+  reuseSmall?: boolean;
 }
+
+/** A temporary name next to `file`, unique to this write, so two writers of one thumbnail never share it. */
+let tmpSeq = 0;
+const tmpFor = (file: string): string => `${file}.tmp-${process.pid}-${++tmpSeq}`;
 
 /** The thumbnail's file name: the source's own name when it is content-addressed, else a hash of its path. */
 function thumbName(source: string, size: number, ext: string): string {
@@ -33,17 +44,19 @@ function thumbName(source: string, size: number, ext: string): string {
   return `${key}-${size}${ext}`;
 }
 
-async function makeOne(source: string, dir: string, size: number, copyBelow: number): Promise<Thumbnail> {
+async function makeOne(source: string, dir: string, size: number, copyBelow: number, reuseSmall: boolean): Promise<Thumbnail> {
   const meta = await sharp(source).metadata();
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   const small = width > 0 && height > 0 && width <= size && height <= size;
   const copyable = small && ["png", "jpeg", "webp", "gif"].includes(meta.format ?? "") && statSync(source).size <= copyBelow;
   if (copyable) {
+    if (reuseSmall) return { file: source, width, height };
     const file = join(dir, thumbName(source, size, extname(source).toLowerCase() || `.${meta.format}`));
     if (!existsSync(file)) {
-      copyFileSync(source, `${file}.tmp`);
-      renameSync(`${file}.tmp`, file);
+      const tmp = tmpFor(file);
+      copyFileSync(source, tmp);
+      renameSync(tmp, file);
     }
     return { file, width, height };
   }
@@ -52,14 +65,19 @@ async function makeOne(source: string, dir: string, size: number, copyBelow: num
     const m = await sharp(file).metadata();
     return { file, width: m.width ?? 0, height: m.height ?? 0 };
   }
-  const info = await sharp(source)
-    .rotate()
-    .resize({ width: size, height: size, fit: "inside", withoutEnlargement: true })
-    .flatten({ background: "#ffffff" })
-    .jpeg({ quality: 80, mozjpeg: true })
-    .toFile(`${file}.tmp`);
-  renameSync(`${file}.tmp`, file);
-  return { file, width: info.width, height: info.height };
+  const tmp = tmpFor(file);
+  try {
+    const info = await sharp(source)
+      .rotate()
+      .resize({ width: size, height: size, fit: "inside", withoutEnlargement: true })
+      .flatten({ background: "#ffffff" })
+      .jpeg({ quality: 80, mozjpeg: true })
+      .toFile(tmp);
+    renameSync(tmp, file);
+    return { file, width: info.width, height: info.height };
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 /**
@@ -77,7 +95,7 @@ export async function makeThumbnails(sources: readonly string[], dir: string, op
     while (next < unique.length) {
       const source = unique[next++]!;
       try {
-        out.set(source, await makeOne(source, dir, size, copyBelow));
+        out.set(source, await makeOne(source, dir, size, copyBelow, options.reuseSmall ?? false));
       } catch {
         out.set(source, null);
       }

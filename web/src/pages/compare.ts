@@ -121,7 +121,7 @@ export async function comparePage(root: HTMLElement, arg: string): Promise<void>
             { class: "shots small" },
             kept.map((a) => {
               const cap = ctl.map((attr) => (a.labels[attr] ? cellLabel(labels, [attr], a.labels[attr]!) : "?")).join(" · ");
-              return h("figure", { class: "shot kept", title: a.prompt }, h("img", { src: api.imageUrl(r.id, a.image!), alt: cap, loading: "lazy", width: 128, height: 160 }), h("figcaption", null, cap));
+              return h("figure", { class: "shot kept", title: a.prompt }, h("a", { href: api.imageUrl(r.id, a.image!), target: "_blank", rel: "noopener", class: "full" }, h("img", { src: api.thumbUrl(r.id, a.image!), alt: cap, loading: "lazy", width: 128, height: 160 })), h("figcaption", null, cap));
             }),
           ),
         );

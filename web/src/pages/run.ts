@@ -225,7 +225,11 @@ export async function runPage(root: HTMLElement, id: string): Promise<() => void
     return h(
       "figure",
       { class: `shot ${a.decision}`, title, "data-seq": a.seq },
-      h("img", { src: api.imageUrl(id, a.image), alt: `image ${a.i}: ${caption(a)}`, loading: "lazy", width: 128, height: 160 }),
+      h(
+        "a",
+        { href: api.imageUrl(id, a.image), target: "_blank", rel: "noopener", class: "full" },
+        h("img", { src: api.thumbUrl(id, a.image), alt: `image ${a.i}: ${caption(a)}`, loading: "lazy", width: 128, height: 160 }),
+      ),
       h("figcaption", null, caption(a)),
       a.decision !== "kept" ? h("span", { class: "tag" }, DECISION_TEXT[a.decision]) : null,
     );
