@@ -46,10 +46,10 @@ function addRunOptions(cmd: Command): Command {
     .option("-n, --n <count>", "images in the set (default 20)", wholeNumber("--n"))
     .option("--seed <int>", "seed; the same seed at concurrency 1 gives the same run image for image", wholeNumber("--seed"))
     .option("-c, --concurrency <count>", "generations in flight at once (default 4)", wholeNumber("--concurrency"))
-    .option("--max-attempts <count>", "attempt budget (default 10 x N)", wholeNumber("--max-attempts"))
+    .option("--max-attempts <count>", "attempt budget (default 10 x N, at least N + 50)", wholeNumber("--max-attempts"))
     .option("-o, --out <dir>", "folder for run folders (default ./runs)")
-    .option("--provider <name>", "text-to-image backend: sim (default)")
-    .option("--observer <name>", "what reads the generated people: self-report (default) or requested")
+    .option("--provider <name[:model-or-url]>", "text-to-image backend: sim (default), openai, a1111, comfyui, replicate, huggingface, stability, chat (see `debiaspi providers`)")
+    .option("--observer <name>", "what reads the generated people: self-report (default), requested, skin-tone, faces or vlm")
     .option("-P, --provider-option <key=value>", "a provider setting, e.g. steps=30 (repeatable; see `debiaspi providers`)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--rate <per-second>", "start at most this many provider requests per second", nonNegativeNumber("--rate"))
     .option("--no-cache", "do not reuse cached provider responses (they are kept in <out>/.cache)")
@@ -222,7 +222,8 @@ export function buildProgram(io: Io = defaultIo): Command {
       const options = { ...fromFile, ...parseProviderOptions(opts.providerOption ?? []) };
       const { name, model } = parseProviderSpec(opts.provider);
       const entry = providerEntries().find(([n]) => n === name)![1];
-      const ctx = { taxonomy: builtinTaxonomy(), sim: {}, options, env: process.env };
+      // createInner: the chat provider's check builds its drawing provider through the registry, as createProvider does.
+      const ctx = { taxonomy: builtinTaxonomy(), sim: {}, options, env: process.env, createInner: createProvider };
       const provider = createProvider(opts.provider, ctx);
       io.out(`ok   ${opts.provider}: configuration valid${entry.env.length > 0 ? ` (environment: ${entry.env.join(", ")})` : ""}`);
       let failed = false;

@@ -70,9 +70,13 @@ export class RateLimitedProvider implements ImageProvider {
     const slot = Math.max(t, this.next);
     this.next = slot + gap;
     if (slot > t) {
+      const signal = req.signal;
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, slot - t);
-        req.signal?.addEventListener("abort", () => (clearTimeout(timer), reject(req.signal!.reason)), { once: true });
+        // One run-wide signal is shared by every request: remove the listener once the wait is over,
+        // or a long rate-limited run piles up listeners (and Node warns about a leak).
+        const onAbort = (): void => (clearTimeout(timer), reject(signal!.reason));
+        const timer = setTimeout(() => (signal?.removeEventListener("abort", onAbort), resolve()), slot - t);
+        signal?.addEventListener("abort", onAbort, { once: true });
       });
     }
     return this.inner.generate(req);

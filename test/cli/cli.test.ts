@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, tempDir } from "./helpers.js";
+import { json, startFakeServer } from "../providers/fake-server.js";
 
 const fast = ["--latency", "0", "--no-progress"];
 
@@ -203,6 +204,19 @@ describe("provider commands and refusals", () => {
     const bad = await cli("doctor", "--provider", "sim", "-P", "steps=3");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/provider sim takes no providerOptions \(got steps\)/);
+  });
+
+  it("checks a chat provider on a local server with doctor (its drawing provider is built too)", async () => {
+    const server = await startFakeServer(json(200, { object: "list", data: [{ id: "llama3.1" }] }));
+    try {
+      const doc = await cli("doctor", "--provider", "chat:llama3.1", "-P", `baseUrl=${server.url}/v1`, "-P", "image=sim");
+      expect(doc.stdout).toContain("ok   chat answers: chat server at");
+      expect(doc.stdout).toContain("llama3.1 is among them");
+      expect(doc.code).toBe(0);
+      expect(server.requests.map((r) => r.url)).toEqual(["/v1/models"]);
+    } finally {
+      await server.close();
+    }
   });
 
   it("counts refusals per requested cell and shows them", async () => {

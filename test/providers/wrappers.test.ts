@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../../src/providers/http.js";
@@ -54,6 +55,24 @@ describe("rate limit", () => {
     await Promise.all([0, 1, 2, 3].map((s) => limited.generate({ prompt: "a", seed: s })));
     const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
     for (const g of gaps) expect(g).toBeGreaterThanOrEqual(40);
+  });
+  it("leaves no abort listener on the run's shared signal once a wait is over", async () => {
+    const run = new AbortController();
+    const { p, calls } = recorder("x");
+    const limited = new RateLimitedProvider(p, 1000); // one every ms: 11 of the 12 requests wait
+    await Promise.all(Array.from({ length: 12 }, (_, s) => limited.generate({ prompt: "a", seed: s, signal: run.signal })));
+    expect(calls).toHaveLength(12);
+    expect(getEventListeners(run.signal, "abort")).toHaveLength(0);
+  });
+  it("rejects a waiting request when the run is stopped", async () => {
+    const run = new AbortController();
+    const { p, calls } = recorder("x");
+    const limited = new RateLimitedProvider(p, 1); // the second request waits a second
+    await limited.generate({ prompt: "a", seed: 0, signal: run.signal });
+    const waiting = limited.generate({ prompt: "a", seed: 1, signal: run.signal });
+    run.abort(new Error("stopped"));
+    await expect(waiting).rejects.toThrow("stopped");
+    expect(calls).toHaveLength(1);
   });
 });
 
