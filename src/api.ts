@@ -71,8 +71,24 @@ export function prepareRun(input: RunConfigInput | unknown, source = "run settin
   const cfg = validateConfig(input, source);
   const resolved = resolveRun(cfg);
   parseProviderSpec(resolved.config.provider);
-  buildObservers(resolved);
+  const { observer } = buildObservers(resolved);
+  checkObserverSees(observer, resolved.target.attributes);
   return resolved;
+}
+
+/**
+ * Refuses a driving observer that cannot label an attribute the run controls: every image would be
+ * `unknown` for it, and the run would spend its whole budget (real money on a paid provider) for nothing.
+ */
+export function checkObserverSees(observer: Observer, controlled: readonly string[]): void {
+  if (!observer.sees) return;
+  const blind = controlled.filter((a) => !observer.sees!.includes(a));
+  if (blind.length === 0) return;
+  throw new InputError(
+    `observer ${observer.id} cannot see ${blind.join(", ")} (controlled by this run); it labels ${observer.sees.join(", ")} only. ` +
+      `Drive the loop with an observer that sees ${blind.length > 1 ? "them" : "it"} (self-report, vlm) and add --check ${observer.id} to compare, ` +
+      `or control only ${observer.sees.join(", ")}`,
+  );
 }
 
 async function execute(

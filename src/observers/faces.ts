@@ -699,6 +699,8 @@ export function defaultFaceWorkers(): number {
 
 export class FacesObserver implements Observer {
   readonly id = ID;
+  /** No race: no model shipped in human's npm package estimates it. */
+  readonly sees: readonly string[] = ["gender", "age", "skin_tone"];
   readonly minConfidence: number;
   readonly minFaceScore: number;
   readonly maxFaces: number;

@@ -433,6 +433,7 @@ const ID = "skin-tone";
  */
 export const skinToneObserver: Observer = {
   id: ID,
+  sees: ["skin_tone"],
   async observe({ result }, taxonomy): Promise<Observation> {
     if (!result.image || result.image.length === 0) {
       return { observer: ID, persons: [], note: result.refusal ? `no image (refused: ${result.refusal})` : "no image to measure" };

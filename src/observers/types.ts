@@ -13,5 +13,11 @@ export interface ObserveInput {
 
 export interface Observer {
   readonly id: string;
+  /**
+   * The attributes this observer can label, when it is limited to some (pixel observers); undefined
+   * means any attribute of the taxonomy. A run whose driving observer cannot see a controlled
+   * attribute is refused before anything is generated.
+   */
+  readonly sees?: readonly string[];
   observe(input: ObserveInput, taxonomy: Taxonomy): Promise<Observation>;
 }

@@ -112,5 +112,7 @@ export function validateRunRequest(body: unknown, runsDir: string): Validation {
 
   const config: RunConfigInput = { ...input, out: runsDir };
   attempt(errors, "form", () => void prepareRun(config, "run settings"));
+  // A driving observer blind to a controlled attribute is the observer field's problem.
+  for (const e of errors) if (e.field === "form" && /^observer \S+ cannot see /.test(e.message)) e.field = "observer";
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }

@@ -103,6 +103,8 @@ describe("bad input: one line, exit code 2, no stack trace", () => {
     ["unknown policy", ["run", "a CEO", "--policy", "magic"], /argument 'magic' is invalid. Allowed choices are none, eip, random, quota, debiaspi/],
     ["unknown provider", ["run", "a CEO", "--provider", "dalle9"], /unknown provider "dalle9"; accepted: sim/],
     ["unknown observer", ["run", "a CEO", "--observer", "oracle"], /unknown observer "oracle"; accepted: requested, self-report/],
+    ["observer blind to a controlled attribute", ["run", "a CEO", "-a", "gender,race", "--observer", "skin-tone"], /observer skin-tone cannot see gender, race \(controlled by this run\); it labels skin_tone only/],
+    ["faces cannot see race", ["run", "a CEO", "-a", "race", "--observer", "faces"], /observer faces cannot see race .*--check faces/],
     ["no prompt", ["run"], /no prompt given/],
     ["missing config", ["run", "--config", "/nonexistent/x.yaml"], /cannot read config file \/nonexistent\/x.yaml: no such file/],
     ["unreadable run folder", ["show", "/nonexistent/run"], /run folder \/nonexistent\/run does not exist/],

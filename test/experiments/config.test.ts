@@ -51,6 +51,7 @@ describe("experiment config: bad input is one line, exit 2, nothing written", ()
     ["unknown key", { ...SMALL, polices: ["none"] }, /unknown key "polices"; accepted: id, title, description, out, seed, jobs, parts, prompts, policies/],
     ["unknown attribute in a target", { ...SMALL, targets: ["race+hair"] }, /target race\+hair: .*hair/],
     ["bad part", { ...SMALL, parts: [{ id: "x", policies: ["none"], observers: ["nope"] }] }, /parts\.0 \(x\)\.observers: unknown observer "nope"/],
+    ["an observer blind to a target's attribute", { ...SMALL, observers: ["skin-tone"] }, /target race\+gender: observer skin-tone cannot see race, gender/],
     ["provider without its key", { ...SMALL, providers: ["openai"] }, /OPENAI_API_KEY/],
   ];
   for (const [name, config, message] of cases) {

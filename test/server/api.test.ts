@@ -107,6 +107,13 @@ describe("dashboard API", () => {
       expect(readdirSync(c.d.manager.runsDir).length).toBe(before);
     });
 
+    it("refuses a driving observer that cannot see a controlled attribute, on the observer field", async () => {
+      const res = await c.post("/api/runs/validate", { prompt: "a nurse", n: 8, attributes: ["gender"], observer: "skin-tone" });
+      const body = (await res.json()) as { ok: boolean; errors: { field: string; message: string }[] };
+      expect(body.ok).toBe(false);
+      expect(body.errors).toEqual([{ field: "observer", message: expect.stringMatching(/^observer skin-tone cannot see gender/) }]);
+    });
+
     it("names the field for type errors, unknown settings and `out`", async () => {
       const res = await c.post("/api/runs", { prompt: "", n: "eight", policy: "magic", out: "/etc", colour: 1 });
       expect(res.status).toBe(400);
