@@ -24,6 +24,13 @@ export interface Observation {
   persons: PersonObservation[];
   /** Why something is unknown, when it is. */
   note?: string;
+  /**
+   * Set when the observer could not do its job at all (service unreachable, HTTP error after the
+   * retries, model failure, the observer threw): what went wrong. Not set for an honest answer,
+   * however empty ("no person", "declined", "could not read this image"). The loop stops after
+   * too many failed observations in a row instead of spending the whole budget.
+   */
+  error?: string;
 }
 
 /** The main subject's labels, or an empty record when no person was seen. */

@@ -52,7 +52,7 @@ export interface LoopInput {
 }
 
 export interface LoopResult {
-  status: "complete" | "budget" | "provider-errors" | "stopped";
+  status: "complete" | "budget" | "provider-errors" | "observer-errors" | "stopped";
   kept: number;
   attempts: number;
   message?: string;
@@ -60,6 +60,13 @@ export interface LoopResult {
 
 /** Consecutive provider errors after which a run stops instead of spending its whole budget on a dead backend. */
 export const MAX_CONSECUTIVE_ERRORS = 10;
+
+/**
+ * Consecutive images whose driving observer failed (its observation has `error`) after which a run
+ * stops: a dead observer service would otherwise turn every image into `unknown` until the budget
+ * is spent. Refusals and provider errors in between neither count nor break the streak.
+ */
+export const MAX_CONSECUTIVE_OBSERVER_FAILURES = MAX_CONSECUTIVE_ERRORS;
 
 const isoNow = (now?: () => Date): string => (now ? now() : new Date()).toISOString();
 
@@ -78,6 +85,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   let nextIndex = 0;
   let produced = 0;
   let consecutiveErrors = 0;
+  let observerFailures = 0;
   let ended: EndEvent | undefined;
 
   const account = (e: AttemptEvent): void => {
@@ -86,6 +94,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     policy.settle?.(e.request, { produced: e.outcome === "image", ...(e.observation ? { labels: mainSubject(e.observation) } : {}) });
     if (e.outcome === "image") produced += 1;
     consecutiveErrors = e.outcome === "error" ? consecutiveErrors + 1 : 0;
+    if (e.outcome === "image") observerFailures = e.observation?.error !== undefined ? observerFailures + 1 : 0;
     if (e.decision === "kept") tally.add(e.observation ? mainSubject(e.observation) : {});
   };
 
@@ -214,6 +223,11 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
         stopReason = "provider-errors";
         message = `${MAX_CONSECUTIVE_ERRORS} provider errors in a row; the last: ${event.error ?? "unknown"}`;
       }
+      // Stop at the threshold; failures of requests still in flight then raise the count in the message.
+      if (observerFailures >= MAX_CONSECUTIVE_OBSERVER_FAILURES && event.observation?.error !== undefined && (!stopReason || stopReason === "observer-errors")) {
+        stopReason = "observer-errors";
+        message = `observer ${event.observation.observer} failed on ${observerFailures} images in a row; the last: ${event.observation.error}`;
+      }
       input.onProgress?.({ kept: tally.kept, n: target.n, attempts, inFlight: inFlight.size - 1, tv: currentTv(tally, target), last: event });
     })();
     inFlight.set(i, job);
@@ -241,7 +255,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   if (input.signal?.aborted) return { status: "stopped", kept: tally.kept, attempts };
   let status: LoopResult["status"];
   if (done()) status = "complete";
-  else if (stopReason === "provider-errors") status = "provider-errors";
+  else if (stopReason === "provider-errors" || stopReason === "observer-errors") status = stopReason;
   else status = "budget";
   if (status === "budget") message = `attempt budget of ${settings.maxAttempts} spent with ${tally.kept} of ${target.n} images kept`;
   sink.append({ type: "end", t: isoNow(input.now), reason: status, ...(message ? { message } : {}) });
@@ -266,7 +280,8 @@ async function safeObserve(input: LoopInput, observer: Observer, result: Generat
   try {
     return await observer.observe({ result, request, prompt }, input.taxonomy);
   } catch (e) {
-    return { observer: observer.id, persons: [], note: `observer failed: ${e instanceof Error ? e.message : String(e)}` };
+    const why = `observer failed: ${e instanceof Error ? e.message : String(e)}`;
+    return { observer: observer.id, persons: [], note: why, error: why };
   }
 }
 

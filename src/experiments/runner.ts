@@ -102,7 +102,9 @@ async function runCell(dir: string, cell: ExperimentCell, options: ExperimentRun
   };
   if (existsSync(join(runDir, "run.json"))) {
     const loaded = loadRun(runDir);
-    if (loaded.summary.status !== "incomplete") return { action: "skipped", summary: loaded.summary };
+    // A cell stopped by a failing provider or observer is tried again (the service may be back); a
+    // complete cell, or one that spent its budget, is done.
+    if (loaded.summary.status === "complete" || loaded.summary.status === "budget") return { action: "skipped", summary: loaded.summary };
     const outcome = await resume(runDir, common);
     return { action: "resumed", summary: outcome.summary };
   }
@@ -152,7 +154,7 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
   }
   if (failure !== undefined) throw failure instanceof InputError ? new InputError(`experiment ${dir}: ${failure.message}`) : failure;
   const input = loadReportInput(dir);
-  const counts: ExperimentOutcome["counts"] = { complete: 0, budget: 0, "provider-errors": 0, incomplete: 0 };
+  const counts: ExperimentOutcome["counts"] = { complete: 0, budget: 0, "provider-errors": 0, "observer-errors": 0, incomplete: 0 };
   const finished = new Set(input.runs.map((r) => r.id));
   for (const r of input.runs) counts[r.summary.status] += 1;
   counts.incomplete += manifest.cells.filter((c) => !finished.has(c.id)).length;

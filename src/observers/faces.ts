@@ -727,11 +727,13 @@ export class FacesObserver implements Observer {
       const analysis = pool ? await pool.analyse(result.image, result.mime, opts) : await analyseImage(result.image, result.mime, opts);
       if (!analysis.ok) {
         const why = analysis.unreadable ? `could not read the image: ${analysis.message}` : `face observer failed: ${analysis.message}`;
-        return { observer: ID, persons: [], note: why };
+        // An unreadable image is an honest "no person"; a model failure is the observer failing.
+        return { observer: ID, persons: [], note: why, ...(analysis.unreadable ? {} : { error: why }) };
       }
       return observationFromFaces(analysis.faces, taxonomy, this, analysis.fallback);
     } catch (e) {
-      return { observer: ID, persons: [], note: `face observer failed: ${message(e)}` };
+      const why = `face observer failed: ${message(e)}`;
+      return { observer: ID, persons: [], note: why, error: why };
     }
   }
 }

@@ -20,7 +20,10 @@ import type { ObserveInput, Observer } from "./types.js";
  * else https://api.openai.com/v1.
  *
  * observe() never throws: a refusal, an answer that is not the asked JSON, or an HTTP error after
- * the retries gives no persons and a note saying why (with any key blanked out).
+ * the retries gives no persons and a note saying why (with any key blanked out). Only when the
+ * server could not be used (unreachable, an HTTP error after the retries, a body that is not a chat
+ * completion) is the observation's `error` set too; a refusal or a malformed model answer is an
+ * honest unknown.
  */
 
 export const VLM_OBSERVER_ID = "vlm";
@@ -167,6 +170,12 @@ export class VlmObserver implements Observer {
     return { observer: this.id, persons: [], note: redact(note, this.#secrets) };
   }
 
+  /** The observer could not do its job (server unreachable, HTTP error, not a chat answer): no persons, and `error` set. */
+  private failed(message: string): Observation {
+    const text = redact(message, this.#secrets);
+    return { observer: this.id, persons: [], note: text, error: text };
+  }
+
   private declined(why: string): Observation {
     return this.none(`vlm declined: ${why} (model ${this.model})`);
   }
@@ -187,7 +196,7 @@ export class VlmObserver implements Observer {
       if (!res.ok) return this.declined(await refusalOrThrow(`vlm ${this.model}`, res, this.#secrets));
       const json = await readJson(`vlm ${this.model}`, res, this.#secrets);
       const parsed = CompletionSchema.safeParse(json);
-      if (!parsed.success) return this.none(`vlm (model ${this.model}): unexpected answer (no "choices[0].message"): ${JSON.stringify(json).slice(0, 200)}`);
+      if (!parsed.success) return this.failed(`vlm (model ${this.model}): unexpected answer (no "choices[0].message"): ${JSON.stringify(json).slice(0, 200)}`);
       const choice = parsed.data.choices[0]!;
       if (choice.message.refusal && choice.message.refusal.trim() !== "") return this.declined(choice.message.refusal.trim().slice(0, 300));
       const content = choice.message.content ?? "";
@@ -204,7 +213,7 @@ export class VlmObserver implements Observer {
       };
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      return this.none(e instanceof ProviderError ? `vlm error: ${msg}` : `vlm (model ${this.model}) error: ${msg}`);
+      return this.failed(e instanceof ProviderError ? `vlm error: ${msg}` : `vlm (model ${this.model}) error: ${msg}`);
     }
   }
 }

@@ -66,7 +66,7 @@ export interface RunSummary {
   observer: string;
   seed: number;
   n: number;
-  status: "complete" | "budget" | "provider-errors" | "incomplete";
+  status: "complete" | "budget" | "provider-errors" | "observer-errors" | "incomplete";
   message?: string;
   kept: number;
   /** Images generated (attempts that returned an image). */

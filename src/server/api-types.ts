@@ -74,7 +74,7 @@ export interface ApiRunListItem {
   observer: string;
   n: number;
   kept: number;
-  status: "complete" | "budget" | "provider-errors" | "incomplete";
+  status: "complete" | "budget" | "provider-errors" | "observer-errors" | "incomplete";
   exact: boolean;
   /** Mean TV over the controlled factors (0 = exactly on target). */
   tv: number | null;
@@ -127,7 +127,7 @@ export interface ApiAttempt {
 export interface ApiEnd {
   seq: number;
   t: string;
-  reason: "complete" | "budget" | "provider-errors";
+  reason: "complete" | "budget" | "provider-errors" | "observer-errors";
   message?: string;
 }
 

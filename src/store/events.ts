@@ -50,7 +50,8 @@ export interface AttemptEvent {
 export interface EndEvent {
   type: "end";
   t: string;
-  reason: "complete" | "budget" | "provider-errors";
+  /** provider-errors / observer-errors: stopped after too many failures in a row; resumable once the service is fixed. */
+  reason: "complete" | "budget" | "provider-errors" | "observer-errors";
   message?: string;
 }
 

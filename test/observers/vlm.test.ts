@@ -200,6 +200,9 @@ describe("vlm observer: reading the answer", () => {
     const noChoices = await o.observe(input(), tax);
     expect(noChoices.persons).toEqual([]);
     expect(noChoices.note).toMatch(/unexpected answer \(no "choices\[0\]\.message"\)/);
+    // A malformed model answer is an honest unknown; a body that is no chat completion means the server is not usable.
+    expect([bad.error, shape.error, items.error]).toEqual([undefined, undefined, undefined]);
+    expect(noChoices.error).toBe(noChoices.note);
   });
 
   it("gives no persons and a note when the server answer is not JSON at all", async () => {
@@ -207,6 +210,7 @@ describe("vlm observer: reading the answer", () => {
     const obs = await observer(s).observe(input(), tax);
     expect(obs.persons).toEqual([]);
     expect(obs.note).toMatch(/^vlm error: vlm llava: expected JSON/);
+    expect(obs.error).toBe(obs.note);
   });
 });
 
@@ -231,6 +235,22 @@ describe("vlm observer: HTTP errors", () => {
     const dropped = await observer(d, { env: { CHAT_API_KEY: KEY }, retries: 0 }).observe(input(), tax);
     expect(dropped.persons).toEqual([]);
     expect(dropped.note).toMatch(/^vlm error: .*connection failed/);
+    // The service failed: `error` is set (the loop stops after too many in a row), with the key blanked out.
+    expect(obs.error).toBe(obs.note);
+    expect(dropped.error).toBe(dropped.note);
+  });
+
+  it("sets error when nothing listens on the port, and not for a refusal or an answer without people", async () => {
+    const gone = await startFakeServer(completion("{}"));
+    await gone.close();
+    const obs = await createVlmObserver({ model: "llava", baseUrl: `${gone.url}/v1`, env: {}, retries: 1, http: fast }).observe(input(), tax);
+    expect(obs.persons).toEqual([]);
+    expect(obs.error).toMatch(/^vlm error: .*ECONNREFUSED.*gave up after 2 tries/);
+    expect(obs.note).toBe(obs.error);
+
+    const s = await serve([completion(null, { refusal: "I can't." }), completion('{"people": []}'), completion("", { finish_reason: "length" })]);
+    const o = observer(s);
+    for (let k = 0; k < 3; k++) expect((await o.observe(input(), tax)).error).toBeUndefined();
   });
 
   it("never puts the key in any observation", async () => {

@@ -6,6 +6,7 @@ export const statusText: Record<string, string> = {
   complete: "complete",
   budget: "budget spent",
   "provider-errors": "provider failing",
+  "observer-errors": "observer failing",
   incomplete: "stopped",
 };
 
