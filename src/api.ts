@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
-import { mergeConfigs, resolveRun, validateConfig, type ResolvedRun } from "./config/resolve.js";
+import { checkAttributeNames, mergeConfigs, resolveRun, validateConfig, type ResolvedRun } from "./config/resolve.js";
 import type { RunConfigInput } from "./config/schema.js";
 import { InputError } from "./core/errors.js";
 import { slugify } from "./core/taxonomy.js";
@@ -200,5 +200,8 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
 
 /** Merges config layers (file, then flags) and validates them. */
 export function combineSettings(layers: { source: string; values: unknown; nameOf?: (path: string) => string }[]): RunConfigInput {
-  return mergeConfigs(...layers.map((l) => validateConfig(l.values, l.source, l.nameOf)));
+  const valid = layers.map((l) => ({ ...l, values: validateConfig(l.values, l.source, l.nameOf) }));
+  const merged = mergeConfigs(...valid.map((l) => l.values));
+  checkAttributeNames(valid, merged);
+  return merged;
 }

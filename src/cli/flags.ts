@@ -18,6 +18,9 @@ export const FLAG_NAMES: Record<string, string> = {
   prompt: "PROMPT",
   "sim.latencyMs": "--latency",
   rate: "--rate",
+  // attributes: not one flag (--attributes and --target both name attributes), so it stays "attributes"
+  checks: "--check",
+  professions: "--professions",
 };
 export const flagName = (path: string): string => FLAG_NAMES[path] ?? (path.startsWith("target") ? "--target" : path.startsWith("joint") ? "--joint" : path);
 

@@ -213,19 +213,23 @@ export function buildProgram(io: Io = defaultIo): Command {
   program
     .command("doctor")
     .description("check that a provider is set up and answers; says precisely what is wrong when it doesn't")
-    .requiredOption("--provider <name[:model-or-url]>", "the provider to check")
+    .option("--provider <name[:model-or-url]>", "the provider to check (default: provider: in the --config file)")
     .option("-P, --provider-option <key=value>", "a provider setting (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
-    .option("--config <file>", "take providerOptions from this config file")
+    .option("--config <file>", "take provider: and providerOptions: from this config file")
     .option("--generate", "also make one real generation (this may cost money)")
-    .action(async (opts: { provider: string; providerOption?: string[]; config?: string; generate?: boolean }) => {
-      const fromFile = opts.config ? combineSettings([{ source: `config file ${opts.config}`, values: readConfigFile(opts.config) }]).providerOptions ?? {} : {};
-      const options = { ...fromFile, ...parseProviderOptions(opts.providerOption ?? []) };
-      const { name, model } = parseProviderSpec(opts.provider);
+    .action(async (opts: { provider?: string; providerOption?: string[]; config?: string; generate?: boolean }) => {
+      const fromFile = opts.config ? combineSettings([{ source: `config file ${opts.config}`, values: readConfigFile(opts.config) }]) : {};
+      const options = { ...(fromFile.providerOptions ?? {}), ...parseProviderOptions(opts.providerOption ?? []) };
+      const spec = opts.provider ?? fromFile.provider;
+      if (spec === undefined) {
+        throw new InputError(`doctor: no provider to check; pass --provider NAME[:MODEL-OR-URL]${opts.config ? ` or set provider: in ${opts.config}` : " or --config with provider: in it"}`);
+      }
+      const { name, model } = parseProviderSpec(spec);
       const entry = providerEntries().find(([n]) => n === name)![1];
       // createInner: the chat provider's check builds its drawing provider through the registry, as createProvider does.
-      const ctx = { taxonomy: builtinTaxonomy(), sim: {}, options, env: process.env, createInner: createProvider };
-      const provider = createProvider(opts.provider, ctx);
-      io.out(`ok   ${opts.provider}: configuration valid${entry.env.length > 0 ? ` (environment: ${entry.env.join(", ")})` : ""}`);
+      const ctx = { taxonomy: builtinTaxonomy(), sim: fromFile.sim ?? {}, options, env: process.env, createInner: createProvider };
+      const provider = createProvider(spec, ctx);
+      io.out(`ok   ${spec}: configuration valid${entry.env.length > 0 ? ` (environment: ${entry.env.join(", ")})` : ""}`);
       let failed = false;
       if (entry.check) {
         try {

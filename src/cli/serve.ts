@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
 import { InputError } from "../core/errors.js";
 import { startDashboard, type Dashboard } from "../server/server.js";
 import { wholeNumber } from "./flags.js";
@@ -27,8 +28,10 @@ export async function serve(flags: ServeFlags, io: ServeIo, until?: (d: Dashboar
   const host = (flags.host ?? "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
   const envToken = process.env.DEBIASPI_TOKEN;
   if (envToken !== undefined && envToken.length < 32) throw new InputError("DEBIASPI_TOKEN must be at least 32 characters (or unset it for a random token)");
+  const runsDir = flags.runs ?? "./runs";
+  const runsDirIsNew = !existsSync(runsDir);
   const dashboard = await startDashboard({
-    runsDir: flags.runs ?? "./runs",
+    runsDir,
     experimentsDir: flags.experiments ?? "./experiments",
     host,
     port,
@@ -41,6 +44,7 @@ export async function serve(flags: ServeFlags, io: ServeIo, until?: (d: Dashboar
   }
   io.out(`debiaspi dashboard: ${dashboard.url}`);
   io.out(`runs folder: ${dashboard.manager.runsDir}; experiments folder: ${dashboard.manager.experimentsDir}`);
+  if (runsDirIsNew) io.out(`created the runs folder ${dashboard.manager.runsDir} (it did not exist)`);
   io.out("API: send the token as Authorization: Bearer <token> (see README, Dashboard). Ctrl-C stops the server; running runs stay resumable.");
   const stop =
     until?.(dashboard) ??

@@ -125,7 +125,34 @@ export function formatZodError(error: z.ZodError, source: string, nameOf: (path:
     if (shape) msg += `; accepted: ${shape.join(", ")}`;
   } else if (issue.code === "invalid_value" && "values" in issue) {
     msg = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+  } else if (/^(Too small|Too big|Invalid input)\b/.test(msg)) {
+    // zod's own wording; a message written in the schema is kept as it is
+    msg = boundMessage(issue) ?? msg;
   }
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? "s" : ""})` : "";
   return `${source}: ${path}: ${msg}${more}`;
+}
+
+/** zod's bound and whole-number issues in the CLI's words ("must be at least 1"), for every key alike. */
+function boundMessage(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code === "invalid_type" && issue.expected === "int") return "must be a whole number";
+  if (issue.code !== "too_small" && issue.code !== "too_big") return undefined;
+  const small = issue.code === "too_small";
+  const bound = String(small ? issue.minimum : issue.maximum);
+  const inclusive = issue.inclusive !== false;
+  const exact = "exact" in issue && issue.exact === true;
+  switch (issue.origin) {
+    case "number":
+    case "int":
+    case "bigint":
+      return `must be ${small ? (inclusive ? "at least" : "more than") : inclusive ? "at most" : "less than"} ${bound}`;
+    case "string":
+      if (exact) return `must have exactly ${bound} characters`;
+      return small && bound === "1" ? "must not be empty" : `must have ${small ? "at least" : "at most"} ${bound} characters`;
+    case "array":
+    case "set":
+      return `must have ${exact ? "exactly" : small ? "at least" : "at most"} ${bound} item${bound === "1" ? "" : "s"}`;
+    default:
+      return undefined;
+  }
 }

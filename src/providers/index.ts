@@ -44,7 +44,8 @@ const PROVIDERS: Record<string, ProviderEntry> = {
     description: "the built-in simulated, biased text-to-image model (offline, no key)",
     env: [],
     usage: "--provider sim",
-    create: (_model, ctx) => {
+    create: (model, ctx) => {
+      if (model !== undefined) throw new InputError(`provider sim has no models (got "sim:${model}"); use --provider sim`);
       const extra = Object.keys(ctx.options ?? {});
       if (extra.length > 0) {
         throw new InputError(`provider sim takes no providerOptions (got ${extra.join(", ")}); its parameters go under sim: in the config file`);
