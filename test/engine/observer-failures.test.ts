@@ -3,36 +3,19 @@ import type { AddressInfo } from "node:net";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { resolveRun } from "../../src/config/resolve.js";
 import type { RunConfigInput } from "../../src/config/schema.js";
 import type { Observation } from "../../src/core/request.js";
 import { MAX_CONSECUTIVE_OBSERVER_FAILURES, runLoop, type LoopInput } from "../../src/engine/engine.js";
 import { getObserver } from "../../src/observers/index.js";
 import type { Observer } from "../../src/observers/types.js";
-import { createPolicy } from "../../src/policies/index.js";
-import { createProvider } from "../../src/providers/index.js";
 import type { AttemptEvent, RunEvent } from "../../src/store/events.js";
-import { MemorySink } from "../../src/store/sink.js";
 import { cli, tempDir } from "../cli/helpers.js";
+import { loopFor as loopWith } from "./helpers.js";
 
 const settings: RunConfigInput = { prompt: "a photo of a nurse", attributes: ["gender"], n: 4, seed: 3, concurrency: 1, sim: { render: false } };
 
-function loopFor(observer: Observer, over: RunConfigInput = {}): { input: LoopInput; sink: MemorySink } {
-  const { config, taxonomy, target } = resolveRun({ ...settings, ...over });
-  const sink = new MemorySink();
-  const input: LoopInput = {
-    settings: { prompt: config.prompt, seed: config.seed, concurrency: config.concurrency, maxAttempts: config.maxAttempts, overflow: config.overflow },
-    taxonomy,
-    target,
-    templates: config.templates,
-    policy: createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order }, target, config.seed),
-    provider: createProvider(config.provider, { taxonomy, sim: config.sim }),
-    observer,
-    sink,
-    now: () => new Date("2026-01-01T00:00:00Z"),
-  };
-  return { input, sink };
-}
+/** The loop on `settings` (overridden by `over`) with the given driving observer. */
+const loopFor = (observer: Observer, over: RunConfigInput = {}) => loopWith({ ...settings, ...over }, { observer });
 
 const attempts = (events: RunEvent[]): AttemptEvent[] => events.filter((e): e is AttemptEvent => e.type === "attempt");
 

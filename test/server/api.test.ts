@@ -1,22 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiAttempt, ApiCompare, ApiError, ApiRunDetail, ApiRunListItem, ApiSummary } from "../../src/server/api-types.js";
-import { dashboard, readSse, tempDir, type Client } from "./helpers.js";
-
-/** A GET with the path sent exactly as written (fetch would normalise `..`). */
-function rawGet(origin: string, path: string, token: string): Promise<number> {
-  const { hostname, port } = new URL(origin);
-  return new Promise((ok, fail) => {
-    const req = request({ hostname, port, path, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-      res.resume();
-      ok(res.statusCode ?? 0);
-    });
-    req.on("error", fail);
-    req.end();
-  });
-}
+import { dashboard, rawGet, readSse, tempDir, type Client } from "./helpers.js";
 
 const sim = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   prompt: "a photo of the face of a CEO",

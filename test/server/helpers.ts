@@ -1,4 +1,5 @@
 import { mkdtempSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDashboard, type Dashboard } from "../../src/server/server.js";
@@ -63,4 +64,17 @@ export async function readSse(res: Response, stop: (all: SseMessage[]) => boolea
     await reader.cancel().catch(() => undefined);
   }
   return all;
+}
+
+/** A GET with the path sent exactly as written (fetch would normalise `..`). */
+export function rawGet(origin: string, path: string, token: string): Promise<number> {
+  const { hostname, port } = new URL(origin);
+  return new Promise((ok, fail) => {
+    const req = request({ hostname, port, path, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      ok(res.statusCode ?? 0);
+    });
+    req.on("error", fail);
+    req.end();
+  });
 }

@@ -1,25 +1,11 @@
 import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiAttempt, ApiError, ApiReport } from "../../src/server/api-types.js";
 import { THUMB_SIZE } from "../../src/server/thumbs.js";
-import { dashboard, tempDir, type Client } from "./helpers.js";
-
-/** A GET with the path sent exactly as written (fetch would normalise `..`). */
-function rawGet(origin: string, path: string, token: string): Promise<number> {
-  const { hostname, port } = new URL(origin);
-  return new Promise((ok, fail) => {
-    const req = request({ hostname, port, path, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-      res.resume();
-      ok(res.statusCode ?? 0);
-    });
-    req.on("error", fail);
-    req.end();
-  });
-}
+import { dashboard, rawGet, tempDir, type Client } from "./helpers.js";
 
 /** A deterministic, photo-like (badly compressible) PNG of the given size. */
 function bigPng(width: number, height: number, seed: number): Buffer {
