@@ -67,6 +67,6 @@ export const api = {
   compare: (ids: string[]) => call<ApiCompare>("GET", `/api/compare?ids=${ids.map(enc).join(",")}`),
   imageUrl: (id: string, image: string) => `/api/runs/${enc(id)}/${image.split("/").map(enc).join("/")}`,
   /** The gallery's small version of a run image ("images/<file>"), made and cached by the server. */
-  thumbUrl: (id: string, image: string) => `/api/runs/${enc(id)}/${image.replace(/^images\//, "thumbs/").split("/").map(enc).join("/")}`,
+  thumbUrl: (id: string, image: string) => api.imageUrl(id, image.replace(/^images\//, "thumbs/")),
   eventsUrl: (id: string) => `/api/runs/${enc(id)}/events`,
 };

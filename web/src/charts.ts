@@ -1,4 +1,4 @@
-import type { ApiAttributeSummary, ApiFactorSummary, ApiSummary } from "../../src/server/api-types.js";
+import type { ApiAttributeSummary, ApiFactorSummary } from "../../src/server/api-types.js";
 import { h, pct, s } from "./dom.js";
 
 export interface ShareRow {
@@ -90,13 +90,19 @@ export function shareBars(rows: ShareRow[], opts: { onPick?: (key: string) => vo
   );
 }
 
+export interface ConvergenceChart {
+  el: HTMLElement;
+  /** Re-draws with the run's latest convergence (a live run): one chart, one resize observer, per page. */
+  update(values: number[], n: number): void;
+}
+
 /**
  * A line chart of the distance to the target after each kept image, drawn at the width it is given
  * (re-drawn when that changes, so text keeps its size on a phone).
  */
-export function convergenceChart(values: number[], n: number, series: { label: string; values: number[] }[] = []): HTMLElement {
+export function convergenceChart(values: number[], n: number, series: { label: string; values: number[] }[] = []): ConvergenceChart {
   const box = h("div", { class: "line-chart" });
-  const all = series.length > 0 ? series : [{ label: "mean TV", values }];
+  let all = series.length > 0 ? series : [{ label: "mean TV", values }];
   const draw = (): void => {
     const width = Math.max(240, Math.floor(box.clientWidth || 600));
     const height = Math.round(Math.min(220, Math.max(150, width * 0.38)));
@@ -139,8 +145,18 @@ export function convergenceChart(values: number[], n: number, series: { label: s
       );
     }
   };
-  const ro = new ResizeObserver(() => draw());
-  ro.observe(box);
+  new ResizeObserver(() => draw()).observe(box);
   requestAnimationFrame(draw);
-  return box;
+  return {
+    el: box,
+    update(latest, latestN) {
+      all = [{ label: "mean TV", values: latest }];
+      n = latestN;
+      draw();
+    },
+  };
 }
+
+/** An image's observed labels for the given attributes ("woman · Black"), "?" where not seen. */
+export const observedCaption = (observed: Record<string, string | null>, attributes: readonly string[], labels: Labels): string =>
+  attributes.map((attr) => { const c = observed[attr]; return c ? cellLabel(labels, [attr], c) : "?"; }).join(" · ");

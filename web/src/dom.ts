@@ -37,12 +37,8 @@ export function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs?: Attrs | 
   return el;
 }
 
-export function clear(el: Element): void {
-  while (el.firstChild) el.removeChild(el.firstChild);
-}
-
 export function replace(el: Element, ...children: Child[]): void {
-  clear(el);
+  el.replaceChildren();
   append(el, children);
 }
 
@@ -55,13 +51,14 @@ export function when(iso: string): string {
   return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
-/** Calls `fn` at most once per `ms`, with the latest arguments. */
-export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: number): (...args: A) => void {
+/** Calls `fn` once `ms` after the last call, with the latest arguments; `cancel` drops a pending call. */
+export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: number): ((...args: A) => void) & { cancel(): void } {
   let timer: number | undefined;
-  return (...args: A) => {
+  const call = (...args: A): void => {
     if (timer !== undefined) window.clearTimeout(timer);
     timer = window.setTimeout(() => fn(...args), ms);
   };
+  return Object.assign(call, { cancel: () => window.clearTimeout(timer) });
 }
 
 /** Appends children (arrays, text, nothing) to `el`. */

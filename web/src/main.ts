@@ -1,5 +1,4 @@
 import "./style.css";
-import { ApiFailure } from "./api.js";
 import { h, replace } from "./dom.js";
 import { comparePage } from "./pages/compare.js";
 import { experimentPage } from "./pages/experiment.js";
@@ -7,7 +6,7 @@ import { newRunPage } from "./pages/new-run.js";
 import { runPage } from "./pages/run.js";
 import { runsPage } from "./pages/runs.js";
 
-/** A page draws itself into `root` and returns what to do when the user leaves it (close streams). */
+/** A page draws itself into `root` and returns what to do when the user leaves it (close streams). `arg` is the route's part as written in the URL (still encoded). */
 export type Page = (root: HTMLElement, arg: string) => Promise<(() => void) | void>;
 
 const routes: [RegExp, Page, string][] = [
@@ -22,8 +21,8 @@ const app = document.getElementById("app")!;
 let leave: (() => void) | void;
 let generation = 0;
 
-export function showError(root: HTMLElement, e: unknown): void {
-  const msg = e instanceof ApiFailure || e instanceof Error ? e.message : String(e);
+function showError(root: HTMLElement, e: unknown): void {
+  const msg = e instanceof Error ? e.message : String(e);
   replace(root, h("div", { class: "error-box", role: "alert" }, h("strong", null, "Something went wrong. "), msg));
 }
 
@@ -41,7 +40,7 @@ async function route(): Promise<void> {
     return;
   }
   try {
-    const cleanup = await found.page(root, decodeURIComponent(found.m![1] ?? ""));
+    const cleanup = await found.page(root, found.m![1] ?? "");
     if (mine !== generation) cleanup?.();
     else leave = cleanup;
   } catch (e) {

@@ -1,12 +1,13 @@
 import type { ApiRunDetail } from "../../../src/server/api-types.js";
 import { api } from "../api.js";
-import { cellLabel, convergenceChart, factorRows, shareBars, type Labels } from "../charts.js";
+import { convergenceChart, factorRows, observedCaption, shareBars, type Labels } from "../charts.js";
 import { add, h, num, pct } from "../dom.js";
 import { statusBadge } from "./runs.js";
 
 /** Two or more runs side by side: headline numbers, target-versus-achieved per factor, convergence, side effects, images. */
 export async function comparePage(root: HTMLElement, arg: string): Promise<void> {
-  const ids = arg.split(",").map((s) => decodeURIComponent(s)).filter((s) => s.length > 0);
+  // Split before decoding: an id may hold an (encoded) comma.
+  const ids = arg.split(",").filter((s) => s.length > 0).map((s) => decodeURIComponent(s));
   const [cmp, details, attempts] = await Promise.all([
     api.compare(ids),
     Promise.all(ids.map((id) => api.run(id))),
@@ -102,7 +103,7 @@ export async function comparePage(root: HTMLElement, arg: string): Promise<void>
       "section",
       { class: "card chart-card" },
       h("h3", null, "Convergence", h("small", null, " mean TV after each kept image")),
-      convergenceChart([], Math.max(...runs.map((r) => r.summary.n)), runs.map((r, k) => ({ label: name(k), values: r.summary.convergence }))),
+      convergenceChart([], Math.max(...runs.map((r) => r.summary.n)), runs.map((r, k) => ({ label: name(k), values: r.summary.convergence }))).el,
     ),
     effects,
     h("h2", null, "Images kept"),
@@ -120,7 +121,7 @@ export async function comparePage(root: HTMLElement, arg: string): Promise<void>
             "div",
             { class: "shots small" },
             kept.map((a) => {
-              const cap = ctl.map((attr) => (a.labels[attr] ? cellLabel(labels, [attr], a.labels[attr]!) : "?")).join(" · ");
+              const cap = observedCaption(a.labels, ctl, labels);
               return h("figure", { class: "shot kept", title: a.prompt }, h("a", { href: api.imageUrl(r.id, a.image!), target: "_blank", rel: "noopener", class: "full" }, h("img", { src: api.thumbUrl(r.id, a.image!), alt: cap, loading: "lazy", width: 128, height: 160 })), h("figcaption", null, cap));
             }),
           ),

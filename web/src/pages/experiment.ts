@@ -5,7 +5,8 @@ import { reportElement } from "../report.js";
 import { statusBadge } from "./runs.js";
 
 /** An experiment: progress while it runs (stop, resume), its cells (each opens as a run; pick some to compare), then its report with the findings. */
-export async function experimentPage(root: HTMLElement, id: string): Promise<() => void> {
+export async function experimentPage(root: HTMLElement, arg: string): Promise<() => void> {
+  const id = decodeURIComponent(arg);
   let e: ApiExperimentDetail = await api.experiment(id);
   const picked = new Set<string>();
   const compareBtn = h("button", { class: "btn", type: "button", disabled: true }, "Compare selected");

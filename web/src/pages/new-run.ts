@@ -1,5 +1,6 @@
 import type { ApiAttribute, ApiOptions, FieldError } from "../../../src/server/api-types.js";
 import { api, ApiFailure } from "../api.js";
+import { apportion } from "../../../src/core/apportion.js";
 import { add, debounce, h, replace } from "../dom.js";
 
 interface TargetState {
@@ -8,20 +9,12 @@ interface TargetState {
   pct: number[];
 }
 
-/** Splits `total` into whole numbers proportional to `weights` (largest remainder). */
-export function apportionPercent(weights: number[], total: number): number[] {
-  if (weights.length === 0) return [];
-  const sum = weights.reduce((a, b) => a + b, 0);
-  const raw = weights.map((w) => (sum > 0 ? (w / sum) * total : total / weights.length));
-  const out = raw.map(Math.floor);
-  let left = total - out.reduce((a, b) => a + b, 0);
-  const order = raw.map((r, i) => ({ i, frac: r - Math.floor(r) })).sort((a, b) => b.frac - a.frac || a.i - b.i);
-  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) out[order[k]!.i]! += 1;
-  return out;
-}
+/** Splits `total` into whole numbers proportional to `weights` (the engine's largest remainder); all-zero weights split evenly. */
+const apportionPercent = (weights: number[], total: number): number[] =>
+  weights.length === 0 ? [] : apportion(weights.some((w) => w > 0) ? weights : weights.map(() => 1), total);
 
 /** Sets slider `i` to `value` and scales the others so that all still sum to 100. */
-export function rebalance(pct: number[], i: number, value: number): number[] {
+function rebalance(pct: number[], i: number, value: number): number[] {
   const v = Math.max(0, Math.min(100, Math.round(value)));
   const rest = apportionPercent(pct.filter((_, j) => j !== i), 100 - v);
   const out: number[] = [];
@@ -431,10 +424,6 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
     if (t === provider || t === observer) providerInfo();
     changed();
   });
-  form.addEventListener("change", (e) => {
-    const t = e.target as HTMLElement;
-    if (t === provider || t === observer) providerInfo();
-  });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     void (async () => {
@@ -462,5 +451,5 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
   providerInfo();
   add(root, form);
   prompt.focus();
-  return () => undefined;
+  return () => check.cancel();
 }

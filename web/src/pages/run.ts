@@ -1,6 +1,6 @@
 import type { ApiAttempt, ApiEnd, ApiLiveState, ApiRunDetail, ApiSummary } from "../../../src/server/api-types.js";
 import { api } from "../api.js";
-import { attributeRows, cellLabel, convergenceChart, factorRows, shareBars, type Labels } from "../charts.js";
+import { attributeRows, cellLabel, convergenceChart, factorRows, observedCaption, shareBars, type Labels } from "../charts.js";
 import { add, h, num, pct, replace, when } from "../dom.js";
 import { reportElement } from "../report.js";
 import { statusBadge } from "./runs.js";
@@ -36,10 +36,9 @@ function measurementTables(s: ApiSummary, labels: Labels): HTMLElement {
         h(
           "tbody",
           null,
-          Object.keys(f.target).map((k) => {
-            const total = Object.values(f.observed).reduce((a, b) => a + b, 0);
-            return h("tr", null, h("td", null, cellLabel(labels, f.attributes, k)), h("td", null, pct(f.target[k], 1)), h("td", null, String(f.bins[k] ?? 0)), h("td", null, String(f.observed[k] ?? 0)), h("td", null, total > 0 ? pct((f.observed[k] ?? 0) / total, 1) : "–"));
-          }),
+          factorRows(f, undefined, labels).map((r, _, rows) =>
+            h("tr", null, h("td", null, r.label), h("td", null, pct(r.target, 1)), h("td", null, String(r.bin)), h("td", null, String(r.count)), h("td", null, rows.some((x) => x.count > 0) ? pct(r.achieved, 1) : "–")),
+          ),
         ),
       ),
     ),
@@ -47,7 +46,8 @@ function measurementTables(s: ApiSummary, labels: Labels): HTMLElement {
 }
 
 /** One run, live: gallery, target-versus-achieved and convergence charts, stop and resume, then its report. */
-export async function runPage(root: HTMLElement, id: string): Promise<() => void> {
+export async function runPage(root: HTMLElement, arg: string): Promise<() => void> {
+  const id = decodeURIComponent(arg);
   const detail: ApiRunDetail = await api.run(id);
   const labels: Labels = detail.labels;
   const cfg = detail.config as { n?: number; seed?: number; attributes?: string[] };
@@ -59,10 +59,7 @@ export async function runPage(root: HTMLElement, id: string): Promise<() => void
   let picked: { factor: string; key: string } | undefined;
 
   const controlled = (): string[] => summary.factors.flatMap((f) => f.attributes);
-  const caption = (a: ApiAttempt): string => {
-    const ids = controlled().length > 0 ? controlled() : Object.keys(a.labels);
-    return ids.map((k) => (a.labels[k] ? (labels[k]?.[a.labels[k]!] ?? a.labels[k]) : "?")).join(" · ") || "no person seen";
-  };
+  const caption = (a: ApiAttempt): string => observedCaption(a.labels, controlled().length > 0 ? controlled() : Object.keys(a.labels), labels) || "no person seen";
   const matchesPick = (a: ApiAttempt): boolean => {
     if (!picked) return true;
     const f = summary.factors.find((x) => x.id === picked!.factor);
@@ -132,8 +129,8 @@ export async function runPage(root: HTMLElement, id: string): Promise<() => void
   // ---- charts
   const chartsBox = h("div", { class: "charts" });
   const sideBox = h("div", { class: "charts" });
-  const convergenceBox = h("div");
-  const convergenceCard = h("section", { class: "card chart-card" }, h("h3", null, "Convergence", h("small", null, " mean TV to the target after each kept image")), convergenceBox);
+  const convergence = convergenceChart(summary.convergence, summary.n);
+  const convergenceCard = h("section", { class: "card chart-card" }, h("h3", null, "Convergence", h("small", null, " mean TV to the target after each kept image")), convergence.el);
   const drawCharts = (): void => {
     replace(
       chartsBox,
@@ -161,20 +158,15 @@ export async function runPage(root: HTMLElement, id: string): Promise<() => void
       sideBox,
       others.map((a) => h("section", { class: "card chart-card" }, h("h3", null, a.label, h("small", null, ` not controlled · entropy ${num(a.normalizedEntropy, 2)}`)), shareBars(attributeRows(a, labels), { caption: a.label }))),
     );
-    replace(convergenceBox, convergenceChart(summary.convergence, summary.n));
   };
 
   // ---- gallery
   const gallery = h("div", { class: "shots", "data-test": "gallery" });
   const filterBar = h("div", { class: "seg shot-filters", role: "group", "aria-label": "show" });
-  const counts = (): Record<Filter, number> => ({
-    all: attempts.length,
-    kept: attempts.filter((a) => matchesFilter(a, "kept")).length,
-    apart: attempts.filter((a) => matchesFilter(a, "apart")).length,
-    failed: attempts.filter((a) => matchesFilter(a, "failed")).length,
-  });
+  // Counted as attempts arrive: the stream replays a whole run on opening, so recounting per attempt would be quadratic.
+  const counts: Record<Filter, number> = { all: 0, kept: 0, apart: 0, failed: 0 };
   const drawFilters = (): void => {
-    const c = counts();
+    const c = counts;
     replace(
       filterBar,
       (
@@ -193,7 +185,6 @@ export async function runPage(root: HTMLElement, id: string): Promise<() => void
             "aria-pressed": String(filter === f),
             onclick: () => {
               filter = f;
-              drawFilters();
               drawGallery();
             },
           },
@@ -243,6 +234,7 @@ export async function runPage(root: HTMLElement, id: string): Promise<() => void
     if (seen.has(a.seq)) return;
     seen.add(a.seq);
     attempts.push(a);
+    for (const f of Object.keys(counts) as Filter[]) if (matchesFilter(a, f)) counts[f] += 1;
     if (a.decision === "refused" || a.decision === "error") {
       log.prepend(h("li", { class: a.decision }, h("strong", null, `#${a.i} ${DECISION_TEXT[a.decision]}: `), a.refusal ?? a.error ?? ""));
       while (log.children.length > 6) log.lastElementChild!.remove();
@@ -298,6 +290,7 @@ export async function runPage(root: HTMLElement, id: string): Promise<() => void
     summary = JSON.parse((e as MessageEvent<string>).data) as ApiSummary;
     drawHead();
     drawCharts();
+    convergence.update(summary.convergence, summary.n);
     loadReport();
   });
   es.addEventListener("state", (e) => {

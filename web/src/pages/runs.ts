@@ -2,7 +2,7 @@ import type { ApiExperimentListItem, ApiRunListItem } from "../../../src/server/
 import { api } from "../api.js";
 import { add, h, num, pct, when } from "../dom.js";
 
-export const statusText: Record<string, string> = {
+const statusText: Record<string, string> = {
   complete: "complete",
   budget: "budget spent",
   "provider-errors": "provider failing",
@@ -30,7 +30,7 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
   });
 
   const row = (r: ApiRunListItem): HTMLElement => {
-    const box = h("input", { type: "checkbox", "aria-label": `select ${r.prompt} (${r.policy}) for comparison`, value: r.id });
+    const box = h("input", { type: "checkbox", "aria-label": `select ${r.prompt} (${r.policy}) for comparison`, value: r.id, checked: picked.has(r.id) });
     box.addEventListener("change", () => {
       if (box.checked) picked.add(r.id);
       else picked.delete(r.id);
@@ -95,19 +95,13 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
         ]
       : null,
   );
-  // Live runs change their numbers: refresh the list while any runs.
+  // Live runs change their numbers: refresh the list until none runs any more.
   const timer = runs.some((r) => r.live !== "idle")
     ? window.setInterval(() => {
         if (document.hidden) return;
         void api.runs().then((fresh) => {
-          for (const r of fresh) {
-            const tr = root.querySelector<HTMLTableRowElement>(`tr[data-run="${CSS.escape(r.id)}"]`);
-            if (!tr) continue;
-            const next = row(r);
-            const box = tr.querySelector<HTMLInputElement>("input");
-            if (box?.checked) next.querySelector<HTMLInputElement>("input")!.checked = true;
-            tr.replaceWith(next);
-          }
+          for (const r of fresh) root.querySelector(`tr[data-run="${CSS.escape(r.id)}"]`)?.replaceWith(row(r));
+          if (fresh.every((r) => r.live === "idle")) window.clearInterval(timer);
         });
       }, 2000)
     : undefined;
