@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
 import type { CellLabels, CrossAttributeEffect, CrossEffectRow, Finding } from "../report/model.js";
+import { lockHolder, writeAtomic } from "../store/files.js";
 
 /**
  * The experiment folder:
@@ -73,18 +74,13 @@ const manifestSchema = z.object({
   cells: z.array(z.object({ id: z.string().min(1), labels: labelsSchema, settings: z.record(z.string(), z.unknown()) })),
 });
 
-const atomicWrite = (path: string, text: string): void => {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-};
 
 export function writeManifest(dir: string, manifest: ExperimentManifest): void {
-  atomicWrite(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 export function writeFindings(dir: string, file: FindingsFile): void {
-  atomicWrite(join(dir, FINDINGS_FILE), `${JSON.stringify(file, null, 2)}\n`);
+  writeAtomic(join(dir, FINDINGS_FILE), `${JSON.stringify(file, null, 2)}\n`);
 }
 
 /** Reads and checks experiment.json; one clear InputError for a damaged file or another format version. */
@@ -116,22 +112,6 @@ export function readManifest(dir: string): ExperimentManifest {
 
 export const isExperimentFolder = (dir: string): boolean => existsSync(join(dir, MANIFEST_FILE));
 
-/** Whether process `pid` is alive (EPERM: alive, owned by someone else). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** The pid in a lock file if a live process other than this one holds it. */
-export function lockHolder(path: string): number | undefined {
-  if (!existsSync(path)) return undefined;
-  const pid = Number(readFileSync(path, "utf8").trim());
-  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : undefined;
-}
 
 /** Takes the experiment's lock; InputError when another live process works on it. */
 export function lockExperiment(dir: string): () => void {

@@ -6,7 +6,8 @@ import type { ReportInput, ReportRun } from "../report/model.js";
 import { packageVersion } from "../util/paths.js";
 import { crossAttributeEffects, summarizeCrossEffects } from "./effects.js";
 import { computeFindings } from "./findings.js";
-import { isExperimentFolder, lockHolder, readManifest, RUNS_DIR } from "./folder.js";
+import { lockHolder } from "../store/files.js";
+import { isExperimentFolder, readManifest, RUNS_DIR } from "./folder.js";
 import { targetLabel } from "./labels.js";
 
 /** Whether a live process holds the run folder's lock (it is being generated right now). */

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { InputError, listAccepted } from "../core/errors.js";
-import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, type HttpContext, type RetryPolicy } from "./http.js";
+import { InputError } from "../core/errors.js";
+import { fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
 import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 export type { HttpOverrides } from "./common.js";

@@ -1,10 +1,11 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { mainSubject } from "../core/request.js";
 import { compareDistribution, wilsonInterval } from "../core/metrics.js";
 import type { Request } from "../core/request.js";
 import type { AttemptEvent } from "../store/events.js";
 import type { ReportInput, ReportRun } from "./model.js";
+import { writeAtomic } from "../store/files.js";
 
 /*
  * Exports of a run or an experiment as CSV and JSON: runs, metrics, cells, images (and, for an
@@ -291,8 +292,7 @@ export function writeExport(input: ReportInput, options: { format: "csv" | "json
   const tables = exportTables(input);
   const write = (name: string, text: string): string => {
     const path = join(out, name);
-    writeFileSync(`${path}.tmp-${process.pid}`, text);
-    renameSync(`${path}.tmp-${process.pid}`, path);
+    writeAtomic(path, text);
     return path;
   };
   if (options.format === "json") return [write("export.json", toJson(input, tables))];

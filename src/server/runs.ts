@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { loadRun, resume, run } from "../api.js";
 import type { RunConfigInput } from "../config/schema.js";
@@ -6,7 +6,8 @@ import { InputError } from "../core/errors.js";
 import type { RunRecord, RunSummary } from "../report/summary.js";
 import type { RunEvent } from "../store/events.js";
 import { isFinished, loadReportInput } from "../experiments/load.js";
-import { isAlive, isExperimentFolder, RUNS_DIR } from "../experiments/folder.js";
+import { isExperimentFolder, RUNS_DIR } from "../experiments/folder.js";
+import { lockHolder } from "../store/files.js";
 import type { PlannedExperiment } from "../experiments/config.js";
 import { resumeExperiment, runExperiment } from "../experiments/runner.js";
 import type { ApiExperimentDetail, ApiExperimentListItem, ApiLiveState, ApiRunDetail, ApiRunListItem } from "./api-types.js";
@@ -143,20 +144,14 @@ export class RunManager {
     } catch {
       return false;
     }
-    const lock = join(dir, "run.lock");
-    if (!existsSync(lock)) return false;
-    const pid = Number(readFileSync(lock, "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 && isAlive(pid);
+    return lockHolder(join(dir, "run.lock"), { includeSelf: true }) !== undefined;
   }
 
   experimentLiveState(id: string): ApiLiveState & { done?: number; total?: number } {
     const l = this.liveExperiments.get(id);
     const error = this.experimentErrors.get(id);
     if (l) return { state: l.state, done: l.done_, total: l.total };
-    if (existsSync(join(this.experimentsDir, id, "experiment.lock"))) {
-      const pid = Number(readFileSync(join(this.experimentsDir, id, "experiment.lock"), "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return { state: "running", external: true };
-    }
+    if (lockHolder(join(this.experimentsDir, id, "experiment.lock"), { includeSelf: true }) !== undefined) return { state: "running", external: true };
     return { state: "idle", ...(error ? { error } : {}) };
   }
 

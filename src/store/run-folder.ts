@@ -7,7 +7,6 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
   truncateSync,
@@ -19,17 +18,12 @@ import { join } from "node:path";
 import { InputError } from "../core/errors.js";
 import type { PendingRecord, RunEvent } from "./events.js";
 import type { RunSink } from "./sink.js";
+import { lockHolder, writeAtomic } from "./files.js";
 
 export const RUN_FORMAT = "debiaspi-run/1";
 
 const EXT: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
 
-/** Writes a file atomically: a temp file in the same folder, then a rename. */
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 export interface LoadedRun<T> {
   dir: string;
@@ -126,12 +120,8 @@ export class RunFolder implements RunSink {
   /** Takes the run's lock; refuses when another live process holds it. */
   lock(): void {
     const path = join(this.dir, "run.lock");
-    if (existsSync(path)) {
-      const pid = Number(readFileSync(path, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new InputError(`run ${this.dir} is in progress in process ${pid}; wait for it or stop it first`);
-      }
-    }
+    const holder = lockHolder(path);
+    if (holder !== undefined) throw new InputError(`run ${this.dir} is in progress in process ${holder}; wait for it or stop it first`);
     writeFileSync(path, String(process.pid));
   }
 
@@ -177,14 +167,5 @@ export class RunFolder implements RunSink {
       if (!existsSync(d)) continue;
       for (const f of readdirSync(d)) if (f.includes(".tmp-")) unlinkSync(join(d, f));
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { run } from "../../src/api.js";
 import type { RunConfigInput } from "../../src/config/schema.js";
-import { runLoop, type LoopInput } from "../../src/engine/engine.js";
+import { runLoop } from "../../src/engine/engine.js";
 import { loopFor } from "./helpers.js";
 import type { ImageProvider } from "../../src/providers/types.js";
 import type { AttemptEvent, RunEvent } from "../../src/store/events.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunConfigInput } from "../../src/config/schema.js";
 import type { Observation } from "../../src/core/request.js";
-import { MAX_CONSECUTIVE_OBSERVER_FAILURES, runLoop, type LoopInput } from "../../src/engine/engine.js";
+import { MAX_CONSECUTIVE_OBSERVER_FAILURES, runLoop } from "../../src/engine/engine.js";
 import { getObserver } from "../../src/observers/index.js";
 import type { Observer } from "../../src/observers/types.js";
 import type { AttemptEvent, RunEvent } from "../../src/store/events.js";

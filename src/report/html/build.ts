@@ -3,7 +3,7 @@
  * script) that opens from disk with no network, plus `report-assets/thumbs/` next to it. Full images
  * are linked where they are, in the run folders, by relative paths.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { ReportInput, ReportRun } from "../model.js";
 import { capFor, galleryImages, type GalleryCap } from "./gallery.js";
@@ -12,6 +12,7 @@ import { REPORT_SCRIPT } from "./script.js";
 import { renderReportSections } from "./sections.js";
 import { PAGE_CSS, REPORT_CSS } from "./style.js";
 import { makeThumbnails, type Thumbnail } from "./thumbnails.js";
+import { writeAtomic } from "../../store/files.js";
 
 export const REPORT_FILE = "report.html";
 export const ASSETS_DIR = "report-assets";
@@ -101,9 +102,7 @@ export async function buildReport(input: ReportInput, options: BuildOptions = {}
     galleryCap: cap,
   });
   const page = reportPage(input.title, sections, options.now?.() ?? new Date());
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, page);
-  renameSync(tmp, file);
+  writeAtomic(file, page);
   const values = [...thumbs.values()];
   return {
     file,

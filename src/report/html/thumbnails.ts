@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import sharp from "sharp";
+import { tempPathFor } from "../../store/files.js";
 
 export interface Thumbnail {
   /** Absolute path of the thumbnail file. */
@@ -34,8 +35,6 @@ export interface ThumbnailOptions {
 }
 
 /** A temporary name next to `file`, unique to this write, so two writers of one thumbnail never share it. */
-let tmpSeq = 0;
-const tmpFor = (file: string): string => `${file}.tmp-${process.pid}-${++tmpSeq}`;
 
 /** The thumbnail's file name: the source's own name when it is content-addressed, else a hash of its path. */
 function thumbName(source: string, size: number, ext: string): string {
@@ -54,7 +53,7 @@ async function makeOne(source: string, dir: string, size: number, copyBelow: num
     if (reuseSmall) return { file: source, width, height };
     const file = join(dir, thumbName(source, size, extname(source).toLowerCase() || `.${meta.format}`));
     if (!existsSync(file)) {
-      const tmp = tmpFor(file);
+      const tmp = tempPathFor(file);
       copyFileSync(source, tmp);
       renameSync(tmp, file);
     }
@@ -65,7 +64,7 @@ async function makeOne(source: string, dir: string, size: number, copyBelow: num
     const m = await sharp(file).metadata();
     return { file, width: m.width ?? 0, height: m.height ?? 0 };
   }
-  const tmp = tmpFor(file);
+  const tmp = tempPathFor(file);
   try {
     const info = await sharp(source)
       .rotate()
