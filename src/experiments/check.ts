@@ -1,4 +1,3 @@
-import { compareDistribution } from "../core/metrics.js";
 import { InputError } from "../core/errors.js";
 import type { ReportInput, ReportRun } from "../report/model.js";
 
@@ -21,7 +20,6 @@ export interface Measured {
   tv: number;
   maxAbsDiff: number;
   chiSquareP: number;
-  kept: number;
 }
 
 export interface Violation {
@@ -44,21 +42,18 @@ export interface CheckResult {
   violations: Violation[];
 }
 
-/** Every controlled factor of a run, and for a joint factor each of its attributes too. */
+/** Every controlled factor of a run, and for a joint factor each of its attributes too (as summarizeRun measured them). */
 export function measureRun(run: ReportRun): Measured[] {
   const out: Measured[] = [];
   const { summary } = run;
   for (const f of summary.factors) {
-    const keys = Object.keys(f.target);
-    const m = compareDistribution(keys.map((k) => f.observed[k] ?? 0), keys.map((k) => f.target[k]!));
-    out.push({ scope: f.id, tv: m.tv, maxAbsDiff: m.maxAbsDiff, chiSquareP: m.chiSquare.pValue, kept: m.n });
+    out.push({ scope: f.id, tv: f.tv, maxAbsDiff: f.maxAbsDiff, chiSquareP: f.chiSquareP });
     if (f.attributes.length < 2) continue;
     for (const attr of f.attributes) {
       const a = summary.attributes[attr];
-      if (!a?.target) continue;
-      const cats = Object.keys(a.target);
-      const ma = compareDistribution(cats.map((c) => a.observed[c] ?? 0), cats.map((c) => a.target![c]!));
-      out.push({ scope: attr, tv: ma.tv, maxAbsDiff: ma.maxAbsDiff, chiSquareP: ma.chiSquare.pValue, kept: ma.n });
+      // A controlled attribute has its target and the metrics against it.
+      if (a?.tv === undefined || a.maxAbsDiff === undefined || a.chiSquareP === undefined) continue;
+      out.push({ scope: attr, tv: a.tv, maxAbsDiff: a.maxAbsDiff, chiSquareP: a.chiSquareP });
     }
   }
   return out;

@@ -39,7 +39,13 @@ export function loadReportRun(runDir: string, id?: string, labels?: ReportRun["l
 /** A run is finished when it wrote its end line and no process works on it. */
 export const isFinished = (r: ReportRun): boolean => r.summary.status !== "incomplete" && !r.inProgress;
 
-function loadExperiment(dir: string): ReportInput {
+/** What loadReportInput computes besides the runs. */
+export interface LoadOptions {
+  /** Experiments: the paper's findings and the cross-attribute effects (default true; `check` needs neither). */
+  analysis?: boolean;
+}
+
+function loadExperiment(dir: string, options: LoadOptions): ReportInput {
   const manifest = readManifest(dir);
   const runs: ReportRun[] = [];
   const incomplete: string[] = [];
@@ -53,32 +59,24 @@ function loadExperiment(dir: string): ReportInput {
     runs.push(r);
     if (!isFinished(r)) incomplete.push(cell.id);
   }
+  const input: ReportInput = { kind: "experiment", title: manifest.title, dir, createdAt: manifest.createdAt, version: manifest.version, runs, incomplete };
+  if (options.analysis === false) return input;
   const finished = runs.filter(isFinished);
   const effects = crossAttributeEffects(finished);
-  return {
-    kind: "experiment",
-    title: manifest.title,
-    dir,
-    createdAt: manifest.createdAt,
-    version: manifest.version,
-    runs,
-    findings: computeFindings(finished, effects),
-    incomplete,
-    effects,
-    effectSummary: summarizeCrossEffects(effects),
-  };
+  return { ...input, findings: computeFindings(finished, effects), effects, effectSummary: summarizeCrossEffects(effects) };
 }
 
 /**
  * What every report is built from (HTML, `export`, `check`, the dashboard): a run folder (one run,
  * labelled from its config) or an experiment folder (all its cell runs, the paper's findings computed
- * from the finished ones, cross-attribute effects, and the cells not finished yet).
- * InputError for a folder that is neither, or an experiment folder of another format version.
+ * from the finished ones, cross-attribute effects, and the cells not finished yet; `analysis: false`
+ * leaves out the findings and effects). InputError for a folder that is neither, or an experiment
+ * folder of another format version.
  */
-export function loadReportInput(folder: string): ReportInput {
+export function loadReportInput(folder: string, options: LoadOptions = {}): ReportInput {
   const dir = resolve(folder);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${folder} does not exist or is not a folder`);
-  if (isExperimentFolder(dir)) return loadExperiment(dir);
+  if (isExperimentFolder(dir)) return loadExperiment(dir, options);
   if (!existsSync(join(dir, "run.json"))) {
     throw new InputError(`${folder} is neither a run folder (no run.json) nor an experiment folder (no experiment.json)`);
   }

@@ -1,10 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { mainSubject } from "../core/request.js";
-import { compareDistribution, wilsonInterval } from "../core/metrics.js";
 import type { Request } from "../core/request.js";
 import type { AttemptEvent } from "../store/events.js";
 import type { ReportInput, ReportRun } from "./model.js";
+import { runError } from "./summary.js";
 import { writeAtomic } from "../store/files.js";
 
 /*
@@ -24,6 +24,9 @@ export interface Table {
 }
 
 const num = (x: number | null | undefined): number | null => (x === undefined || x === null || Number.isNaN(x) ? null : x);
+
+/** Images counted in a distribution (unknowns left out). */
+const total = (observed: Record<string, number>): number => Object.values(observed).reduce((s, c) => s + c, 0);
 
 function labelColumns(run: ReportRun): Row {
   const l = run.labels;
@@ -45,7 +48,7 @@ const LABEL_COLUMNS = ["run_id", "part", "prompt_set", "concept", "prompt", "pol
 function runsTable(input: ReportInput): Table {
   const rows = input.runs.map((r): Row => {
     const s = r.summary;
-    const tvs = s.factors.map((f) => f.tv);
+    const error = runError(s);
     return {
       ...labelColumns(r),
       n: s.n,
@@ -64,9 +67,9 @@ function runsTable(input: ReportInput): Table {
       generations_per_kept: num(s.generationsPerKept),
       cost_usd: s.costUsd,
       exact: s.exact,
-      mean_tv: tvs.length > 0 ? tvs.reduce((a, b) => a + b, 0) / tvs.length : null,
-      max_tv: tvs.length > 0 ? Math.max(...tvs) : null,
-      max_abs_diff: s.factors.length > 0 ? Math.max(...s.factors.map((f) => f.maxAbsDiff)) : null,
+      mean_tv: error.tv,
+      max_tv: s.factors.length > 0 ? Math.max(...s.factors.map((f) => f.tv)) : null,
+      max_abs_diff: error.maxAbsDiff,
       run_dir: r.runDir,
     };
   });
@@ -100,8 +103,6 @@ function metricsTable(input: ReportInput): Table {
   const rows: Row[] = [];
   for (const r of input.runs) {
     for (const f of r.summary.factors) {
-      const keys = Object.keys(f.target);
-      const m = compareDistribution(keys.map((k) => f.observed[k] ?? 0), keys.map((k) => f.target[k]!));
       rows.push({
         run_id: r.id,
         scope_kind: "factor",
@@ -110,10 +111,10 @@ function metricsTable(input: ReportInput): Table {
         tv: f.tv,
         max_abs_diff: f.maxAbsDiff,
         kl: num(f.kl),
-        fd: m.fd,
-        mad: m.mad,
-        chi_square_p: num(m.chiSquare.pValue),
-        normalized_entropy: m.n > 0 ? m.normalizedEntropy : null,
+        fd: f.fd,
+        mad: f.mad,
+        chi_square_p: num(f.chiSquareP),
+        normalized_entropy: total(f.observed) > 0 ? f.normalizedEntropy : null,
         unknown_rate: null,
         exact: f.exact,
       });
@@ -143,15 +144,15 @@ function cellsTable(input: ReportInput): Table {
   const rows: Row[] = [];
   for (const r of input.runs) {
     for (const f of r.summary.factors) {
-      const n = Object.values(f.observed).reduce((s, c) => s + c, 0);
+      const n = total(f.observed);
       for (const key of Object.keys(f.target)) {
         const c = f.observed[key] ?? 0;
-        const iv = wilsonInterval(c, n);
-        rows.push({ run_id: r.id, scope_kind: "factor", scope: f.id, category: key, controlled: true, target: f.target[key]!, bins: f.bins[key] ?? null, observed: c, share: n > 0 ? c / n : null, wilson_low: iv.low, wilson_high: iv.high, truth: null });
+        const iv = f.intervals[key];
+        rows.push({ run_id: r.id, scope_kind: "factor", scope: f.id, category: key, controlled: true, target: f.target[key]!, bins: f.bins[key] ?? null, observed: c, share: n > 0 ? c / n : null, wilson_low: iv ? iv[0] : null, wilson_high: iv ? iv[1] : null, truth: null });
       }
     }
     for (const a of Object.values(r.summary.attributes)) {
-      const n = Object.values(a.observed).reduce((s, c) => s + c, 0);
+      const n = total(a.observed);
       for (const [cat, c] of Object.entries(a.observed)) {
         const iv = a.intervals[cat];
         rows.push({

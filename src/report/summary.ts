@@ -5,6 +5,7 @@ import type { Taxonomy } from "../core/taxonomy.js";
 import type { RunConfig } from "../config/resolve.js";
 import type { AttemptEvent, EndEvent, RunEvent } from "../store/events.js";
 import { agreementTables, type Agreement } from "./agreement.js";
+import type { AttributeSummaryBase, FactorSummary, RunSummaryBase } from "./summary-types.js";
 
 /** What run.json holds. */
 export interface RunRecord {
@@ -17,73 +18,20 @@ export interface RunRecord {
   target: Target;
 }
 
-export interface AttributeSummary {
-  attribute: string;
-  label: string;
-  controlled: boolean;
-  /** Target share per category (controlled attributes). */
-  target?: Record<string, number>;
-  /** Integer quota per category (controlled attributes). */
-  bins?: Record<string, number>;
-  /** Counts per category among the kept images (main subject, or every person with counting: per-person), unknowns left out. */
-  observed: Record<string, number>;
-  unknown: number;
-  unknownRate: number;
-  /** Wilson 95 % interval of each category's share. */
-  intervals: Record<string, [number, number]>;
-  tv?: number;
-  maxAbsDiff?: number;
-  kl?: number | null;
+export type { AttributeSummaryBase, FactorSummary, RunStatus, RunSummaryBase } from "./summary-types.js";
+
+/** An attribute's summary with what only the CLI and the exports show. */
+export interface AttributeSummary extends AttributeSummaryBase {
   fd?: number;
   mad?: number;
-  chiSquareP?: number;
-  normalizedEntropy: number;
-  exact?: boolean;
   /** The simulated model's ground truth (what was rendered) for the kept images, where known. */
   truth?: { observed: Record<string, number>; agreement: number };
 }
 
-export interface FactorSummary {
-  id: string;
-  attributes: string[];
-  target: Record<string, number>;
-  bins: Record<string, number>;
-  observed: Record<string, number>;
-  tv: number;
-  maxAbsDiff: number;
-  kl: number | null;
-  exact: boolean;
-}
-
-export interface RunSummary {
+/** A run's summary with what only the server and the CLI use (the API sends the base). */
+export interface RunSummary extends RunSummaryBase {
   runDir: string;
-  id: string;
-  prompt: string;
-  policy: string;
-  mode: string;
-  overflow: string;
-  provider: string;
-  observer: string;
-  seed: number;
-  n: number;
-  status: "complete" | "budget" | "provider-errors" | "observer-errors" | "incomplete";
-  message?: string;
-  kept: number;
-  /** Images generated (attempts that returned an image). */
-  generations: number;
-  /** Every call to the provider, refusals and errors included. */
-  attempts: number;
-  refusals: number;
-  errors: number;
-  discarded: { overflow: number; unknown: number; surplus: number };
-  generationsPerKept: number | null;
-  costUsd: number;
-  /** Every bin of every factor met exactly. */
-  exact: boolean;
   attributes: Record<string, AttributeSummary>;
-  factors: FactorSummary[];
-  /** Mean TV over the factors after each kept image. */
-  convergence: number[];
   /**
    * Per factor and requested cell (direct requests only): how many were asked for and how many the
    * provider refused. Refusal rates that differ by group are a bias finding in themselves.
@@ -91,6 +39,13 @@ export interface RunSummary {
   refusalsByCell: Record<string, Record<string, { requested: number; refused: number }>>;
   /** Agreement of each checking observer with the driving one, per attribute, over the kept images. */
   agreement: Agreement[];
+}
+
+/** Mean TV over a run's factors, and the largest max |p - q| of any factor (null without factors). */
+export function runError(s: RunSummaryBase): { tv: number | null; maxAbsDiff: number | null } {
+  const f = s.factors;
+  if (f.length === 0) return { tv: null, maxAbsDiff: null };
+  return { tv: f.reduce((sum, x) => sum + x.tv, 0) / f.length, maxAbsDiff: Math.max(...f.map((x) => x.maxAbsDiff)) };
 }
 
 const keyed = <T>(keys: readonly string[], values: readonly T[]): Record<string, T> =>
@@ -202,9 +157,14 @@ export function summarizeRun(runDir: string, record: RunRecord, events: readonly
       target: keyed(keys, f.q),
       bins: keyed(keys, f.bins),
       observed: keyed(keys, counts),
+      intervals: keyed(keys, m.intervals.map((iv) => [iv.low, iv.high] as [number, number])),
       tv: m.tv,
       maxAbsDiff: m.maxAbsDiff,
       kl: finiteOrNull(m.kl),
+      fd: m.fd,
+      mad: m.mad,
+      chiSquareP: m.chiSquare.pValue,
+      normalizedEntropy: m.normalizedEntropy,
       exact: counts.every((c, i) => c === f.bins[i]),
     };
   });

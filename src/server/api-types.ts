@@ -1,7 +1,9 @@
 /**
- * The dashboard's JSON API: what each route answers. Pure types without imports, shared by the
- * server (src/server) and the browser code (web/), so both sides are checked against one contract.
+ * The dashboard's JSON API: what each route answers. Pure types, shared by the server (src/server)
+ * and the browser code (web/), so both sides are checked against one contract. It imports only
+ * import-free type modules (the browser build must not reach node code).
  */
+import type { AttributeSummaryBase, FactorSummary, RunStatus, RunSummaryBase } from "../report/summary-types.js";
 
 /** A field of the new-run form that was not accepted, named by its config path ("n", "target.race"). */
 export interface FieldError {
@@ -74,7 +76,7 @@ export interface ApiRunListItem {
   observer: string;
   n: number;
   kept: number;
-  status: "complete" | "budget" | "provider-errors" | "observer-errors" | "incomplete";
+  status: RunStatus;
   exact: boolean;
   /** Mean TV over the controlled factors (0 = exactly on target). */
   tv: number | null;
@@ -127,66 +129,16 @@ export interface ApiAttempt {
 export interface ApiEnd {
   seq: number;
   t: string;
-  reason: "complete" | "budget" | "provider-errors" | "observer-errors";
+  reason: Exclude<RunStatus, "incomplete">;
   message?: string;
 }
 
-export interface ApiAttributeSummary {
-  attribute: string;
-  label: string;
-  controlled: boolean;
-  target?: Record<string, number>;
-  bins?: Record<string, number>;
-  observed: Record<string, number>;
-  unknown: number;
-  unknownRate: number;
-  intervals: Record<string, [number, number]>;
-  tv?: number;
-  maxAbsDiff?: number;
-  kl?: number | null;
-  chiSquareP?: number;
-  normalizedEntropy: number;
-  exact?: boolean;
-}
+export type ApiAttributeSummary = AttributeSummaryBase;
 
-export interface ApiFactorSummary {
-  id: string;
-  attributes: string[];
-  target: Record<string, number>;
-  bins: Record<string, number>;
-  observed: Record<string, number>;
-  tv: number;
-  maxAbsDiff: number;
-  kl: number | null;
-  exact: boolean;
-}
+export type ApiFactorSummary = FactorSummary;
 
-/** The measurements of a run (the same object `debiaspi show --json` prints; fields the page uses). */
-export interface ApiSummary {
-  id: string;
-  prompt: string;
-  policy: string;
-  mode: string;
-  overflow: string;
-  provider: string;
-  observer: string;
-  seed: number;
-  n: number;
-  status: ApiRunListItem["status"];
-  message?: string;
-  kept: number;
-  generations: number;
-  attempts: number;
-  refusals: number;
-  errors: number;
-  discarded: { overflow: number; unknown: number; surplus: number };
-  generationsPerKept: number | null;
-  costUsd: number;
-  exact: boolean;
-  attributes: Record<string, ApiAttributeSummary>;
-  factors: ApiFactorSummary[];
-  convergence: number[];
-}
+/** The measurements of a run (`debiaspi show --json` prints the same object with more fields). */
+export type ApiSummary = RunSummaryBase;
 
 /** GET /api/runs/:id */
 export interface ApiRunDetail {

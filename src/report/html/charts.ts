@@ -15,8 +15,9 @@ import { textWidth } from "./text-width.js";
  */
 export const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442"];
 
-export function seriesColors(series: readonly string[]): { domain: string[]; range: string[] } {
-  return { domain: [...series], range: series.map((_, i) => PALETTE[i % PALETTE.length]!) };
+/** The colour scale of the series `present`, each coloured by its place in `all` (every series of the report). */
+export function seriesColors(all: readonly string[], present: readonly string[]): { domain: string[]; range: string[] } {
+  return { domain: [...present], range: present.map((s) => PALETTE[all.indexOf(s) % PALETTE.length]!) };
 }
 
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
@@ -48,8 +49,7 @@ export function sharesSpec(opts: {
   series: readonly string[];
 }): TopLevelSpec {
   const present = opts.series.filter((s) => opts.rows.some((r) => r.series === s));
-  const colors = seriesColors(opts.series);
-  const color = { domain: present, range: present.map((s) => colors.range[colors.domain.indexOf(s)]!) };
+  const color = seriesColors(opts.series, present);
   const targets = opts.categories.flatMap((label) => {
     const withTarget = opts.rows.filter((r) => r.label === label && r.target !== undefined);
     return withTarget.length > 0 ? [{ label, target: withTarget.reduce((s, r) => s + r.target!, 0) / withTarget.length }] : [];
@@ -122,11 +122,11 @@ export function heatmapSpec(opts: {
   /** Label counts ("3 / 2": achieved / bins) instead of shares (pooled runs). */
   counts: boolean;
   /** Largest |achieved − target| the colour scale shows (share it between heatmaps that are compared). */
-  extent?: number;
+  extent: number;
+  /** The same target in every cell: the numbers show only what was achieved (the caption gives the target). */
+  even: boolean;
 }): TopLevelSpec {
-  const extent = opts.extent ?? Math.max(0.05, ...opts.cells.map((c) => Math.abs(c.diff)));
-  // With the same target in every cell the numbers show what was achieved; the caption gives the target.
-  const even = opts.cells.every((c) => (opts.counts ? c.bins === opts.cells[0]!.bins : Math.abs(c.target - opts.cells[0]!.target) < 1e-9));
+  const { extent, even } = opts;
   const values = opts.cells.map((c) => ({
     ...c,
     text: opts.counts ? (even ? `${c.count}` : `${c.count}/${c.bins}`) : even ? `${Math.round(c.share * 100)}%` : `${Math.round(c.share * 100)}/${Math.round(c.target * 100)}`,
@@ -177,7 +177,7 @@ export function convergenceSpec(opts: {
   series: readonly string[];
 }): TopLevelSpec {
   const present = opts.series.filter((s) => opts.points.some((p) => p.series === s));
-  const colors = seriesColors(opts.series);
+  const colors = seriesColors(opts.series, present);
   const dashes = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3], [10, 4]];
   const variants = [...new Set(opts.points.map((p) => p.variant ?? ""))];
   const byVariant = variants.length > 1;
@@ -194,7 +194,7 @@ export function convergenceSpec(opts: {
       color: {
         field: "series",
         type: "nominal",
-        scale: { domain: present, range: present.map((s) => colors.range[colors.domain.indexOf(s)]!) },
+        scale: colors,
         legend: present.length > 1 ? { title: "policy", ...BOTTOM_LEGEND(present.length) } : null,
       },
       strokeDash: {

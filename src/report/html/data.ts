@@ -3,7 +3,7 @@
  * (the series) and target (the panel), counts pooled across prompts, averaged convergence, costs.
  * No I/O and no markup here.
  */
-import { proportions, wilsonInterval } from "../../core/metrics.js";
+import { wilsonInterval } from "../../core/metrics.js";
 import type { CellLabels, ReportInput, ReportRun } from "../model.js";
 
 /** Attributes and categories, in taxonomy order, with their human labels (union over the runs' taxonomies). */
@@ -253,13 +253,6 @@ export function meanConvergence(group: RunGroup, maxPoints = 240): { kept: numbe
   return points;
 }
 
-/** Mean TV over a run's factors, and the largest max |p - q| of any factor. */
-export function runError(run: ReportRun): { tv: number | null; maxAbsDiff: number | null } {
-  const f = run.summary.factors;
-  if (f.length === 0) return { tv: null, maxAbsDiff: null };
-  return { tv: f.reduce((s, x) => s + x.tv, 0) / f.length, maxAbsDiff: Math.max(...f.map((x) => x.maxAbsDiff)) };
-}
-
 export interface CostRow {
   group: RunGroup;
   runs: number;
@@ -304,9 +297,4 @@ export function refusalsByCell(group: RunGroup): { factor: string; cell: string;
     }
   }
   return [...acc.values()];
-}
-
-/** Shares of an attribute's categories from counts (unknowns left out). */
-export function sharesOf(observed: Record<string, number>, categories: readonly string[]): number[] {
-  return proportions(categories.map((c) => observed[c] ?? 0));
 }

@@ -106,11 +106,30 @@ export function disagreements(e: AttemptEvent): Disagreement[] {
   return out;
 }
 
-function tile(catalog: Catalog, run: ReportRun, e: AttemptEvent, position: string, links: ImageLinks): SafeHtml {
+/** A cell's gallery, worked out once: the tiles shown and where the observers disagree. */
+export interface CellTiles extends GallerySelection {
+  run: ReportRun;
+  /** Where a checking observer saw something else, for every kept attempt and each attempt set apart that is shown. */
+  disagreements: Map<AttemptEvent, Disagreement[]>;
+  /** Kept images the observers disagree on, shown or not. */
+  keptDisagreeing: number;
+}
+
+/** The tiles of a cell's gallery (see selectTiles), with the disagreements of each computed once. */
+export function cellTiles(run: ReportRun, cap: GalleryCap): CellTiles {
+  const sel = selectTiles(run, cap);
+  const kept = run.events.filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept");
+  const found = new Map([...kept, ...sel.setApart].map((e) => [e, disagreements(e)]));
+  return { ...sel, run, disagreements: found, keptDisagreeing: kept.filter((e) => found.get(e)!.length > 0).length };
+}
+
+/** Where the observers disagree on an attempt the cell shows. */
+const disagreementsIn = (cell: CellTiles, e: AttemptEvent): Disagreement[] => cell.disagreements.get(e) ?? [];
+
+function tile(catalog: Catalog, run: ReportRun, e: AttemptEvent, dis: readonly Disagreement[], position: string, links: ImageLinks): SafeHtml {
   const state = e.decision === "kept" ? "kept" : e.decision === "refused" || e.decision === "error" ? e.decision : "apart";
   const labels = e.observation ? mainSubject(e.observation) : {};
   const shown = attributeOrder(catalog, run).filter((a) => labels[a] !== undefined);
-  const dis = disagreements(e);
   const disAttrs = new Set(dis.map((d) => d.attribute));
   const words = shown.map((a) => (labels[a] ? categoryLabel(catalog, a, labels[a]!) : `${attributeLabel(catalog, a)} unknown`));
   const asked = requestWords(catalog, e);
@@ -151,24 +170,23 @@ ${
 }
 
 /** Whether a cell's shown tiles include attempts set apart (refused, failed) and images the observers disagree on (the gallery filters use it). */
-export function cellMarks(run: ReportRun, cap: GalleryCap): { apart: boolean; disagree: boolean } {
-  const sel = selectTiles(run, cap);
-  return { apart: sel.setApart.length > 0, disagree: [...sel.kept, ...sel.setApart].some((e) => disagreements(e).length > 0) };
+export function cellMarks(cell: CellTiles): { apart: boolean; disagree: boolean } {
+  return { apart: cell.setApart.length > 0, disagree: [...cell.kept, ...cell.setApart].some((e) => disagreementsIn(cell, e).length > 0) };
 }
 
 /** One cell's gallery block. */
-export function cellGallery(catalog: Catalog, run: ReportRun, links: ImageLinks, opts: { cap: GalleryCap; open: boolean; idPrefix: string }): SafeHtml {
-  const sel = selectTiles(run, opts.cap);
+export function cellGallery(catalog: Catalog, cell: CellTiles, links: ImageLinks, opts: { open: boolean; idPrefix: string }): SafeHtml {
+  const { run } = cell;
   const s = run.summary;
-  const dis = run.events.filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept" && disagreements(e).length > 0).length;
+  const dis = cell.keptDisagreeing;
   const notes: string[] = [];
-  if (sel.kept.length < sel.totalKept) notes.push(`showing ${sel.kept.length} of ${sel.totalKept} kept images`);
-  if (sel.setApart.length < sel.totalSetApart) notes.push(`showing ${sel.setApart.length} of ${sel.totalSetApart} attempts set apart, refused or failed`);
+  if (cell.kept.length < cell.totalKept) notes.push(`showing ${cell.kept.length} of ${cell.totalKept} kept images`);
+  if (cell.setApart.length < cell.totalSetApart) notes.push(`showing ${cell.setApart.length} of ${cell.totalSetApart} attempts set apart, refused or failed`);
   const tiles = [
-    ...sel.kept.map((e, k) => tile(catalog, run, e, `#${k + 1}`, links)),
-    ...sel.setApart.map((e) => tile(catalog, run, e, `attempt ${e.i + 1}`, links)),
+    ...cell.kept.map((e, k) => tile(catalog, run, e, disagreementsIn(cell, e), `#${k + 1}`, links)),
+    ...cell.setApart.map((e) => tile(catalog, run, e, disagreementsIn(cell, e), `attempt ${e.i + 1}`, links)),
   ];
-  const marks = cellMarks(run, opts.cap);
+  const marks = cellMarks(cell);
   return html`<details class="cell" id="${opts.idPrefix}cell-${slug(run.id)}"${opts.open ? " open" : ""}${marks.apart ? html` data-apart="1"` : ""}${
     marks.disagree ? html` data-disagree="1"` : ""
   }>

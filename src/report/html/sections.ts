@@ -5,6 +5,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import { crossAttributeEffects, summarizeCrossEffects } from "../../experiments/effects.js";
 import type { CrossEffectRow, Finding, ReportInput, ReportRun } from "../model.js";
+import { runError } from "../summary.js";
 import { convergenceSpec, heatmapSpec, sharesSpec } from "./charts.js";
 import {
   attributeLabel,
@@ -19,7 +20,6 @@ import {
   panelOf,
   pooledShares,
   refusalsByCell,
-  runError,
   cellLabel,
   type Catalog,
   type Grouping,
@@ -27,7 +27,7 @@ import {
   type ShareRow,
 } from "./data.js";
 import { fixed, integer, percent, points, signed, usd } from "./format.js";
-import { capFor, cellGallery, cellMarks, type GalleryCap, type ImageLinks } from "./gallery.js";
+import { capFor, cellGallery, cellMarks, cellTiles, type CellTiles, type GalleryCap, type ImageLinks } from "./gallery.js";
 import { html, join, raw, slug, type SafeHtml } from "./markup.js";
 import { renderChart } from "./svg.js";
 
@@ -155,7 +155,7 @@ function summarySection(ctx: Context): SafeHtml {
   const parts: SafeHtml[] = [];
   if (grouping.groups.some((g) => g.runs.length > 1)) {
     const rows = grouping.groups.map((g) => {
-      const errs = g.runs.map(runError);
+      const errs = g.runs.map((r) => runError(r.summary));
       const tvs = errs.map((e) => e.tv).filter((x): x is number => x !== null);
       const mx = errs.map((e) => e.maxAbsDiff).filter((x): x is number => x !== null);
       const c = costRow(g);
@@ -182,7 +182,7 @@ function summarySection(ctx: Context): SafeHtml {
   const runs = grouping.groups.flatMap((g) => [...g.runs].sort((a, b) => a.labels.prompt.localeCompare(b.labels.prompt)));
   const rows = runs.map((r) => {
     const s = r.summary;
-    const e = runError(r);
+    const e = runError(r.summary);
     return [
       html`<a href="#${ctx.id(`cell-${slug(r.id)}`)}">${r.labels.prompt}</a>`,
       r.labels.policy,
@@ -284,11 +284,14 @@ async function jointSection(ctx: Context): Promise<SafeHtml | undefined> {
         if (cells.length === 0) continue;
         const columns = [...new Set(cells.map((c) => c.column))];
         const counts = g.runs.length === 1;
+        // With the same target in every cell the numbers show what was achieved; the caption gives the target.
+        const even = counts ? cells.every((c) => c.bins === cells[0]!.bins) : cells.every((c) => Math.abs(c.target - cells[0]!.target) < 1e-9);
         const title = `${factor.attributes.map((a) => attributeLabel(catalog, a)).join(" × ")}: ${g.series}`;
         const chart = await ctx.chart(
           heatmapSpec({
             title,
             extent,
+            even,
             rowTitle: attributeLabel(catalog, first!),
             columnTitle: rest.map((a) => attributeLabel(catalog, a)).join(" · "),
             rows: rowsOrder.filter((r) => cells.some((c) => c.row === r)),
@@ -298,7 +301,6 @@ async function jointSection(ctx: Context): Promise<SafeHtml | undefined> {
           }),
           `${title}: achieved against target per cell`,
         );
-        const even = counts ? cells.every((c) => c.bins === cells[0]!.bins) : cells.every((c) => Math.abs(c.target - cells[0]!.target) < 1e-9);
         const numbers = counts
           ? even
             ? `images per cell (target: ${cells[0]!.bins} in every cell)`
@@ -470,17 +472,19 @@ function gallerySection(ctx: Context, options: SectionOptions): SafeHtml {
   const cells = ctx.input.runs.length;
   const open = cells <= 6;
   const groups = ctx.grouping.groups;
-  const cellsOf = (g: RunGroup): SafeHtml[] => byPrompt(g).map((r) => cellGallery(ctx.catalog, r, links, { cap, open, idPrefix: ctx.id("") }));
+  const tilesOf = (g: RunGroup): CellTiles[] => byPrompt(g).map((r) => cellTiles(r, cap));
+  const galleries = (tiles: readonly CellTiles[]): SafeHtml[] => tiles.map((t) => cellGallery(ctx.catalog, t, links, { open, idPrefix: ctx.id("") }));
   const groupTitle = (g: RunGroup): string => `${g.series}${ctx.grouping.panels.length > 1 ? ` · target ${g.panel}` : ""}`;
   let body: SafeHtml;
-  if (groups.length === 1) body = join(cellsOf(groups[0]!), "\n");
-  else if (cells <= 12) body = join(groups.map((g) => html`<h3>${groupTitle(g)}</h3>${cellsOf(g)}`));
+  if (groups.length === 1) body = join(galleries(tilesOf(groups[0]!)), "\n");
+  else if (cells <= 12) body = join(groups.map((g) => html`<h3>${groupTitle(g)}</h3>${galleries(tilesOf(g))}`));
   else {
     // Many cells: one collapsed block per policy and target, each holding its cells.
     body = join(
       groups.map((g) => {
-        const marks = g.runs.map((r) => cellMarks(r, cap));
-        return html`<details class="group"${marks.some((m) => m.apart) ? html` data-apart="1"` : ""}${marks.some((m) => m.disagree) ? html` data-disagree="1"` : ""}><summary>${groupTitle(g)} <span class="cell-meta">— ${plural(g.runs.length, "cell")}</span></summary>${cellsOf(g)}</details>`;
+        const tiles = tilesOf(g);
+        const marks = tiles.map(cellMarks);
+        return html`<details class="group"${marks.some((m) => m.apart) ? html` data-apart="1"` : ""}${marks.some((m) => m.disagree) ? html` data-disagree="1"` : ""}><summary>${groupTitle(g)} <span class="cell-meta">— ${plural(g.runs.length, "cell")}</span></summary>${galleries(tiles)}</details>`;
       }),
       "\n",
     );
