@@ -88,6 +88,7 @@ export function checkObserverSees(observer: Observer, controlled: readonly strin
     `observer ${observer.id} cannot see ${blind.join(", ")} (controlled by this run); it labels ${observer.sees.join(", ")} only. ` +
       `Drive the loop with an observer that sees ${blind.length > 1 ? "them" : "it"} (self-report, vlm) and add --check ${observer.id} to compare, ` +
       `or control only ${observer.sees.join(", ")}`,
+    "observer",
   );
 }
 

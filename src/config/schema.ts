@@ -118,19 +118,19 @@ export function formatZodError(error: z.ZodError, source: string, nameOf: (path:
   const issue = error.issues[0];
   if (!issue) return `${source}: invalid`;
   const path = issue.path.length > 0 ? nameOf(issue.path.map(String).join(".")) : "(top level)";
-  let msg = issue.message;
-  if (issue.code === "unrecognized_keys") {
-    msg = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-    const shape = path === "(top level)" ? Object.keys(runConfigSchema.shape) : undefined;
-    if (shape) msg += `; accepted: ${shape.join(", ")}`;
-  } else if (issue.code === "invalid_value" && "values" in issue) {
-    msg = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
-  } else if (/^(Too small|Too big|Invalid input)\b/.test(msg)) {
-    // zod's own wording; a message written in the schema is kept as it is
-    msg = boundMessage(issue) ?? msg;
-  }
+  let msg = issueMessage(issue);
+  if (issue.code === "unrecognized_keys" && path === "(top level)") msg += `; accepted: ${Object.keys(runConfigSchema.shape).join(", ")}`;
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? "s" : ""})` : "";
   return `${source}: ${path}: ${msg}${more}`;
+}
+
+/** What was wrong in one zod issue, in the CLI's words ("must be at least 1"); the CLI and the dashboard both say it so. */
+export function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  if (issue.code === "invalid_value" && "values" in issue) return `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+  // zod's own wording; a message written in the schema is kept as it is
+  if (/^(Too small|Too big|Invalid input)\b/.test(issue.message)) return boundMessage(issue) ?? issue.message;
+  return issue.message;
 }
 
 /** zod's bound and whole-number issues in the CLI's words ("must be at least 1"), for every key alike. */

@@ -4,7 +4,11 @@
  */
 export class InputError extends Error {
   override readonly name = "InputError";
-  constructor(message: string) {
+  /** `field`: the setting at fault, when the check knows it (the dashboard shows the error next to that field). */
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }

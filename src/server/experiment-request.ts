@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { RUN_DEFAULTS } from "../config/resolve.js";
+import { issueMessage } from "../config/schema.js";
 import { EXPERIMENT_DEFAULTS, planExperiment, validateExperimentConfig, type PlannedExperiment } from "../experiments/config.js";
 import { BUILTIN_PROMPT_SETS, loadPromptSet } from "../experiments/prompt-sets.js";
 import { InputError } from "../core/errors.js";
@@ -44,7 +46,8 @@ export function validateExperimentRequest(body: unknown, experimentsDir: string,
   if (!part.success) {
     for (const issue of part.error.issues) {
       const field = issue.path.map(String).join(".") || "form";
-      errors.push({ field, message: issue.code === "invalid_value" ? `must be one of ${BUILTIN_PROMPT_SETS.join(", ")}` : issue.message });
+      // The prompt sets are listed as loadPromptSet lists them; the rest is worded as the CLI words it.
+      errors.push({ field, message: issue.code === "invalid_value" ? `must be one of ${BUILTIN_PROMPT_SETS.join(", ")}` : issueMessage(issue) });
     }
   }
   const settings = Object.fromEntries(Object.entries(raw).filter(([k]) => !(PART_KEYS as readonly string[]).includes(k)));
@@ -58,10 +61,11 @@ export function validateExperimentRequest(body: unknown, experimentsDir: string,
 
   const { prompt: _prompt, out: _out, n, policy, observer, provider, seed, attributes, target, joint, jointTarget, ...shared } = run.config;
   const p = part.data;
-  const policies = [...new Set([...(p.baseline ? ["none" as const] : []), policy ?? "debiaspi"])];
+  const policies = [...new Set([...(p.baseline ? ["none" as const] : []), policy ?? RUN_DEFAULTS.policy])];
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "").replace("T", "-");
   const id = `${setId}-${slugify(policies.join("-")).replace(/_/g, "-")}-${stamp}`.toLowerCase();
-  const targetSpec = { id: targetName({ ...(attributes ? { attributes } : {}), ...(joint ? { joint } : {}), ...(target ? { target } : {}), ...(jointTarget ? { jointTarget } : {}) }), ...(attributes ? { attributes } : {}), ...(target ? { target } : {}), ...(joint ? { joint } : {}), ...(jointTarget ? { jointTarget } : {}) };
+  const controlled = { ...(attributes ? { attributes } : {}), ...(target ? { target } : {}), ...(joint ? { joint } : {}), ...(jointTarget ? { jointTarget } : {}) };
+  const targetSpec = { id: targetName(controlled), ...controlled };
   try {
     const config = validateExperimentConfig(
       {
@@ -72,8 +76,8 @@ export function validateExperimentRequest(body: unknown, experimentsDir: string,
         prompts: [{ set: setId, limit: p.limit ?? 10, spread: true }],
         policies,
         targets: [targetSpec],
-        observers: [observer ?? "self-report"],
-        providers: [provider ?? "sim"],
+        observers: [observer ?? RUN_DEFAULTS.observer],
+        providers: [provider ?? RUN_DEFAULTS.provider],
         n: n ?? EXPERIMENT_DEFAULTS.n,
         settings: shared,
       },

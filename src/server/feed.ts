@@ -31,10 +31,6 @@ export function toApiAttempt(e: AttemptEvent, seq: number): ApiAttempt {
   };
 }
 
-export function toApiSummary(dir: string, record: RunRecord, events: readonly RunEvent[]): ApiSummary {
-  return summarizeRun(dir, record, events);
-}
-
 function toStream(e: RunEvent, seq: number): ApiStreamEvent {
   if (e.type === "attempt") return { type: "attempt", data: toApiAttempt(e, seq) };
   const end: ApiEnd = { seq, t: e.t, reason: e.reason, ...(e.message ? { message: e.message } : {}) };
@@ -131,7 +127,7 @@ export class EventFeed {
   /** The run's measurements now. */
   currentSummary(): ApiSummary {
     if (this.summaryStale || !this.summary) {
-      this.summary = toApiSummary(this.dir, this.record, this.events);
+      this.summary = summarizeRun(this.dir, this.record, this.events);
       this.summaryStale = false;
     }
     return this.summary;

@@ -3,6 +3,7 @@ import { basename, extname } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { RUN_DEFAULTS } from "../config/resolve.js";
+import { issueMessage } from "../config/schema.js";
 import { MAX_N } from "../core/target.js";
 import { builtinTaxonomy } from "../core/taxonomy.js";
 import { observerEntries } from "../observers/index.js";
@@ -216,7 +217,8 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.map(String).join(".") || (issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "form");
-      throw new HttpError(400, `resume: ${field}: ${issue.message}; accepted: { "maxAttempts": whole number >= 1 }`, [{ field, message: issue.message }]);
+      const message = issueMessage(issue);
+      throw new HttpError(400, `resume: ${field}: ${message}; accepted: { "maxAttempts": whole number >= 1 }`, [{ field, message }]);
     }
     const live = await manager.resume(params.id!, parsed.data.maxAttempts);
     sendJson(res, 202, { id: params.id, live });

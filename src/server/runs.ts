@@ -1,25 +1,19 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { loadRun, resume, run } from "../api.js";
+import { loadRun, resume, run, type RunOptions } from "../api.js";
 import type { RunConfigInput } from "../config/schema.js";
-import { InputError } from "../core/errors.js";
 import type { RunRecord, RunSummary } from "../report/summary.js";
 import type { RunEvent } from "../store/events.js";
-import { isFinished, loadReportInput } from "../experiments/load.js";
-import { isExperimentFolder, RUNS_DIR } from "../experiments/folder.js";
+import { loadReportInput, runInProgress } from "../experiments/load.js";
+import { isExperimentFolder, readManifest, RUNS_DIR } from "../experiments/folder.js";
 import { lockHolder } from "../store/files.js";
 import type { PlannedExperiment } from "../experiments/config.js";
-import { resumeExperiment, runExperiment } from "../experiments/runner.js";
+import { resumeExperiment, runExperiment, type ExperimentRunOptions } from "../experiments/runner.js";
 import type { ApiExperimentDetail, ApiExperimentListItem, ApiLiveState, ApiRunDetail, ApiRunListItem } from "./api-types.js";
 import { confinedPath, isSafeId } from "./confine.js";
 import { EventFeed } from "./feed.js";
 import { HttpError } from "./http-util.js";
-
-interface LiveRun {
-  controller: AbortController;
-  state: "running" | "stopping";
-  done: Promise<void>;
-}
+import { LiveSet, type Progress, type Tracking } from "./live.js";
 
 interface Loaded {
   record: RunRecord;
@@ -39,12 +33,14 @@ const mean = (xs: number[]): number | null => (xs.length > 0 ? xs.reduce((s, x) 
  * and keeps one EventFeed per watched run.
  */
 export class RunManager {
-  private live = new Map<string, LiveRun>();
-  private liveExperiments = new Map<string, LiveRun & { done_: number; total: number }>();
-  private experimentErrors = new Map<string, string>();
-  private errors = new Map<string, string>();
   private feeds = new Map<string, EventFeed>();
   private cache = new Map<string, Loaded>();
+  /** A run's files and state change as it starts, stops and ends: read it again and tell its watchers. */
+  private runs = new LiveSet("run", (id) => {
+    this.cache.delete(id);
+    this.feeds.get(id)?.sendState();
+  });
+  private experiments = new LiveSet("experiment");
 
   constructor(
     readonly runsDir: string,
@@ -62,8 +58,6 @@ export class RunManager {
     else if (parts.length === 2 && parts.every(isSafeId)) {
       const exp = confinedPath(this.experimentsDir, parts[0]!);
       dir = exp && isExperimentFolder(exp) ? confinedPath(exp, RUNS_DIR, parts[1]!) : undefined;
-      // confinedPath checks each part; the cell must also stay inside the experiment's own folder.
-      if (dir && exp && !dir.startsWith(exp + sep)) dir = undefined;
     }
     if (!dir || !existsSync(join(dir, "run.json"))) throw new HttpError(404, `no run "${id}"`);
     return dir;
@@ -90,27 +84,42 @@ export class RunManager {
     if (!existsSync(this.experimentsDir)) return [];
     const out: ApiExperimentListItem[] = [];
     for (const name of readdirSync(this.experimentsDir)) {
-      if (name.startsWith(".") || !isSafeId(name)) continue;
-      const dir = confinedPath(this.experimentsDir, name);
-      if (!dir || !isExperimentFolder(dir)) continue;
       try {
-        const input = loadReportInput(dir);
-        const finished = input.runs.filter(isFinished);
-        out.push({
-          id: name,
-          title: input.title,
-          createdAt: input.createdAt,
-          runs: input.runs.length + (input.incomplete ?? []).filter((c) => !input.runs.some((r) => r.id === c)).length,
-          incomplete: (input.incomplete ?? []).length,
-          meanTv: mean(finished.flatMap((r) => r.summary.factors.map((f) => f.tv))),
-          exactShare: finished.length > 0 ? finished.filter((r) => r.summary.exact).length / finished.length : null,
-          live: this.experimentLiveState(name).state,
-        });
+        out.push(this.experimentItem(name, this.experimentDir(name)));
       } catch {
-        // a damaged experiment folder is left out of the list
+        // not an experiment, or a damaged one: left out of the list
       }
     }
     return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  }
+
+  /** An experiment's row from its manifest and its cells' cached runs (the numbers of its report, without effects and findings). */
+  private experimentItem(id: string, dir: string): ApiExperimentListItem {
+    const manifest = readManifest(dir);
+    const finished: RunSummary[] = [];
+    let incomplete = 0;
+    for (const cell of manifest.cells) {
+      if (!existsSync(join(dir, RUNS_DIR, cell.id, "run.json"))) {
+        incomplete += 1;
+        continue;
+      }
+      const key = `${id}${EXPERIMENT_SEP}${cell.id}`;
+      const cellDir = this.dirOf(key);
+      const { summary } = this.load(key, cellDir);
+      // finished as isFinished tells: it wrote its end line and no process works on it
+      if (summary.status !== "incomplete" && !runInProgress(cellDir)) finished.push(summary);
+      else incomplete += 1;
+    }
+    return {
+      id,
+      title: manifest.title,
+      createdAt: manifest.createdAt,
+      runs: manifest.cells.length,
+      incomplete,
+      meanTv: mean(finished.flatMap((s) => s.factors.map((f) => f.tv))),
+      exactShare: finished.length > 0 ? finished.filter((s) => s.exact).length / finished.length : null,
+      live: this.experimentLiveState(id).state,
+    };
   }
 
   experimentDetail(id: string): ApiExperimentDetail {
@@ -122,105 +131,73 @@ export class RunManager {
       createdAt: input.createdAt,
       runs: input.runs.map((r) => {
         const key = `${id}${EXPERIMENT_SEP}${r.id}`;
-        return { ...this.listItem(key, this.load(key)), labels: { ...r.labels } as Record<string, string> };
+        return { ...this.listItem(key, r, this.dirOf(key)), labels: { ...r.labels } as Record<string, string> };
       }),
       incomplete: input.incomplete ?? [],
       findings: (input.findings ?? []).map((f) => ({ id: f.id, claim: f.claim, reproduced: f.reproduced, evidence: f.evidence })),
     };
   }
 
-  liveState(id: string): ApiLiveState {
-    const l = this.live.get(id);
-    const error = this.errors.get(id);
-    if (!l && this.lockedElsewhere(id)) return { state: "running", external: true };
-    return { state: l ? l.state : "idle", ...(error ? { error } : {}) };
+  /** The state of run `id`; `dir`, its folder, when already known. */
+  liveState(id: string, dir?: string): ApiLiveState {
+    return this.runs.state(id, () => this.lockedElsewhere(id, dir));
   }
 
   /** A run that a live process works on without this dashboard having started it (the CLI, or an experiment's cell). */
-  private lockedElsewhere(id: string): boolean {
-    let dir: string;
-    try {
-      dir = this.dirOf(id);
-    } catch {
-      return false;
+  private lockedElsewhere(id: string, dir?: string): boolean {
+    if (dir === undefined) {
+      try {
+        dir = this.dirOf(id);
+      } catch {
+        return false;
+      }
     }
     return lockHolder(join(dir, "run.lock"), { includeSelf: true }) !== undefined;
   }
 
-  experimentLiveState(id: string): ApiLiveState & { done?: number; total?: number } {
-    const l = this.liveExperiments.get(id);
-    const error = this.experimentErrors.get(id);
-    if (l) return { state: l.state, done: l.done_, total: l.total };
-    if (lockHolder(join(this.experimentsDir, id, "experiment.lock"), { includeSelf: true }) !== undefined) return { state: "running", external: true };
-    return { state: "idle", ...(error ? { error } : {}) };
+  experimentLiveState(id: string): ApiLiveState & Partial<Progress> {
+    return this.experiments.state(id, () => lockHolder(join(this.experimentsDir, id, "experiment.lock"), { includeSelf: true }) !== undefined);
   }
 
-  private trackExperiment(controller: AbortController, start: (onStart: (dir: string, total: number) => void, onCell: (done: number) => void) => Promise<unknown>): Promise<string> {
-    return new Promise<string>((resolveId, reject) => {
-      let id: string | undefined;
-      let settle!: () => void;
-      const done = new Promise<void>((r) => (settle = r));
-      start(
-        (dir, total) => {
-          id = basename(dir);
-          this.experimentErrors.delete(id);
-          this.liveExperiments.set(id, { controller, state: "running", done, done_: 0, total });
-          resolveId(id);
-        },
-        (n) => {
-          const l = id ? this.liveExperiments.get(id) : undefined;
-          if (l) l.done_ = n;
-        },
-      )
-        .catch((e: unknown) => {
-          if (!id) return reject(e);
-          this.experimentErrors.set(id, e instanceof Error ? e.message : String(e));
-        })
-        .finally(() => {
-          if (id) this.liveExperiments.delete(id);
-          else reject(new Error("the experiment ended before its folder was ready"));
-          settle();
-        });
-    });
+  /** What an experiment is run with to be tracked: its signal, its start and its cells done. */
+  private experimentOptions(t: Tracking): ExperimentRunOptions {
+    const progress: Progress = { done: 0, total: 0 };
+    return {
+      signal: t.signal,
+      onStart: (dir, total) => {
+        progress.total = total;
+        t.started(dir, progress);
+      },
+      onCell: (r) => {
+        progress.done = r.done;
+      },
+    };
   }
 
   /** Runs a planned experiment in this process; resolves with its id once its folder exists. */
   startExperiment(plan: PlannedExperiment): Promise<string> {
-    const controller = new AbortController();
-    return this.trackExperiment(controller, (onStart, onCell) => runExperiment(plan, { signal: controller.signal, onStart, onCell: (r) => onCell(r.done) }));
+    return this.experiments.track((t) => runExperiment(plan, this.experimentOptions(t)));
   }
 
   stopExperiment(id: string): ApiLiveState {
     this.experimentDir(id);
-    const l = this.liveExperiments.get(id);
-    if (!l) throw new HttpError(409, `experiment "${id}" is not running in this dashboard`);
-    if (l.state === "running") {
-      l.state = "stopping";
-      l.controller.abort(new Error("stopped from the dashboard"));
-    }
+    this.experiments.stop(id);
     return this.experimentLiveState(id);
   }
 
   async resumeExperiment(id: string): Promise<ApiLiveState> {
     const dir = this.experimentDir(id);
-    if (this.liveExperiments.has(id)) throw new HttpError(409, `experiment "${id}" is already running`);
-    const controller = new AbortController();
-    try {
-      await this.trackExperiment(controller, (onStart, onCell) => resumeExperiment(dir, { signal: controller.signal, onStart, onCell: (r) => onCell(r.done) }));
-    } catch (e) {
-      if (e instanceof InputError) throw new HttpError(409, e.message);
-      throw e;
-    }
+    this.experiments.checkIdle(id);
+    await this.experiments.resume((t) => resumeExperiment(dir, this.experimentOptions(t)));
     return this.experimentLiveState(id);
   }
 
   async experimentSettled(id: string): Promise<void> {
-    await this.liveExperiments.get(id)?.done;
+    await this.experiments.settled(id);
   }
 
-  /** Reads a run (cached until its events.jsonl changes). */
-  load(id: string): Loaded {
-    const dir = this.dirOf(id);
+  /** Reads a run (cached until its events.jsonl changes); `dir`, its folder, when already known. */
+  load(id: string, dir = this.dirOf(id)): Loaded {
     const st = statSync(join(dir, "events.jsonl"), { throwIfNoEntry: false });
     const stamp = `${st?.size ?? 0}:${st?.mtimeMs ?? 0}`;
     const hit = this.cache.get(id);
@@ -236,21 +213,22 @@ export class RunManager {
     if (!existsSync(this.runsDir)) return [];
     const items: ApiRunListItem[] = [];
     for (const name of readdirSync(this.runsDir)) {
-      if (name.startsWith(".") || !isSafeId(name)) continue;
-      const dir = confinedPath(this.runsDir, name);
-      if (!dir || !existsSync(join(dir, "run.json"))) continue;
+      // dirOf would take such a name for an experiment's cell
+      if (name.includes(EXPERIMENT_SEP)) continue;
+      let dir: string;
       let loaded: Loaded;
       try {
-        loaded = this.load(name);
+        dir = this.dirOf(name);
+        loaded = this.load(name, dir);
       } catch {
         continue;
       }
-      items.push(this.listItem(name, loaded));
+      items.push(this.listItem(name, loaded, dir));
     }
     return items.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
   }
 
-  private listItem(id: string, { record, summary: s }: Loaded): ApiRunListItem {
+  private listItem(id: string, { record, summary: s }: Pick<Loaded, "record" | "summary">, dir: string): ApiRunListItem {
     return {
       id,
       createdAt: record.createdAt,
@@ -269,15 +247,16 @@ export class RunManager {
       errors: s.errors,
       costUsd: s.costUsd,
       factors: s.factors.map((f) => f.id),
-      live: this.liveState(id).state,
+      live: this.liveState(id, dir).state,
     };
   }
 
   detail(id: string): ApiRunDetail {
-    const { record, summary } = this.load(id);
+    const dir = this.dirOf(id);
+    const { record, summary } = this.load(id, dir);
     const labels: ApiRunDetail["labels"] = {};
     for (const a of record.taxonomy.attributes) labels[a.id] = Object.fromEntries(a.categories.map((c) => [c.id, c.label]));
-    return { id, createdAt: record.createdAt, config: { ...record.config }, labels, summary, live: this.liveState(id) };
+    return { id, createdAt: record.createdAt, config: { ...record.config }, labels, summary, live: this.liveState(id, dir) };
   }
 
   /** The feed of a run, created on first use. */
@@ -285,7 +264,7 @@ export class RunManager {
     let f = this.feeds.get(id);
     if (!f) {
       const dir = this.dirOf(id);
-      f = new EventFeed(id, dir, loadRun(dir).record, () => this.liveState(id));
+      f = new EventFeed(id, dir, this.load(id, dir).record, () => this.liveState(id, dir));
       this.feeds.set(id, f);
     }
     return f;
@@ -294,97 +273,52 @@ export class RunManager {
   /** Forgets a feed nobody watches and whose run is not running here. */
   releaseFeed(id: string): void {
     const f = this.feeds.get(id);
-    if (f && f.size === 0 && !this.live.has(id)) {
+    if (f && f.size === 0 && !this.runs.has(id)) {
       f.stop();
       this.feeds.delete(id);
     }
   }
 
-  private changed(id: string): void {
-    this.feeds.get(id)?.sendState();
-  }
-
-  private track(controller: AbortController, started: (onStart: (dir: string) => void, onProgress: () => void) => Promise<unknown>): Promise<string> {
-    return new Promise<string>((resolveId, reject) => {
-      let id: string | undefined;
-      let settle!: () => void;
-      const done = new Promise<void>((r) => (settle = r));
-      const work = started(
-        (dir) => {
-          id = basename(dir);
-          this.errors.delete(id);
-          this.live.set(id, { controller, state: "running", done });
-          this.changed(id);
-          resolveId(id);
-        },
-        () => {
-          if (id) this.feeds.get(id)?.poll();
-        },
-      );
-      work.then(
-        () => undefined,
-        (e: unknown) => {
-          if (!id) return reject(e);
-          this.errors.set(id, e instanceof Error ? e.message : String(e));
-        },
-      ).finally(() => {
-        if (id) {
-          this.live.delete(id);
-          this.cache.delete(id);
-          this.changed(id);
-        } else reject(new Error("the run ended before its folder was ready"));
-        settle();
-      });
-    });
+  /** What a run is run with to be tracked: its signal, its start and its progress, read into its feed. */
+  private runOptions(t: Tracking): RunOptions {
+    return {
+      signal: t.signal,
+      onStart: (dir) => t.started(dir),
+      onProgress: () => {
+        if (t.id) this.feeds.get(t.id)?.poll();
+      },
+    };
   }
 
   /** Starts a run with validated settings; resolves with its id once its folder exists. */
   start(config: RunConfigInput): Promise<string> {
-    const controller = new AbortController();
-    return this.track(controller, (onStart, onProgress) => run(config, { signal: controller.signal, onStart, onProgress }));
+    return this.runs.track((t) => run(config, this.runOptions(t)));
   }
 
   /** Asks a running run to stop: requests in flight are cancelled, the folder stays resumable. */
   stop(id: string): ApiLiveState {
-    this.dirOf(id);
-    const l = this.live.get(id);
-    if (!l) throw new HttpError(409, `run "${id}" is not running in this dashboard`);
-    if (l.state === "running") {
-      l.state = "stopping";
-      l.controller.abort(new Error("stopped from the dashboard"));
-      this.changed(id);
-    }
-    return this.liveState(id);
+    const dir = this.dirOf(id);
+    this.runs.stop(id);
+    return this.liveState(id, dir);
   }
 
   /** Continues a stopped or killed run (or one that spent its budget, with a larger maxAttempts). */
   async resume(id: string, maxAttempts?: number): Promise<ApiLiveState> {
     const dir = this.dirOf(id);
-    if (this.live.has(id)) throw new HttpError(409, `run "${id}" is already running`);
-    const { summary } = this.load(id);
-    if (summary.status === "complete") throw new HttpError(409, `run "${id}" is complete; there is nothing to resume`);
-    const controller = new AbortController();
-    try {
-      await this.track(controller, (onStart, onProgress) =>
-        resume(dir, { signal: controller.signal, onStart, onProgress, ...(maxAttempts !== undefined ? { maxAttempts } : {}) }),
-      );
-    } catch (e) {
-      if (e instanceof InputError) throw new HttpError(409, e.message);
-      throw e;
-    }
-    return this.liveState(id);
+    this.runs.checkIdle(id);
+    if (this.load(id, dir).summary.status === "complete") throw new HttpError(409, `run "${id}" is complete; there is nothing to resume`);
+    await this.runs.resume((t) => resume(dir, { ...this.runOptions(t), ...(maxAttempts !== undefined ? { maxAttempts } : {}) }));
+    return this.liveState(id, dir);
   }
 
   /** Waits until a run is no longer running here (tests, shutdown). */
   async settled(id: string): Promise<void> {
-    await this.live.get(id)?.done;
+    await this.runs.settled(id);
   }
 
-  /** Stops every run (they stay resumable) and waits for them. */
+  /** Stops every run and experiment (they stay resumable) and waits for them. */
   async close(): Promise<void> {
-    const all = [...this.live.values(), ...this.liveExperiments.values()];
-    for (const l of all) l.controller.abort(new Error("the dashboard is shutting down"));
-    await Promise.all(all.map((l) => l.done));
+    await Promise.all([this.runs.close(), this.experiments.close()]);
     for (const f of this.feeds.values()) f.stop();
     this.feeds.clear();
   }

@@ -1,6 +1,7 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { prepareRun } from "../api.js";
-import { runConfigSchema, type RunConfigInput } from "../config/schema.js";
+import { RUN_DEFAULTS } from "../config/resolve.js";
+import { issueMessage, runConfigSchema, type RunConfigInput } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import { resolveTarget, type TargetSpec } from "../core/target.js";
 import { applyTaxonomyPatch, builtinTaxonomy, type Taxonomy } from "../core/taxonomy.js";
@@ -14,11 +15,9 @@ import type { FieldError } from "./api-types.js";
  */
 export const runRequestSchema = runConfigSchema.omit({ out: true });
 
-export type RunRequest = z.infer<typeof runRequestSchema>;
-
 export type Validation = { ok: true; config: RunConfigInput } | { ok: false; errors: FieldError[] };
 
-/** One message per zod issue, named by its path in the settings. */
+/** One message per zod issue (per unknown key), named by its path in the settings; worded as the CLI words it. */
 function zodFieldErrors(error: z.ZodError, body: unknown): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of error.issues) {
@@ -34,9 +33,9 @@ function zodFieldErrors(error: z.ZodError, body: unknown): FieldError[] {
       }
       continue;
     }
-    let message = issue.message;
-    if (issue.code === "invalid_value" && "values" in issue) message = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
-    else if (issue.code === "invalid_type") {
+    let message = issueMessage(issue);
+    // A wrong type names the value given (the form may send text for a number); a fraction stays "must be a whole number".
+    if (issue.code === "invalid_type" && issue.expected !== "int") {
       const given = valueAt(body, issue.path);
       message = `expected ${issue.expected}${given === undefined ? "" : `, got ${describe(given)}`}`;
     }
@@ -61,14 +60,14 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** Runs `check`; an InputError becomes an error on `field`. */
+/** Runs `check`; an InputError becomes an error on the field it names, else on `field`. */
 function attempt(errors: FieldError[], field: string, check: () => void): boolean {
   try {
     check();
     return true;
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
-    errors.push({ field, message: e.message });
+    errors.push({ field: e.field ?? field, message: e.message });
     return false;
   }
 }
@@ -89,7 +88,7 @@ export function validateRunRequest(body: unknown, runsDir: string): Validation {
   const taxonomyOk = attempt(errors, input.professions?.length ? "professions" : "taxonomy", () => {
     taxonomy = applyTaxonomyPatch(builtinTaxonomy(), { ...(input.taxonomy ?? {}), professions: input.professions ?? [] });
   });
-  const n = input.n ?? 20;
+  const n = input.n ?? RUN_DEFAULTS.n;
   if (taxonomyOk && taxonomy) {
     const tax = taxonomy;
     const target = (field: string, spec: TargetSpec): boolean => attempt(errors, field, () => void resolveTarget(tax, spec, n));
@@ -102,17 +101,16 @@ export function validateRunRequest(body: unknown, runsDir: string): Validation {
       if (known < 0) errors.push({ field: `jointTarget.${key}`, message: `weights for "${key}" but no joint target of these attributes; add it to joint` });
       else if (jointOk[known]) target(`jointTarget.${key}`, { attributes: [], joint: [group], jointWeights: { [key]: w } });
     }
-    attempt(errors, "provider", () => void createProvider(input.provider ?? "sim", { taxonomy: tax, sim: input.sim ?? {}, options: input.providerOptions ?? {} }));
+    attempt(errors, "provider", () => void createProvider(input.provider ?? RUN_DEFAULTS.provider, { taxonomy: tax, sim: input.sim ?? {}, options: input.providerOptions ?? {} }));
   }
-  const observer = input.observer ?? "self-report";
+  const observer = input.observer ?? RUN_DEFAULTS.observer;
   attempt(errors, "observer", () => void getObserver(observer, { options: input.observerOptions?.[observer] ?? {} }));
   for (const c of input.checks ?? []) attempt(errors, "checks", () => void getObserver(c, { options: input.observerOptions?.[c] ?? {} }));
   if (input.maxAttempts !== undefined && input.maxAttempts < n) errors.push({ field: "maxAttempts", message: `must be at least N (${n})` });
   if (errors.length > 0) return { ok: false, errors };
 
   const config: RunConfigInput = { ...input, out: runsDir };
+  // A driving observer blind to a controlled attribute comes back on the observer field.
   attempt(errors, "form", () => void prepareRun(config, "run settings"));
-  // A driving observer blind to a controlled attribute is the observer field's problem.
-  for (const e of errors) if (e.field === "form" && /^observer \S+ cannot see /.test(e.message)) e.field = "observer";
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }
