@@ -12,6 +12,9 @@ import type { AttemptEvent, RunEvent } from "./store/events.js";
 import { RUN_FORMAT, RunFolder } from "./store/run-folder.js";
 import { packageVersion } from "./util/paths.js";
 
+/** Images observed at once; results keep the folder's order either way. */
+const IN_FLIGHT = 4;
+
 const MIME: Record<string, string> = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp" };
 
 export interface AuditOptions {
@@ -22,8 +25,6 @@ export interface AuditOptions {
   attributes?: string[];
   weights?: Record<string, Record<string, number>>;
   counting?: "main-subject" | "per-person";
-  /** Images observed at once (default 4); results keep the folder's order either way. */
-  concurrency?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -109,7 +110,7 @@ export async function audit(source: string, opts: AuditOptions): Promise<RunSumm
     };
   };
   // A few images in flight, so observers that work in parallel (faces' worker threads, a vlm server) are kept busy.
-  const inFlight = Math.max(1, Math.min(opts.concurrency ?? 4, n));
+  const inFlight = Math.max(1, Math.min(IN_FLIGHT, n));
   let nextIndex = 0;
   let done = 0;
   await Promise.all(

@@ -2,24 +2,14 @@ import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
 import { assertFinished, checkRuns, DEFAULT_TOLERANCES, formatCheck, type Tolerances } from "../experiments/check.js";
 import { loadReportInput } from "../experiments/load.js";
-import { POLICY_IDS } from "../policies/types.js";
-import type { CliIo } from "./experiment.js";
-import { list } from "./flags.js";
-
-/** A share or probability flag: a number from 0 to 1. */
-const unitNumber =
-  (flag: string) =>
-  (value: string): number => {
-    const x = Number(value);
-    if (value.trim() === "" || !Number.isFinite(x) || x < 0 || x > 1) throw new InputError(`${flag} must be a number from 0 to 1, got "${value}"`);
-    return x;
-  };
+import type { Io } from "./common.js";
+import { policyList, unitNumber } from "./flags.js";
 
 /**
  * `debiaspi check <run|experiment>`: exit 0 when every run is within tolerance, 1 with a list of what
  * is outside it, 2 on bad input (including a run or experiment that is not finished).
  */
-export function registerCheckCommand(program: Command, io: CliIo): void {
+export function registerCheckCommand(program: Command, io: Io): void {
   program
     .command("check")
     .argument("<folder>", "a run folder or an experiment folder")
@@ -27,19 +17,16 @@ export function registerCheckCommand(program: Command, io: CliIo): void {
     .option("--max-tv <x>", "largest accepted total variation to the target (default 0.1 when no tolerance is given)", unitNumber("--max-tv"))
     .option("--max-abs-diff <y>", "largest accepted |p - q| of any category or joint cell", unitNumber("--max-abs-diff"))
     .option("--min-p <z>", "smallest accepted chi-square goodness-of-fit p-value", unitNumber("--min-p"))
-    .option("--policies <list>", "check only the runs of these policies, comma-separated (experiments)", list)
+    .option("--policies <list>", "check only the runs of these policies, comma-separated (experiments)", policyList)
     .option("--json", "print one JSON object instead of text")
     .action((folder: string, opts: { maxTv?: number; maxAbsDiff?: number; minP?: number; policies?: string[]; json?: boolean }) => {
-      for (const p of opts.policies ?? []) {
-        if (!(POLICY_IDS as readonly string[]).includes(p)) throw new InputError(`--policies: unknown policy "${p}"; accepted: ${POLICY_IDS.join(", ")}`);
-      }
       const given: Tolerances = {
         ...(opts.maxTv !== undefined ? { maxTv: opts.maxTv } : {}),
         ...(opts.maxAbsDiff !== undefined ? { maxAbsDiff: opts.maxAbsDiff } : {}),
         ...(opts.minP !== undefined ? { minP: opts.minP } : {}),
       };
       const tolerances = Object.keys(given).length > 0 ? given : DEFAULT_TOLERANCES;
-      const input = loadReportInput(folder);
+      const input = loadReportInput(folder, { analysis: false });
       assertFinished(input);
       const runs = opts.policies ? input.runs.filter((r) => opts.policies!.includes(r.labels.policy)) : input.runs;
       if (runs.length === 0) throw new InputError(`${folder}: no run of polic${opts.policies!.length > 1 ? "ies" : "y"} ${opts.policies!.join(", ")} to check`);

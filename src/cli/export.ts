@@ -3,10 +3,10 @@ import { Option } from "commander";
 import { join } from "node:path";
 import { loadReportInput } from "../experiments/load.js";
 import { EXPORT_SCHEMA, writeExport } from "../report/export.js";
-import type { CliIo } from "./experiment.js";
+import type { Io } from "./common.js";
 
 /** `debiaspi export <run|experiment>`: CSV or JSON tables of runs, metrics, cells and images (docs/export-schema.md). */
-export function registerExportCommand(program: Command, io: CliIo): void {
+export function registerExportCommand(program: Command, io: Io): void {
   program
     .command("export")
     .argument("<folder>", "a run folder or an experiment folder")

@@ -1,5 +1,6 @@
 import { InputError } from "../core/errors.js";
 import type { RunConfigInput } from "../config/schema.js";
+import { POLICY_IDS, type PolicyId } from "../policies/types.js";
 
 /** Flag name for a config path, so errors about flags name the flag the user typed. */
 export const FLAG_NAMES: Record<string, string> = {
@@ -30,20 +31,39 @@ export const list = (value: string): string[] =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 
-export function wholeNumber(flag: string): (value: string) => number {
+/** A whole-number flag; with `range`, also within its bounds ("--jobs: must be at most 64", as the config's bounds read). */
+export function wholeNumber(flag: string, range?: { min: number; max: number }): (value: string) => number {
   return (value: string) => {
     const v = value.trim();
     if (!/^-?\d+$/.test(v)) throw new InputError(`${flag} must be a whole number, got "${value}"`);
-    return Number(v);
+    const x = Number(v);
+    if (range && x < range.min) throw new InputError(`${flag}: must be at least ${range.min}`);
+    if (range && x > range.max) throw new InputError(`${flag}: must be at most ${range.max}`);
+    return x;
   };
 }
 
-export function nonNegativeNumber(flag: string): (value: string) => number {
+/** A number flag from 0 to `max`; `bounds` says which in the error ("a number >= 0"). */
+function numberUpTo(flag: string, max: number, bounds: string): (value: string) => number {
   return (value: string) => {
     const x = Number(value);
-    if (value.trim() === "" || !Number.isFinite(x) || x < 0) throw new InputError(`${flag} must be a number >= 0, got "${value}"`);
+    if (value.trim() === "" || !Number.isFinite(x) || x < 0 || x > max) throw new InputError(`${flag} must be a number ${bounds}, got "${value}"`);
     return x;
   };
+}
+
+export const nonNegativeNumber = (flag: string): ((value: string) => number) => numberUpTo(flag, Infinity, ">= 0");
+
+/** A share or probability flag: a number from 0 to 1. */
+export const unitNumber = (flag: string): ((value: string) => number) => numberUpTo(flag, 1, "from 0 to 1");
+
+/** `--policies`: a comma-separated list of policy ids. */
+export function policyList(value: string): PolicyId[] {
+  const policies = list(value);
+  for (const p of policies) {
+    if (!(POLICY_IDS as readonly string[]).includes(p)) throw new InputError(`--policies: unknown policy "${p}"; accepted: ${POLICY_IDS.join(", ")}`);
+  }
+  return policies as PolicyId[];
 }
 
 /**

@@ -11,22 +11,15 @@ import { compareRuns, formatComparison } from "../report/compare.js";
 import { formatRun, runJson } from "../report/table.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
-import { flagName, flagsToConfig, list, nonNegativeNumber, parseProviderOptions, parseTargetSpec, wholeNumber, type RunFlags } from "./flags.js";
 import { audit } from "../audit.js";
+import { EXIT, withInterrupt, type Io } from "./common.js";
+import { flagName, flagsToConfig, list, nonNegativeNumber, parseProviderOptions, parseTargetSpec, policyList, wholeNumber, type RunFlags } from "./flags.js";
 import { progressReporter } from "./progress.js";
 import { registerExperimentCommand } from "./experiment.js";
 import { registerCheckCommand } from "./check.js";
 import { registerExportCommand } from "./export.js";
 import { registerServe } from "./serve.js";
 import { registerReportCommand } from "./report.js";
-
-/** Exit codes: 0 done; 1 the run ended without meeting its target; 2 bad input; 130 interrupted. */
-export const EXIT = { ok: 0, incomplete: 1, input: 2, interrupted: 130 } as const;
-
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
 
 const defaultIo: Io = {
   out: (t) => process.stdout.write(`${t}\n`),
@@ -68,26 +61,8 @@ function settingsFrom(prompt: string | undefined, opts: RunFlags & { config?: st
   return combineSettings(layers);
 }
 
-/** Runs the loop with Ctrl-C handling: the first stops cleanly (resumable), a second exits at once. */
-async function withInterrupt<T>(io: Io, work: (signal: AbortSignal, dir: { current?: string }) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const dir: { current?: string } = {};
-  let hits = 0;
-  const onSigint = (): void => {
-    hits += 1;
-    if (hits > 1) process.exit(EXIT.interrupted);
-    io.err(`\ndebiaspi: stopping after the images in flight; continue with: debiaspi resume ${dir.current ?? "<run folder>"}`);
-    controller.abort(new Error("interrupted"));
-  };
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigint);
-  try {
-    return await work(controller.signal, dir);
-  } finally {
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigint);
-  }
-}
+/** How to continue a run stopped by Ctrl-C. */
+const resumeRun = (dir: string | undefined): string => `debiaspi resume ${dir ?? "<run folder>"}`;
 
 function report(io: Io, summary: RunSummary, json: boolean): number {
   io.out(json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
@@ -109,7 +84,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .action(async (prompt: string | undefined, opts: RunFlags & { config?: string; json?: boolean; progress: boolean }) => {
       const settings = settingsFrom(prompt, opts);
       const bar = progressReporter(opts.progress && !opts.json);
-      const outcome = await withInterrupt(io, (signal, dir) =>
+      const outcome = await withInterrupt(io, resumeRun, (signal, dir) =>
         run(settings, { signal, onProgress: bar.update, onStart: (d) => (dir.current = d) } satisfies RunOptions),
       ).finally(() => bar.stop());
       program.setOptionValue("exitCode", report(io, outcome.summary, Boolean(opts.json)));
@@ -124,7 +99,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option("--no-progress", "no progress bar")
     .action(async (dir: string, opts: { maxAttempts?: number; json?: boolean; progress: boolean }) => {
       const bar = progressReporter(opts.progress && !opts.json);
-      const outcome = await withInterrupt(io, (signal, d) => {
+      const outcome = await withInterrupt(io, resumeRun, (signal, d) => {
         d.current = dir;
         return resume(dir, { signal, onProgress: bar.update, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) });
       }).finally(() => bar.stop());
@@ -146,21 +121,18 @@ export function buildProgram(io: Io = defaultIo): Command {
       .command("compare")
       .argument("[prompt]", "the image prompt")
       .description("run several policies on one prompt with the same settings and show them side by side")
-      .option("--policies <list>", `policies to compare (default ${POLICY_IDS.join(",")})`, list),
-  ).action(async (prompt: string | undefined, opts: RunFlags & { config?: string; json?: boolean; progress: boolean; policies?: string[] }) => {
+      .option("--policies <list>", `policies to compare (default ${POLICY_IDS.join(",")})`, policyList),
+  ).action(async (prompt: string | undefined, opts: RunFlags & { config?: string; json?: boolean; progress: boolean; policies?: PolicyId[] }) => {
     const policies = opts.policies ?? [...POLICY_IDS];
-    for (const p of policies) {
-      if (!(POLICY_IDS as readonly string[]).includes(p)) throw new InputError(`--policies: unknown policy "${p}"; accepted: ${POLICY_IDS.join(", ")}`);
-    }
     const base = settingsFrom(prompt, opts);
     if (base.seed === undefined) base.seed = Math.floor(Math.random() * 0xffffffff);
     const results: { label: string; summary: RunSummary }[] = [];
-    await withInterrupt(io, async (signal, dir) => {
+    await withInterrupt(io, resumeRun, async (signal, dir) => {
       for (const policy of policies) {
         if (signal.aborted) break;
         const bar = progressReporter(opts.progress && !opts.json);
         if (!opts.json && process.stderr.isTTY && opts.progress) io.err(`${policy}:`);
-        const outcome = await run({ ...base, policy: policy as PolicyId }, { signal, onProgress: bar.update, onStart: (d) => (dir.current = d) }).finally(() => bar.stop());
+        const outcome = await run({ ...base, policy }, { signal, onProgress: bar.update, onStart: (d) => (dir.current = d) }).finally(() => bar.stop());
         results.push({ label: policy, summary: outcome.summary });
       }
     });

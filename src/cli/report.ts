@@ -3,18 +3,13 @@ import { extname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
 import { loadReportInput } from "../experiments/load.js";
-import { buildReport, REPORT_FILE } from "../report/html/index.js";
+import type { Io } from "./common.js";
 
-export interface ReportIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
-
-/** Where `--out` puts the page: into an existing folder as report.html, or the .html file named. */
-export function reportTarget(out: string | undefined): string | undefined {
+/** Where `--out` puts the page: into an existing folder as `reportFile` (report.html), or the .html file named. */
+export function reportTarget(out: string | undefined, reportFile: string): string | undefined {
   if (out === undefined) return undefined;
   const path = resolve(out);
-  if (existsSync(path) && statSync(path).isDirectory()) return join(path, REPORT_FILE);
+  if (existsSync(path) && statSync(path).isDirectory()) return join(path, reportFile);
   if (![".html", ".htm"].includes(extname(path).toLowerCase())) {
     throw new InputError(`--out ${out}: give an existing folder or a file name ending in .html`);
   }
@@ -22,16 +17,18 @@ export function reportTarget(out: string | undefined): string | undefined {
 }
 
 /** `debiaspi report <run|experiment>`: the HTML report of a run or an experiment folder. */
-export function registerReportCommand(program: Command, io: ReportIo): void {
+export function registerReportCommand(program: Command, io: Io): void {
   program
     .command("report")
     .argument("<folder>", "a run folder or an experiment folder")
     .description("write an HTML report (tables, charts, gallery) that opens from disk with no network")
-    .option("-o, --out <file>", `where to write it: a .html file or a folder (default <folder>/${REPORT_FILE})`)
+    // report.html is REPORT_FILE: the report module is only loaded by the action (it brings vega, ~300 ms at start-up).
+    .option("-o, --out <file>", "where to write it: a .html file or a folder (default <folder>/report.html)")
     .option("--no-thumbnails", "link the full images in the gallery instead of making thumbnails")
     .option("--json", "print what was written as JSON")
     .action(async (folder: string, opts: { out?: string; thumbnails: boolean; json?: boolean }) => {
-      const outFile = reportTarget(opts.out);
+      const { buildReport, REPORT_FILE } = await import("../report/html/index.js");
+      const outFile = reportTarget(opts.out, REPORT_FILE);
       const input = loadReportInput(folder);
       const result = await buildReport(input, { ...(outFile ? { outFile } : {}), thumbnails: opts.thumbnails });
       if (opts.json) {

@@ -1,18 +1,15 @@
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { InputError } from "../core/errors.js";
-import { startDashboard, type Dashboard } from "../server/server.js";
+import type { Dashboard } from "../server/server.js";
+import type { Io } from "./common.js";
 import { wholeNumber } from "./flags.js";
 
 /** The port `debiaspi serve` listens on unless told otherwise. */
 export const DEFAULT_PORT = 8431;
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
-
-interface ServeIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+/** Hosts that only this machine can reach (`--host [::1]` is compared without its brackets). */
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
 export interface ServeFlags {
   port?: number;
@@ -22,7 +19,7 @@ export interface ServeFlags {
 }
 
 /** Starts the dashboard and prints where it is; `until` resolves when it should stop (Ctrl-C by default). */
-export async function serve(flags: ServeFlags, io: ServeIo, until?: (d: Dashboard) => Promise<void>): Promise<void> {
+export async function serve(flags: ServeFlags, io: Io, until?: (d: Dashboard) => Promise<void>): Promise<void> {
   const port = flags.port ?? DEFAULT_PORT;
   if (port > 65535) throw new InputError(`--port must be between 0 and 65535, got ${port}`);
   const host = (flags.host ?? "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
@@ -30,6 +27,8 @@ export async function serve(flags: ServeFlags, io: ServeIo, until?: (d: Dashboar
   if (envToken !== undefined && envToken.length < 32) throw new InputError("DEBIASPI_TOKEN must be at least 32 characters (or unset it for a random token)");
   const runsDir = flags.runs ?? "./runs";
   const runsDirIsNew = !existsSync(runsDir);
+  // Loaded here, not at start-up: the server brings the report module and vega (~300 ms for every command).
+  const { startDashboard } = await import("../server/server.js");
   const dashboard = await startDashboard({
     runsDir,
     experimentsDir: flags.experiments ?? "./experiments",
@@ -62,7 +61,7 @@ export async function serve(flags: ServeFlags, io: ServeIo, until?: (d: Dashboar
   await dashboard.close();
 }
 
-export function registerServe(program: Command, io: ServeIo): void {
+export function registerServe(program: Command, io: Io): void {
   program
     .command("serve")
     .description("the dashboard: start, watch, stop and compare runs in a browser, on this machine")

@@ -122,12 +122,12 @@ export function builtinTaxonomy(): Taxonomy {
 
 const ID_RE = /^[a-z0-9][a-z0-9_+\-]*$/;
 
-/** Turns a free-text name ("software developer") into a category id ("software_developer"). */
-export function slugify(text: string): string {
+/** Turns a free-text name ("software developer") into a category id ("software_developer"); `keepDashes` keeps "-" as well. */
+export function slugify(text: string, { keepDashes = false } = {}): string {
   return text
     .toLowerCase()
     .trim()
-    .replace(/[^a-z0-9+]+/g, "_")
+    .replace(keepDashes ? /[^a-z0-9+-]+/g : /[^a-z0-9+]+/g, "_")
     .replace(/^_+|_+$/g, "");
 }
 

@@ -6,6 +6,7 @@ import { mergeConfigs, readConfigFile } from "../config/resolve.js";
 import { formatZodError, runConfigSchema, type RunConfigInput } from "../config/schema.js";
 import { InputError, listAccepted } from "../core/errors.js";
 import { MAX_N } from "../core/target.js";
+import { slugify } from "../core/taxonomy.js";
 import { observerIds } from "../observers/index.js";
 import { POLICY_IDS } from "../policies/types.js";
 import { createProvider, parseProviderSpec, providerIds } from "../providers/index.js";
@@ -64,13 +65,16 @@ const matrixShape = {
   settings: sharedSettings,
 };
 
+/** The most cells an experiment runs at once (`jobs`, `--jobs`). */
+export const MAX_JOBS = 64;
+
 const partSchema = z
   .object({ id: idSchema, title: z.string().optional(), ...matrixShape })
   .partial()
   .required({ id: true })
   .strict();
 
-export const experimentConfigSchema = z
+const experimentConfigSchema = z
   .object({
     id: idSchema,
     title: z.string(),
@@ -80,7 +84,7 @@ export const experimentConfigSchema = z
     /** Base seed: every cell of one prompt gets the same seed derived from it, so policies are compared on equal terms. */
     seed: z.number().int().min(0).max(0xffffffff),
     /** Cells run at once. */
-    jobs: z.number().int().min(1).max(64),
+    jobs: z.number().int().min(1).max(MAX_JOBS),
     parts: z.array(partSchema).min(1),
     ...matrixShape,
   })
@@ -128,18 +132,12 @@ export function validateExperimentConfig(raw: unknown, source: string): Experime
 }
 
 /** A 32-bit seed for a prompt, the same for every cell of that prompt. */
-export function cellSeed(base: number, prompt: string): number {
+function cellSeed(base: number, prompt: string): number {
   return createHash("sha256").update(`${base}\u0000${prompt}`).digest().readUInt32BE(0);
 }
 
-/** A folder-name-safe piece of a cell id: lower case, letters, digits, + and -; anything else becomes _. */
-const slug = (s: string, max = 40): string =>
-  s
-    .toLowerCase()
-    .replace(/[^a-z0-9+-]+/g, "_")
-    .replace(/^_+|_+$/g, "")
-    .slice(0, max)
-    .replace(/_+$/, "") || "x";
+/** A folder-name-safe piece of a cell id, at most `max` long: lower case, letters, digits, + and -; anything else becomes _. */
+const slug = (s: string, max = 40): string => slugify(s, { keepDashes: true }).slice(0, max).replace(/_+$/, "") || "x";
 
 /**
  * A target: written out (`{ id, attributes, target, joint, jointTarget }`, uniform unless weights are

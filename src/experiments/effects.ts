@@ -2,7 +2,7 @@ import { normalizedEntropy, proportions, totalVariation } from "../core/metrics.
 import type { CrossAttributeEffect, CrossEffectRow, ReportRun } from "../report/model.js";
 
 /** The `none` run a run is compared with: same prompt and provider; the same part, observer and target if there is one. */
-export function baselineFor(run: ReportRun, runs: readonly ReportRun[]): ReportRun | undefined {
+function baselineFor(run: ReportRun, runs: readonly ReportRun[]): ReportRun | undefined {
   const { labels } = run;
   let best: ReportRun | undefined;
   let bestScore = -1;

@@ -27,7 +27,7 @@ const keptAttempts = (run: ReportRun): AttemptEvent[] => run.events.filter((e): 
 const truthOf = (e: AttemptEvent): Record<string, string> | undefined => e.meta?.truth as Record<string, string> | undefined;
 
 /** TV of a factor measured on what the model really rendered (sim's ground truth); undefined without truth. */
-export function truthTv(run: ReportRun, factor: Factor): number | undefined {
+function truthTv(run: ReportRun, factor: Factor): number | undefined {
   const keys = factor.cells.map(cellKey);
   const counts = keys.map(() => 0);
   let n = 0;

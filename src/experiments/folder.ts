@@ -16,7 +16,7 @@ import { lockHolder, writeAtomic } from "../store/files.js";
  * ```
  */
 export const EXPERIMENT_FORMAT = "debiaspi-experiment/1";
-export const MANIFEST_FILE = "experiment.json";
+const MANIFEST_FILE = "experiment.json";
 export const FINDINGS_FILE = "findings.json";
 export const RUNS_DIR = "runs";
 

@@ -19,7 +19,7 @@ export const HEADLINE_CONCEPTS = [
   "education",
 ] as const;
 
-export type HeadlineConcept = (typeof HEADLINE_CONCEPTS)[number];
+type HeadlineConcept = (typeof HEADLINE_CONCEPTS)[number];
 
 export const HEADLINES: Readonly<Record<HeadlineConcept, readonly string[]>> = {
   "career success": [

@@ -28,7 +28,7 @@ const FILE_EXTENSIONS = [".txt", ".yaml", ".yml", ".json"];
 const article = (word: string): string => (/^[aeiou]/i.test(word) ? "an" : "a");
 
 /** The prompt Fair Diffusion measured Stable Diffusion 1.5 with, for one occupation. */
-export const occupationPrompt = (occupation: string): string => `a photo of the face of ${article(occupation)} ${occupation}`;
+const occupationPrompt = (occupation: string): string => `a photo of the face of ${article(occupation)} ${occupation}`;
 
 function builtin(id: (typeof BUILTIN_PROMPT_SETS)[number]): PromptSet {
   if (id === "headlines") {
@@ -57,7 +57,7 @@ const yamlFile = z.union([
  * or `.yaml`/`.yml`/`.json` (a list of prompts, or `{ id, description, prompts: [...] }`, where a prompt
  * is a string or `{ prompt, concept }`).
  */
-export function readPromptFile(path: string, where: string): PromptSet {
+function readPromptFile(path: string, where: string): PromptSet {
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -7,7 +7,7 @@ import type { ImageProvider } from "../providers/types.js";
 import type { ReportInput } from "../report/model.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
-import type { PlannedExperiment } from "./config.js";
+import { EXPERIMENT_DEFAULTS, type PlannedExperiment } from "./config.js";
 import {
   EXPERIMENT_FORMAT,
   FINDINGS_FILE,
@@ -185,6 +185,6 @@ export async function resumeExperiment(dir: string, options: ExperimentRunOption
   const abs = resolvePath(dir);
   if (!isExperimentFolder(abs)) throw new InputError(`${dir} is not an experiment folder (no experiment.json)`);
   const manifest = readManifest(abs);
-  const jobs = options.jobs ?? (typeof manifest.config.jobs === "number" ? manifest.config.jobs : 2);
+  const jobs = options.jobs ?? (typeof manifest.config.jobs === "number" ? manifest.config.jobs : EXPERIMENT_DEFAULTS.jobs);
   return execute(abs, manifest, jobs, options);
 }

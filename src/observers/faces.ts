@@ -674,11 +674,12 @@ class FacesPool {
 
 const pools = new Map<number, FacesPool>();
 
+/** The pool of `size` workers, created on first use; undefined without a compiled worker script. */
 function poolOf(size: number): FacesPool | undefined {
-  const script = facesWorkerScript();
-  if (!script) return undefined;
   let pool = pools.get(size);
   if (!pool) {
+    const script = facesWorkerScript();
+    if (!script) return undefined;
     pool = new FacesPool(script, size);
     pools.set(size, pool);
   }

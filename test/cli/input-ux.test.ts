@@ -131,3 +131,15 @@ describe("serve --runs with a folder that does not exist", () => {
     expect(again.join("\n")).not.toMatch(/created/);
   });
 });
+
+describe("experiment --jobs has the bounds of jobs: in the config", () => {
+  it("refuses --jobs above 64 or below 1 before anything runs", async () => {
+    const dir = tempDir();
+    const cfg = join(dir, "exp.yaml");
+    writeFileSync(cfg, `id: jobs\nprompts: { id: p, prompts: [a CEO] }\npolicies: [none]\nn: 2\nout: ${JSON.stringify(join(dir, "out"))}\n`);
+    expectOneLineError(await cli("experiment", cfg, "--jobs", "100", "--no-progress"), /--jobs: must be at most 64$/m);
+    expectOneLineError(await cli("experiment", cfg, "--jobs", "0", "--no-progress"), /--jobs: must be at least 1$/m);
+    expectOneLineError(await cli("experiment", "--resume", join(dir, "out", "jobs"), "--jobs", "65"), /--jobs: must be at most 64$/m);
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+});
