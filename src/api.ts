@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { checkAttributeNames, mergeConfigs, resolveRun, validateConfig, type ResolvedRun } from "./config/resolve.js";
 import type { RunConfigInput } from "./config/schema.js";
@@ -10,7 +9,7 @@ import { createPolicy } from "./policies/index.js";
 import { createProvider, parseProviderSpec, wrapProvider } from "./providers/index.js";
 import type { ImageProvider } from "./providers/types.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
-import { RUN_FORMAT, RunFolder } from "./store/run-folder.js";
+import { missingImagesProblem, RUN_FORMAT, RunFolder, type LoadedRun } from "./store/run-folder.js";
 import { MemorySink } from "./store/sink.js";
 import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.js";
 import { packageVersion } from "./util/paths.js";
@@ -39,12 +38,6 @@ export interface RunOutcome {
 function runId(prompt: string, policy: string, now: Date): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "").replace("T", "-");
   return `${stamp}-${slugify(prompt).slice(0, 40).replace(/_+$/, "")}-${policy}`;
-}
-
-function uniqueDir(out: string, id: string): { dir: string; id: string } {
-  let candidate = id;
-  for (let k = 2; existsSync(join(out, candidate)); k++) candidate = `${id}-${k}`;
-  return { dir: join(out, candidate), id: candidate };
 }
 
 /** The run's provider with its response cache (unless `cache: false`) and rate limit. */
@@ -92,25 +85,21 @@ export function checkObserverSees(observer: Observer, controlled: readonly strin
   );
 }
 
+/** Runs the loop into `folder` (created or attached, and locked, by the caller) or into memory; unlocks at the end. */
 async function execute(
   resolved: ResolvedRun,
   record: RunRecord,
-  sinkDir: string | undefined,
+  folder: RunFolder | undefined,
   options: RunOptions,
   history: { events: RunEvent[]; pending: PendingRecord[] },
 ): Promise<RunOutcome> {
   const { config, taxonomy, target } = resolved;
-  const provider = options.provider ?? buildProvider(resolved, undefined);
-  const { observer, checkers } = buildObservers(resolved);
-  const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
-  const folder = sinkDir ? RunFolder.open(sinkDir) : undefined;
-  const memory = folder ? undefined : new MemorySink();
-  if (folder) {
-    folder.lock();
-    folder.cleanTemp();
-    options.onStart?.(sinkDir!);
-  }
   try {
+    const provider = options.provider ?? buildProvider(resolved, undefined);
+    const { observer, checkers } = buildObservers(resolved);
+    const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
+    const memory = folder ? undefined : new MemorySink();
+    if (folder) options.onStart?.(folder.dir);
     const result = await runLoop({
       settings: { prompt: config.prompt, seed: config.seed, concurrency: config.concurrency, maxAttempts: config.maxAttempts, overflow: config.overflow },
       taxonomy,
@@ -128,8 +117,8 @@ async function execute(
       ...(options.now ? { now: options.now } : {}),
     });
     folder?.close();
-    const events = folder ? RunFolder.load<RunRecord>(sinkDir!).events : [...history.events, ...memory!.events];
-    return { summary: summarizeRun(sinkDir ?? "(memory)", record, events), result };
+    const events = folder ? folder.read(false).events : [...history.events, ...memory!.events];
+    return { summary: summarizeRun(folder?.dir ?? "(memory)", record, events), result };
   } finally {
     folder?.close();
     folder?.unlock();
@@ -156,24 +145,25 @@ export async function run(input: RunConfigInput, options: RunOptions = {}): Prom
     target: resolved.target,
   };
   if (options.inMemory) return execute(resolved, record, undefined, options, { events: [], pending: [] });
-  const out = resolvePath(resolved.config.out);
-  const { dir, id } = options.dir ? { dir: resolvePath(options.dir), id: basename(options.dir) } : uniqueDir(out, record.id);
-  record.id = id;
-  RunFolder.create(dir, record);
-  return execute(resolved, record, dir, options, { events: [], pending: [] });
+  const folder = options.dir
+    ? RunFolder.create(resolvePath(options.dir), { ...record, id: basename(options.dir) })
+    : RunFolder.createUnique(resolvePath(resolved.config.out), record.id, (id) => ({ ...record, id }));
+  record.id = basename(folder.dir);
+  return execute(resolved, record, folder, options, { events: [], pending: [] });
 }
 
-/** Loads a run folder's record and events (no changes made). */
-export function loadRun(dir: string): { record: RunRecord; events: RunEvent[]; summary: RunSummary } {
-  const loaded = RunFolder.load<RunRecord>(dir);
-  checkRecord(loaded.run, dir);
-  return { record: loaded.run, events: loaded.events, summary: summarizeRun(dir, loaded.run, loaded.events) };
-}
+/** A loaded run folder's record, as the report code reads it (its shape was checked against the store's schema). */
+const recordOf = (loaded: LoadedRun): RunRecord => loaded.run as unknown as RunRecord;
 
-function checkRecord(record: RunRecord, dir: string): void {
-  if (!record.config || !record.taxonomy || !record.target || !Array.isArray(record.target.factors)) {
-    throw new InputError(`run folder ${dir}: run.json lacks config, taxonomy or target; it was not written by debiaspi or is damaged`);
-  }
+/**
+ * Loads a run folder's record and events (no changes made). `missing` says, in one line, which kept
+ * images are gone from the folder (the measurements then describe a set that is not all on disk).
+ */
+export function loadRun(dir: string): { record: RunRecord; events: RunEvent[]; summary: RunSummary; missing?: string } {
+  const loaded = RunFolder.load(dir);
+  const record = recordOf(loaded);
+  const missing = missingImagesProblem(loaded);
+  return { record, events: loaded.events, summary: summarizeRun(dir, record, loaded.events), ...(missing ? { missing } : {}) };
 }
 
 /**
@@ -182,21 +172,32 @@ function checkRecord(record: RunRecord, dir: string): void {
  * raises the budget of a run that spent it.
  */
 export async function resume(dir: string, options: RunOptions & { maxAttempts?: number } = {}): Promise<RunOutcome> {
-  const loaded = RunFolder.load<RunRecord>(dir, true);
-  const record = loaded.run;
-  checkRecord(record, dir);
-  if (options.maxAttempts !== undefined) {
-    if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1) throw new InputError(`--max-attempts must be a whole number >= 1, got ${options.maxAttempts}`);
-    record.config.maxAttempts = options.maxAttempts;
+  if (options.maxAttempts !== undefined && (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1)) {
+    throw new InputError(`--max-attempts must be a whole number >= 1, got ${options.maxAttempts}`);
   }
-  const resolved: ResolvedRun = { config: record.config, taxonomy: record.taxonomy, target: record.target };
-  const provider = options.provider ?? buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"));
-  options = { ...options, provider };
-  const attempts = loaded.events.filter((e): e is AttemptEvent => e.type === "attempt").length;
-  if (attempts >= record.config.maxAttempts && !summarizeRun(dir, record, loaded.events).exact && options.maxAttempts === undefined) {
-    throw new InputError(`run ${dir} spent its attempt budget (${record.config.maxAttempts}); pass --max-attempts with a larger number to continue`);
+  // The lock first: until this process holds it, another may be writing here (its temp files, its last line).
+  const folder = RunFolder.at(dir);
+  folder.lock();
+  let started = false;
+  try {
+    const loaded = folder.read(true);
+    const record = recordOf(loaded);
+    const missing = missingImagesProblem(loaded);
+    if (missing) throw new InputError(`${missing}; resuming would report a set that is not there`);
+    if (options.maxAttempts !== undefined) record.config.maxAttempts = options.maxAttempts;
+    const resolved: ResolvedRun = { config: record.config, taxonomy: record.taxonomy, target: record.target };
+    const attempts = loaded.events.filter((e): e is AttemptEvent => e.type === "attempt").length;
+    if (attempts >= record.config.maxAttempts && !summarizeRun(dir, record, loaded.events).exact && options.maxAttempts === undefined) {
+      throw new InputError(`run ${dir} spent its attempt budget (${record.config.maxAttempts}); pass --max-attempts with a larger number to continue`);
+    }
+    const provider = options.provider ?? buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"));
+    folder.cleanTemp();
+    folder.prepare();
+    started = true;
+    return await execute(resolved, record, folder, { ...options, provider }, { events: loaded.events, pending: loaded.pending });
+  } finally {
+    if (!started) folder.unlock();
   }
-  return execute(resolved, record, dir, options, { events: loaded.events, pending: loaded.pending });
 }
 
 /** Merges config layers (file, then flags) and validates them. */

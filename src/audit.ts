@@ -9,7 +9,7 @@ import { DEFAULT_TEMPLATES } from "./prompts/templates.js";
 import type { GenerateResult } from "./providers/types.js";
 import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.js";
 import type { AttemptEvent, RunEvent } from "./store/events.js";
-import { RUN_FORMAT, RunFolder } from "./store/run-folder.js";
+import { missingImagesProblem, RUN_FORMAT, RunFolder } from "./store/run-folder.js";
 import { packageVersion } from "./util/paths.js";
 
 /** Images observed at once; results keep the folder's order either way. */
@@ -39,7 +39,9 @@ interface ImageItem {
 function listImages(source: string): { items: ImageItem[]; isRun: boolean } {
   if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`audit: ${source} does not exist or is not a folder`);
   if (existsSync(join(source, "run.json"))) {
-    const loaded = RunFolder.load<RunRecord>(source);
+    const loaded = RunFolder.load(source);
+    const missing = missingImagesProblem(loaded);
+    if (missing) throw new InputError(`audit: ${missing}`);
     const items = loaded.events
       .filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept" && e.image !== undefined)
       .map((e) => ({

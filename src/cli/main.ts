@@ -112,8 +112,12 @@ export function buildProgram(io: Io = defaultIo): Command {
     .description("the measurements of a run: per attribute target, achieved with intervals, TV, max |p-q|, KL, exactness, cost")
     .option("--json", "print one JSON object instead of tables")
     .action((dir: string, opts: { json?: boolean }) => {
-      const { summary } = loadRun(dir);
+      const { summary, missing } = loadRun(dir);
       io.out(opts.json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
+      if (missing) {
+        io.err(`debiaspi: warning: ${missing}`);
+        program.setOptionValue("exitCode", EXIT.incomplete);
+      }
     });
 
   addRunOptions(

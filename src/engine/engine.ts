@@ -110,13 +110,22 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       sink.clearPending(rec.i);
       continue;
     }
+    const stored = rec.outcome === "image" && rec.image !== undefined ? sink.readImage(rec.image) : undefined;
     const result: GenerateResult = {
+      ...(stored ? { image: stored.bytes, mime: stored.mime } : {}),
       warnings: rec.warnings ?? [],
       meta: rec.meta ?? {},
       ...(rec.selfReport ? { selfReport: rec.selfReport } : {}),
       ...(rec.revisedPrompt ? { revisedPrompt: rec.revisedPrompt } : {}),
       ...(rec.refusal ? { refusal: rec.refusal } : {}),
     };
+    if (rec.outcome === "image" && !stored) {
+      // The image was saved before this record, so it was deleted since: say so rather than guess.
+      const why = `image file ${rec.image ?? "(none recorded)"} is missing from the run folder; cannot observe it`;
+      const lost = (o: Observer): Observation => ({ observer: o.id, persons: [], note: why, error: why });
+      finish(rec, lost(input.observer), (input.checkers ?? []).map(lost));
+      continue;
+    }
     const observation = rec.outcome === "image" ? await safeObserve(input, input.observer, result, rec.request, rec.prompt) : undefined;
     const checks = rec.outcome === "image" ? await runChecks(input, result, rec.request, rec.prompt) : undefined;
     finish(rec, observation, checks);

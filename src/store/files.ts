@@ -28,7 +28,12 @@ export function isAlive(pid: number): boolean {
  */
 export function lockHolder(path: string, options: { includeSelf?: boolean } = {}): number | undefined {
   if (!existsSync(path)) return undefined;
-  const pid = Number(readFileSync(path, "utf8").trim());
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path, "utf8").trim());
+  } catch {
+    return undefined; // not a readable file (a folder): nobody holds it
+  }
   if (!Number.isInteger(pid) || pid <= 0 || (pid === process.pid && !options.includeSelf)) return undefined;
   return isAlive(pid) ? pid : undefined;
 }

@@ -2,11 +2,13 @@ import { createHash } from "node:crypto";
 import {
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   rmSync,
   statSync,
   truncateSync,
@@ -14,63 +16,162 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { InputError } from "../core/errors.js";
-import type { PendingRecord, RunEvent } from "./events.js";
+import type { AttemptEvent, PendingRecord, RunEvent } from "./events.js";
 import type { RunSink } from "./sink.js";
-import { lockHolder, writeAtomic } from "./files.js";
+import { writeAtomic } from "./files.js";
+import { releaseLock, takeLock } from "./lock.js";
+import { eventSchema, fileProblem, pendingSchema, runRecordSchema, type StoredRun } from "./schema.js";
 
 export const RUN_FORMAT = "debiaspi-run/1";
 
 const EXT: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
+const MIME_OF: Record<string, string> = { png: "image/png", jpg: "image/jpeg", webp: "image/webp" };
 
-
-export interface LoadedRun<T> {
+export interface LoadedRun {
   dir: string;
-  run: T;
+  run: StoredRun;
   events: RunEvent[];
   pending: PendingRecord[];
   /** Lines that could not be read (a torn last line after a kill is normal and dropped). */
   dropped: number;
+  /** Kept images named by the events that are not on disk (`images/` itself may be gone: `imagesMissing`). */
+  missingKept: string[];
+  kept: number;
+  imagesMissing: boolean;
+}
+
+/** One line saying which kept images are gone, or undefined when none is. */
+export function missingImagesProblem(loaded: LoadedRun): string | undefined {
+  const { missingKept, kept, dir } = loaded;
+  if (loaded.imagesMissing && missingKept.length > 0) {
+    return `run folder ${dir}: images/ is missing (${kept} kept image${kept === 1 ? "" : "s"}); the set is not on disk, restore the folder or start a new run`;
+  }
+  if (missingKept.length === 0) return undefined;
+  const shown = missingKept.slice(0, 3).join(", ") + (missingKept.length > 3 ? `, and ${missingKept.length - 3} more` : "");
+  return `run folder ${dir}: ${missingKept.length} of ${kept} kept images ${missingKept.length === 1 ? "is" : "are"} missing (${shown}); restore them or start a new run`;
+}
+
+/** Whether a line that is not JSON is two JSON values written without a newline between them. */
+function isGlued(line: string): boolean {
+  for (let at = line.indexOf("}{"); at >= 0; at = line.indexOf("}{", at + 1)) {
+    try {
+      JSON.parse(line.slice(0, at + 1));
+      return true;
+    } catch {
+      // not a whole value before this point
+    }
+  }
+  return false;
 }
 
 /**
  * A run folder: `run.json` (written once), `events.jsonl` (append-only, one line per attempt),
  * `images/` (content-addressed), `pending/` (attempts whose image is saved but whose event line is
  * not yet written) and `run.lock` while a process works on it. Every image is on disk before the
- * line that names it, so a kill at any moment loses nothing that was received.
+ * line that names it, so a kill at any moment loses nothing that was received. A process changes
+ * a folder only while it holds the lock.
  */
 export class RunFolder implements RunSink {
   private fd: number | undefined;
+  private locked = false;
 
   private constructor(readonly dir: string) {}
 
-  /** Creates a new run folder; fails if it exists. */
+  private get lockPath(): string {
+    return join(this.dir, "run.lock");
+  }
+
+  /**
+   * Creates a new run folder and takes its lock. The folder is claimed with one mkdir (not
+   * recursive), so of two processes creating the same path one gets it and the other is told.
+   */
   static create(dir: string, run: unknown): RunFolder {
-    if (existsSync(dir)) throw new InputError(`run folder ${dir} already exists; choose another --out or resume it`);
-    mkdirSync(join(dir, "images"), { recursive: true });
-    mkdirSync(join(dir, "pending"), { recursive: true });
-    writeAtomic(join(dir, "run.json"), `${JSON.stringify(run, null, 2)}\n`);
+    mkdirSync(dirname(dir), { recursive: true });
+    try {
+      mkdirSync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new InputError(`run folder ${dir} already exists; choose another --out or resume it`);
+      throw e;
+    }
+    return RunFolder.fill(dir, run);
+  }
+
+  /**
+   * Creates a new run folder `id` under `out`, or `id-2`, `id-3`, ... when that is taken (runs of
+   * one prompt started in the same second); `runFor(id)` gives run.json for the id it got.
+   */
+  static createUnique(out: string, id: string, runFor: (id: string) => unknown): RunFolder {
+    mkdirSync(out, { recursive: true });
+    for (let k = 1; ; k++) {
+      const candidate = k === 1 ? id : `${id}-${k}`;
+      const dir = join(out, candidate);
+      try {
+        mkdirSync(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST" && k < 10_000) continue;
+        throw e;
+      }
+      return RunFolder.fill(dir, runFor(candidate));
+    }
+  }
+
+  private static fill(dir: string, run: unknown): RunFolder {
+    const folder = new RunFolder(dir);
+    folder.lock();
+    mkdirSync(join(dir, "images"));
+    mkdirSync(join(dir, "pending"));
+    // events.jsonl before run.json: a run.json without events.jsonl beside it means the events were lost.
     writeFileSync(join(dir, "events.jsonl"), "");
+    writeAtomic(join(dir, "run.json"), `${JSON.stringify(run, null, 2)}\n`);
+    return folder;
+  }
+
+  /** An existing run folder, not yet locked; nothing is changed. */
+  static at(dir: string): RunFolder {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`run folder ${dir} does not exist or is not a folder`);
+    if (!existsSync(join(dir, "run.json"))) throw new InputError(`run folder ${dir} is not readable: run.json is missing`);
     return new RunFolder(dir);
   }
 
-  /** Reads a run folder, checking it is one; repairs a torn last line of events.jsonl when `repair`. */
-  static load<T>(dir: string, repair = false): LoadedRun<T> {
+  /** Reads a run folder, checking every file against its schema. Changes nothing. */
+  static load(dir: string): LoadedRun {
+    return RunFolder.at(dir).read(false);
+  }
+
+  /** Reads this folder; with `repair` (only under the lock) drops a torn last line and stale temp files. */
+  read(repair: boolean): LoadedRun {
+    if (repair && !this.locked) throw new Error("RunFolder.read(repair) without the lock");
+    const { dir } = this;
     const what = `run folder ${dir}`;
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${what} does not exist or is not a folder`);
     const runPath = join(dir, "run.json");
-    let run: T;
+    let raw: unknown;
     try {
-      run = JSON.parse(readFileSync(runPath, "utf8")) as T;
+      raw = JSON.parse(readFileSync(runPath, "utf8"));
     } catch (e) {
       throw new InputError(`${what} is not readable: run.json is missing or not valid JSON (${(e as Error).message.split("\n")[0]})`);
     }
-    const format = (run as { format?: unknown }).format;
+    const format = raw !== null && typeof raw === "object" ? (raw as { format?: unknown }).format : undefined;
     if (format !== RUN_FORMAT) {
       throw new InputError(`${what}: run.json has format ${JSON.stringify(format)}; this version reads ${RUN_FORMAT}`);
     }
+    const checked = runRecordSchema.safeParse(raw);
+    if (!checked.success) throw new InputError(fileProblem(checked.error, `${what}: run.json`));
+    const run = checked.data as StoredRun;
+
+    const imagesDir = join(dir, "images");
+    const imagesMissing = !existsSync(imagesDir);
     const eventsPath = join(dir, "events.jsonl");
+    const pendingDir = join(dir, "pending");
+    if (!existsSync(eventsPath)) {
+      // Only a run killed between run.json and its first line (older versions wrote run.json first) has none.
+      const anyImage = !imagesMissing && readdirSync(imagesDir).some((f) => !f.includes(".tmp-"));
+      const anyPending = existsSync(pendingDir) && readdirSync(pendingDir).some((f) => f.endsWith(".json"));
+      if (anyImage || anyPending || imagesMissing) {
+        throw new InputError(`${what}: events.jsonl is missing, so what the run did is lost; restore it from a backup or start a new run`);
+      }
+    }
     const text = existsSync(eventsPath) ? readFileSync(eventsPath, "utf8") : "";
     const events: RunEvent[] = [];
     let dropped = 0;
@@ -80,53 +181,62 @@ export class RunFolder implements RunSink {
     lines.forEach((line, idx) => {
       const isLast = idx === lines.length - 1;
       const len = Buffer.byteLength(line) + (isLast ? 0 : 1);
-      if (line.trim() !== "") {
-        try {
-          events.push(JSON.parse(line) as RunEvent);
-          goodBytes = offset + len;
-        } catch {
-          if (!isLast) throw new InputError(`${what}: events.jsonl line ${idx + 1} is not valid JSON; the file was changed by hand or damaged`);
-          dropped += 1;
-        }
-      } else if (!isLast) goodBytes = offset + len;
       offset += len;
+      if (line.trim() === "") {
+        if (!isLast) goodBytes = offset;
+        return;
+      }
+      const where = `${what}: events.jsonl line ${idx + 1}`;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        if (isGlued(line)) throw new InputError(`${where} holds two events glued together (a line written without its newline); put a line break between them`);
+        if (!isLast) throw new InputError(`${where} is not valid JSON; the file was changed by hand or damaged`);
+        dropped += 1; // torn by a kill mid-write: the attempt is done again
+        return;
+      }
+      const event = eventSchema.safeParse(value);
+      if (!event.success) throw new InputError(`${fileProblem(event.error, where)}; the file was changed by hand or damaged`);
+      events.push(event.data);
+      goodBytes = offset;
     });
     if (repair && dropped > 0) truncateSync(eventsPath, goodBytes);
+
     const pending: PendingRecord[] = [];
-    const pendingDir = join(dir, "pending");
     if (existsSync(pendingDir)) {
       for (const f of readdirSync(pendingDir).sort()) {
-        if (!f.endsWith(".json")) {
-          if (repair) rmSync(join(pendingDir, f), { force: true });
-          continue;
-        }
+        if (!f.endsWith(".json")) continue;
         try {
-          pending.push(JSON.parse(readFileSync(join(pendingDir, f), "utf8")) as PendingRecord);
+          const rec = pendingSchema.safeParse(JSON.parse(readFileSync(join(pendingDir, f), "utf8")));
+          if (rec.success) pending.push(rec.data);
         } catch {
           // A pending file is renamed into place whole, so an unreadable one was never complete.
         }
       }
     }
-    return { dir, run, events, pending, dropped };
+    const keptImages = events.filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept" && e.image !== undefined).map((e) => e.image!);
+    const missingKept = keptImages.filter((rel) => imagesMissing || !existsSync(join(dir, rel)));
+    return { dir, run, events, pending, dropped, missingKept, kept: keptImages.length, imagesMissing };
   }
 
-  /** Opens an existing run folder for appending. */
-  static open(dir: string): RunFolder {
-    mkdirSync(join(dir, "pending"), { recursive: true });
-    mkdirSync(join(dir, "images"), { recursive: true });
-    return new RunFolder(dir);
-  }
-
-  /** Takes the run's lock; refuses when another live process holds it. */
+  /** Takes the run's lock; refuses when another live process (or this one) holds it. */
   lock(): void {
-    const path = join(this.dir, "run.lock");
-    const holder = lockHolder(path);
-    if (holder !== undefined) throw new InputError(`run ${this.dir} is in progress in process ${holder}; wait for it or stop it first`);
-    writeFileSync(path, String(process.pid));
+    if (this.locked) return;
+    takeLock(this.lockPath, `run ${this.dir}`);
+    this.locked = true;
   }
 
   unlock(): void {
-    rmSync(join(this.dir, "run.lock"), { force: true });
+    if (!this.locked) return;
+    releaseLock(this.lockPath);
+    this.locked = false;
+  }
+
+  /** Makes the folders a run writes into (a run whose images/ vanished with no image in it gets a new one). */
+  prepare(): void {
+    mkdirSync(join(this.dir, "pending"), { recursive: true });
+    mkdirSync(join(this.dir, "images"), { recursive: true });
   }
 
   writeImage(bytes: Uint8Array, mime: string): string {
@@ -135,6 +245,17 @@ export class RunFolder implements RunSink {
     const path = join(this.dir, rel);
     if (!existsSync(path)) writeAtomic(path, bytes);
     return rel;
+  }
+
+  /** The bytes and type of an image this run saved, or undefined when its file is gone. */
+  readImage(rel: string): { bytes: Uint8Array; mime: string } | undefined {
+    if (!/^images\/[^/\\]+$/.test(rel)) return undefined;
+    try {
+      const bytes = new Uint8Array(readFileSync(join(this.dir, rel)));
+      return { bytes, mime: MIME_OF[rel.slice(rel.lastIndexOf(".") + 1)] ?? "application/octet-stream" };
+    } catch {
+      return undefined;
+    }
   }
 
   writePending(record: PendingRecord): void {
@@ -146,9 +267,17 @@ export class RunFolder implements RunSink {
   }
 
   append(event: RunEvent): void {
-    this.fd ??= openSync(join(this.dir, "events.jsonl"), "a");
-    const line = `${JSON.stringify(event)}\n`;
-    writeSync(this.fd, line);
+    if (this.fd === undefined) {
+      this.fd = openSync(join(this.dir, "events.jsonl"), "a+");
+      // A last line without its newline (a hand edit, a copy) would be glued to this one: end it first.
+      const size = fstatSync(this.fd).size;
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        readSync(this.fd, last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) writeSync(this.fd, "\n");
+      }
+    }
+    writeSync(this.fd, `${JSON.stringify(event)}\n`);
   }
 
   /** Flushes events to the disk (for power loss; a killed process loses nothing already written). */
@@ -160,8 +289,9 @@ export class RunFolder implements RunSink {
     }
   }
 
-  /** Removes stale temp files left by a kill during an atomic write. */
+  /** Removes stale temp files left by a kill during an atomic write (only under the lock: another process's are live). */
   cleanTemp(): void {
+    if (!this.locked) throw new Error("RunFolder.cleanTemp without the lock");
     for (const sub of ["images", "pending", "."]) {
       const d = join(this.dir, sub);
       if (!existsSync(d)) continue;

@@ -4,6 +4,8 @@ import type { AttemptEvent, PendingRecord, RunEvent } from "./events.js";
 export interface RunSink {
   /** Stores image bytes and returns their run-relative path. */
   writeImage(bytes: Uint8Array, mime: string): string;
+  /** Reads back an image it stored (resume observes recovered attempts with their pixels); undefined when gone. */
+  readImage(path: string): { bytes: Uint8Array; mime: string } | undefined;
   writePending(record: PendingRecord): void;
   clearPending(i: number): void;
   append(event: RunEvent): void;
@@ -16,6 +18,9 @@ export class MemorySink implements RunSink {
   writeImage(): string {
     this.images += 1;
     return `images/mem-${this.images}.png`;
+  }
+  readImage(): undefined {
+    return undefined;
   }
   writePending(): void {}
   clearPending(): void {}
