@@ -119,9 +119,9 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       ...(rec.revisedPrompt ? { revisedPrompt: rec.revisedPrompt } : {}),
       ...(rec.refusal ? { refusal: rec.refusal } : {}),
     };
-    if (rec.outcome === "image" && !stored) {
+    if (rec.image !== undefined && !stored) {
       // The image was saved before this record, so it was deleted since: say so rather than guess.
-      const why = `image file ${rec.image ?? "(none recorded)"} is missing from the run folder; cannot observe it`;
+      const why = `image file ${rec.image} is missing from the run folder; cannot observe it`;
       const lost = (o: Observer): Observation => ({ observer: o.id, persons: [], note: why, error: why });
       finish(rec, lost(input.observer), (input.checkers ?? []).map(lost));
       continue;
