@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { RunFolder } from "../../src/store/run-folder.js";
 import { cli, tempDir } from "../cli/helpers.js";
 
 interface Line {
@@ -57,6 +58,38 @@ describe("item 1: an attempt recovered from pending/ is observed with its image"
     expect(r.code, r.stderr).toBe(0);
     const again = readEvents(dir).find((e) => e.i === last.i)!;
     expect(again.observation!.note).toMatch(/image file .* is missing/);
+  });
+});
+
+describe("item 3: a run folder is claimed with one mkdir", () => {
+  it("a folder id already taken, even by a folder not yet filled, gets the next suffix; an exact path must be new", () => {
+    const out = tempDir();
+    mkdirSync(join(out, "20260101-000000-a_pilot-debiaspi"));
+    const a = RunFolder.createUnique(out, "20260101-000000-a_pilot-debiaspi", (id) => ({ id }));
+    const b = RunFolder.createUnique(out, "20260101-000000-a_pilot-debiaspi", (id) => ({ id }));
+    expect([a.dir, b.dir].map((d) => d.slice(out.length + 1))).toEqual(["20260101-000000-a_pilot-debiaspi-2", "20260101-000000-a_pilot-debiaspi-3"]);
+    expect(JSON.parse(readFileSync(join(b.dir, "run.json"), "utf8")).id).toBe("20260101-000000-a_pilot-debiaspi-3");
+    expect(readdirSync(join(out, "20260101-000000-a_pilot-debiaspi"))).toEqual([]);
+    // Created folders are locked by their creator until it lets go.
+    expect(readFileSync(join(a.dir, "run.lock"), "utf8")).toBe(String(process.pid));
+    a.unlock();
+    expect(existsSync(join(a.dir, "run.lock"))).toBe(false);
+    expect(() => RunFolder.create(join(out, "20260101-000000-a_pilot-debiaspi"), { id: "x" })).toThrow(/already exists/);
+    expect(readdirSync(join(out, "20260101-000000-a_pilot-debiaspi"))).toEqual([]);
+    b.unlock();
+  });
+
+  it("a second lock in the same process is refused, a stale lock is taken over", () => {
+    const out = tempDir();
+    const a = RunFolder.create(join(out, "r"), { id: "r" });
+    expect(() => RunFolder.at(join(out, "r")).lock()).toThrow(/in progress in this process/);
+    a.unlock();
+    writeFileSync(join(out, "r", "run.lock"), "999999");
+    const b = RunFolder.at(join(out, "r"));
+    b.lock();
+    expect(readFileSync(join(out, "r", "run.lock"), "utf8")).toBe(String(process.pid));
+    b.unlock();
+    expect(readdirSync(join(out, "r")).filter((f) => f.startsWith("run.lock"))).toEqual([]);
   });
 });
 
