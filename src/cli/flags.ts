@@ -31,6 +31,18 @@ export const list = (value: string): string[] =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 
+/** A comma-separated list flag that must name at least one item (`--attributes ""` is a mistake, not "none"). */
+export function nonEmptyList(flag: string): (value: string) => string[] {
+  return (value: string) => {
+    const items = list(value);
+    if (items.length === 0) throw new InputError(`${flag}: the list is empty; name at least one, comma-separated`);
+    return items;
+  };
+}
+
+/** A decimal number as people write weights: 2, 0.5, .5, 1e3; not hex, not Infinity, not "1kg". */
+const DECIMAL = /^[+]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
+
 /** A whole-number flag; with `range`, also within its bounds ("--jobs: must be at most 64", as the config's bounds read). */
 export function wholeNumber(flag: string, range?: { min: number; max: number }): (value: string) => number {
   return (value: string) => {
@@ -60,6 +72,7 @@ export const unitNumber = (flag: string): ((value: string) => number) => numberU
 /** `--policies`: a comma-separated list of policy ids. */
 export function policyList(value: string): PolicyId[] {
   const policies = list(value);
+  if (policies.length === 0) throw new InputError(`--policies: the list is empty; accepted: ${POLICY_IDS.join(", ")}`);
   for (const p of policies) {
     if (!(POLICY_IDS as readonly string[]).includes(p)) throw new InputError(`--policies: unknown policy "${p}"; accepted: ${POLICY_IDS.join(", ")}`);
   }
@@ -75,7 +88,8 @@ export function parseTargetSpec(spec: string): { attribute: string; weights?: Re
   if (eq <= 0) throw new InputError(`--target "${spec}": expected ATTRIBUTE=CATEGORY:WEIGHT,... (e.g. gender=female:1,male:1) or ATTRIBUTE=uniform`);
   const attribute = spec.slice(0, eq).trim();
   const rest = spec.slice(eq + 1).trim();
-  if (rest === "" || rest.toLowerCase() === "uniform") return { attribute };
+  if (rest === "") throw new InputError(`--target "${spec}": nothing after "="; give CATEGORY:WEIGHT,... (e.g. ${attribute || "gender"}=female:1,male:1) or ${attribute || "ATTRIBUTE"}=uniform`);
+  if (rest.toLowerCase() === "uniform") return { attribute };
   const weights: Record<string, number> = {};
   for (const part of list(rest)) {
     const colon = part.lastIndexOf(":");
@@ -83,7 +97,9 @@ export function parseTargetSpec(spec: string): { attribute: string; weights?: Re
     const cat = part.slice(0, colon).trim();
     const raw = part.slice(colon + 1).trim();
     const w = Number(raw);
-    if (raw === "" || !Number.isFinite(w)) throw new InputError(`--target "${spec}": weight "${raw}" of ${cat} is not a number`);
+    if (!DECIMAL.test(raw) || !Number.isFinite(w)) {
+      throw new InputError(`--target "${spec}": weight "${raw}" of ${cat} is not a decimal number${raw.startsWith("-") ? " >= 0" : ""} (e.g. 1, 0.5, 2e3)`);
+    }
     if (w < 0) throw new InputError(`--target "${spec}": weight ${w} of ${cat} is negative; weights are numbers >= 0`);
     if (cat in weights) throw new InputError(`--target "${spec}": category ${cat} is given twice`);
     weights[cat] = w;

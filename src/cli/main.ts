@@ -13,7 +13,7 @@ import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
 import { audit } from "../audit.js";
 import { EXIT, withInterrupt, type Io } from "./common.js";
-import { flagName, flagsToConfig, list, nonNegativeNumber, parseProviderOptions, parseTargetSpec, policyList, wholeNumber, type RunFlags } from "./flags.js";
+import { flagName, flagsToConfig, nonEmptyList, nonNegativeNumber, parseProviderOptions, parseTargetSpec, policyList, wholeNumber, type RunFlags } from "./flags.js";
 import { progressReporter } from "./progress.js";
 import { registerExperimentCommand } from "./experiment.js";
 import { registerCheckCommand } from "./check.js";
@@ -28,7 +28,7 @@ const defaultIo: Io = {
 
 function addRunOptions(cmd: Command): Command {
   return cmd
-    .option("-a, --attributes <list>", "attributes to control, comma-separated (gender, race, age, skin_tone, body_type, profession)", list)
+    .option("-a, --attributes <list>", "attributes to control, comma-separated (gender, race, age, skin_tone, body_type, profession)", nonEmptyList("--attributes"))
     .option("-t, --target <spec>", "target weights: ATTR=CAT:W,CAT:W or ATTR=uniform (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .option("-j, --joint <list>", "control these attributes jointly, e.g. race,gender (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option("-p, --policy <name>", "how requests are made (default debiaspi)").choices([...POLICY_IDS]))
@@ -46,8 +46,8 @@ function addRunOptions(cmd: Command): Command {
     .option("-P, --provider-option <key=value>", "a provider setting, e.g. steps=30 (repeatable; see `debiaspi providers`)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--rate <per-second>", "start at most this many provider requests per second", nonNegativeNumber("--rate"))
     .option("--no-cache", "do not reuse cached provider responses (they are kept in <out>/.cache)")
-    .option("--check <list>", "further observers that look at every image and are compared with --observer, comma-separated", list)
-    .option("--professions <list>", "categories of the profession attribute, comma-separated", list)
+    .option("--check <list>", "further observers that look at every image and are compared with --observer, comma-separated", nonEmptyList("--check"))
+    .option("--professions <list>", "categories of the profession attribute, comma-separated", nonEmptyList("--professions"))
     .option("--latency <ms>", "sim: simulated latency per image in ms", nonNegativeNumber("--latency"))
     .option("--config <file>", "YAML or JSON file with the same settings; flags override it")
     .option("--json", "print one JSON object instead of tables")
@@ -76,7 +76,6 @@ export function buildProgram(io: Io = defaultIo): Command {
     .name("debiaspi")
     .description("Steer a text-to-image model to a chosen demographic distribution by prompt iteration, and measure it.")
     .version(packageVersion())
-    .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
 
@@ -152,8 +151,8 @@ export function buildProgram(io: Io = defaultIo): Command {
     .command("audit")
     .argument("<folder>", "a folder of images (png, jpg, webp) or a run folder")
     .description("measure the demographic distribution of any folder of images, with the same tables and JSON as show")
-    .option("--observer <list>", "observers, comma-separated; the first is reported, the others are compared with it", list)
-    .option("-a, --attributes <list>", "compare these attributes with a uniform target", list)
+    .option("--observer <list>", "observers, comma-separated; the first is reported, the others are compared with it", nonEmptyList("--observer"))
+    .option("-a, --attributes <list>", "compare these attributes with a uniform target", nonEmptyList("--attributes"))
     .option("-t, --target <spec>", "target weights ATTR=CAT:W,... (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option("--counting <rule>", "count the main subject of each image or every person").choices(["main-subject", "per-person"]))
     .option("--json", "print one JSON object instead of tables")

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { InputError } from "../core/errors.js";
 import type { Dashboard } from "../server/server.js";
 import type { Io } from "./common.js";
@@ -21,11 +21,14 @@ export interface ServeFlags {
 /** Starts the dashboard and prints where it is; `until` resolves when it should stop (Ctrl-C by default). */
 export async function serve(flags: ServeFlags, io: Io, until?: (d: Dashboard) => Promise<void>): Promise<void> {
   const port = flags.port ?? DEFAULT_PORT;
-  if (port > 65535) throw new InputError(`--port must be between 0 and 65535, got ${port}`);
+  if (port < 0 || port > 65535) throw new InputError(`--port must be between 0 and 65535, got ${port}`);
   const host = (flags.host ?? "127.0.0.1").replace(/^\[(.*)\]$/, "$1");
   const envToken = process.env.DEBIASPI_TOKEN;
   if (envToken !== undefined && envToken.length < 32) throw new InputError("DEBIASPI_TOKEN must be at least 32 characters (or unset it for a random token)");
   const runsDir = flags.runs ?? "./runs";
+  for (const [flag, dir] of [["--runs", runsDir], ["--experiments", flags.experiments ?? "./experiments"]] as const) {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new InputError(`${flag} ${dir} is not a folder; name a folder (it is created when missing)`);
+  }
   const runsDirIsNew = !existsSync(runsDir);
   // Loaded here, not at start-up: the server brings the report module and vega (~300 ms for every command).
   const { startDashboard } = await import("../server/server.js");
@@ -65,7 +68,7 @@ export function registerServe(program: Command, io: Io): void {
   program
     .command("serve")
     .description("the dashboard: start, watch, stop and compare runs in a browser, on this machine")
-    .option("--port <port>", `port to listen on (default ${DEFAULT_PORT}; 0 = any free port)`, wholeNumber("--port"))
+    .option("--port <port>", `port to listen on (default ${DEFAULT_PORT}; 0 = any free port)`, wholeNumber("--port", { min: 0, max: 65535 }))
     .option("--host <host>", "interface to listen on (default 127.0.0.1: this machine only)")
     .option("--runs <dir>", "runs folder to list and to put new runs in (default ./runs)")
     .option("--experiments <dir>", "experiments folder to list (default ./experiments)")

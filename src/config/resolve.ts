@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { parseDocument, YAMLParseError } from "yaml";
 import { InputError, listAccepted } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { resolveTarget, type Target } from "../core/target.js";
@@ -62,7 +62,7 @@ export function readConfigFile(path: string): unknown {
     throw new InputError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
   }
   try {
-    const doc: unknown = parseYaml(text);
+    const doc: unknown = parseStrictYaml(text, path);
     if (doc === null || doc === undefined) return {};
     if (typeof doc !== "object" || Array.isArray(doc)) throw new InputError(`config file ${path}: expected a mapping of settings (key: value), got ${Array.isArray(doc) ? "a list" : typeof doc}`);
     return doc;
@@ -74,6 +74,31 @@ export function readConfigFile(path: string): unknown {
     }
     throw new InputError(`config file ${path} is not valid YAML: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Parses YAML, refusing what plain settings never need and the parser would otherwise only warn
+ * about: a custom tag (`!shout a CEO` would be read as the text "a CEO").
+ */
+function parseStrictYaml(text: string, path: string): unknown {
+  const doc = parseDocument(text);
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) {
+    const pos = problem.linePos?.[0] ?? (problem.pos ? lineOf(text, problem.pos[0]) : undefined);
+    const where = pos ? ` at line ${pos.line}, column ${pos.col}` : "";
+    if (problem.code === "TAG_RESOLVE_FAILED") {
+      const tag = /tag:?\s*(\S+)/i.exec(problem.message)?.[1] ?? text.slice(problem.pos[0], problem.pos[1]).split(/\s/)[0];
+      throw new InputError(`config file ${path}${where}: tag "${tag}" is not accepted; write plain values (strings, numbers, lists, mappings)`);
+    }
+    throw new InputError(`config file ${path} is not valid YAML${where}: ${problem.message.split("\n")[0]}`);
+  }
+  return doc.toJS();
+}
+
+/** 1-based line and column of a character offset. */
+function lineOf(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset).split("\n");
+  return { line: before.length, col: before.at(-1)!.length + 1 };
 }
 
 /** Validates settings from a file or from flags against the config schema. */

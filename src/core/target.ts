@@ -115,6 +115,8 @@ export function resolveTarget(
     throw new InputError(`no attribute to control; name some with --attributes (accepted: ${listAccepted(tax.attributes.map((a) => a.id))})`);
   }
 
+  const jointWeights = normaliseJointWeights(tax, spec.jointWeights, groups);
+
   const factorsAttrs: Attribute[][] = [];
   for (const a of attrs) {
     if (inGroup.has(a.id)) {
@@ -129,7 +131,7 @@ export function resolveTarget(
     const cells = cellIdx.map((ix) => ix.map((i, k) => fa[k]!.categories[i]!.id));
     let w = cellIdx.map((ix) => ix.reduce((p, i, k) => p * marg[k]![i]!, 1));
     const groupKey = fa.map((a) => a.id).join(",");
-    const explicit = fa.length > 1 ? findJointWeights(spec.jointWeights, fa) : undefined;
+    const explicit = fa.length > 1 ? jointWeights.get(groupKey) : undefined;
     if (explicit) {
       w = cells.map(() => 0);
       for (const [key, value] of Object.entries(explicit)) {
@@ -151,17 +153,37 @@ export function resolveTarget(
   return { n, factors, attributes: factors.flatMap((f) => f.attributes) };
 }
 
-function findJointWeights(
-  all: TargetSpec["jointWeights"],
-  fa: Attribute[],
-): Record<string, number> | undefined {
-  if (!all) return undefined;
-  const want = fa.map((a) => a.id).join(",");
-  for (const [key, value] of Object.entries(all)) {
-    const ids = key.split(/[,+×]/).map((s) => s.trim().toLowerCase());
-    if (ids.join(",") === want) return value;
+/**
+ * The joint weights keyed by their group's attributes in the group's order ("race,gender"), with
+ * each cell's categories put in that order too: a key may name the group's attributes in any order
+ * ("gender,race": { "female|black": 2 }) and with aliases. A key that is no joint group is refused,
+ * not ignored (it would give a uniform target without a word).
+ */
+function normaliseJointWeights(tax: Taxonomy, all: TargetSpec["jointWeights"], groups: Attribute[][]): Map<string, Record<string, number>> {
+  const out = new Map<string, Record<string, number>>();
+  const from = new Map<string, string>();
+  for (const [key, cells] of Object.entries(all ?? {})) {
+    const named = key.split(/[,+×]/).map((s) => getAttribute(tax, s.trim(), "attribute in jointTarget"));
+    const group = groups.find((g) => g.length === named.length && named.every((a) => g.includes(a)) && new Set(named).size === named.length);
+    if (!group) {
+      const have = groups.length > 0 ? groups.map((g) => g.map((a) => a.id).join(",")).join("; ") : "none";
+      const hint = groups.length === 0 ? `; add joint: [[${named.map((a) => a.id).join(", ")}]]` : "";
+      throw new InputError(`jointTarget "${key}": no joint target of these attributes (joint: ${have})${hint}`, "jointTarget");
+    }
+    const groupKey = group.map((a) => a.id).join(",");
+    const earlier = from.get(groupKey);
+    if (earlier !== undefined) throw new InputError(`jointTarget: "${earlier}" and "${key}" name the same joint target; give its weights once`, "jointTarget");
+    from.set(groupKey, key);
+    // Position in the key of each of the group's attributes.
+    const order = group.map((a) => named.indexOf(a));
+    const reordered: Record<string, number> = {};
+    for (const [cell, w] of Object.entries(cells)) {
+      const parts = cell.split("|");
+      reordered[parts.length === group.length ? order.map((k) => parts[k]!).join("|") : cell] = w;
+    }
+    out.set(groupKey, reordered);
   }
-  return undefined;
+  return out;
 }
 
 /** The target's marginal distribution over one controlled attribute's categories. */

@@ -218,11 +218,14 @@ export interface TaxonomyPatch {
  */
 export function applyTaxonomyPatch(base: Taxonomy, patch: TaxonomyPatch): Taxonomy {
   const tax: Taxonomy = structuredClone(base);
+  const seenAttrs = new Set<string>();
   for (const [rawId, edit] of Object.entries(patch.attributes ?? {})) {
     const id = rawId.trim().toLowerCase();
     if (!ID_RE.test(id)) {
       throw new InputError(`taxonomy: attribute id "${rawId}" must be lower-case letters, digits, _ , - or +`);
     }
+    if (seenAttrs.has(id)) throw new InputError(`taxonomy: attribute "${id}" is listed twice (ids are compared in lower case); list it once`);
+    seenAttrs.add(id);
     let attr = findAttribute(tax, id);
     if (!attr) {
       if (!edit.categories || edit.categories.length < 2) {
@@ -236,11 +239,14 @@ export function applyTaxonomyPatch(base: Taxonomy, patch: TaxonomyPatch): Taxono
       if (edit.slot !== undefined) attr.slot = edit.slot;
       if (edit.replace) attr.categories = [];
     }
+    const seenCats = new Set<string>();
     for (const c of edit.categories ?? []) {
       const cid = c.id.trim().toLowerCase();
       if (!ID_RE.test(cid)) {
         throw new InputError(`taxonomy: category id "${c.id}" of "${id}" must be lower-case letters, digits, _ , - or +`);
       }
+      if (seenCats.has(cid)) throw new InputError(`taxonomy: category "${cid}" of "${id}" is listed twice (ids are compared in lower case); list it once`);
+      seenCats.add(cid);
       const existing = attr.categories.find((x) => x.id === cid);
       if (existing) {
         if (c.label !== undefined) existing.label = c.label;
