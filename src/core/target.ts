@@ -168,11 +168,11 @@ function normaliseJointWeights(tax: Taxonomy, all: TargetSpec["jointWeights"], g
     if (!group) {
       const have = groups.length > 0 ? groups.map((g) => g.map((a) => a.id).join(",")).join("; ") : "none";
       const hint = groups.length === 0 ? `; add joint: [[${named.map((a) => a.id).join(", ")}]]` : "";
-      throw new InputError(`jointTarget "${key}": no joint target of these attributes (joint: ${have})${hint}`, "jointTarget");
+      throw new InputError(`jointTarget "${key}": no joint target of these attributes (joint: ${have})${hint}`);
     }
     const groupKey = group.map((a) => a.id).join(",");
     const earlier = from.get(groupKey);
-    if (earlier !== undefined) throw new InputError(`jointTarget: "${earlier}" and "${key}" name the same joint target; give its weights once`, "jointTarget");
+    if (earlier !== undefined) throw new InputError(`jointTarget: "${earlier}" and "${key}" name the same joint target; give its weights once`);
     from.set(groupKey, key);
     // Position in the key of each of the group's attributes.
     const order = group.map((a) => named.indexOf(a));

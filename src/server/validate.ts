@@ -95,11 +95,9 @@ export function validateRunRequest(body: unknown, runsDir: string): Validation {
     for (const a of input.attributes ?? []) target("attributes", { attributes: [a] });
     for (const [a, w] of Object.entries(input.target ?? {})) target(`target.${a}`, { attributes: [], weights: { [a]: w } });
     const jointOk = (input.joint ?? []).map((group) => target("joint", { attributes: [], joint: [group] }));
-    for (const [key, w] of Object.entries(input.jointTarget ?? {})) {
-      const group = key.split(/[,+×]/).map((s) => s.trim());
-      const known = (input.joint ?? []).findIndex((g) => g.map((x) => x.toLowerCase()).join(",") === group.map((x) => x.toLowerCase()).join(","));
-      if (known < 0) errors.push({ field: `jointTarget.${key}`, message: `weights for "${key}" but no joint target of these attributes; add it to joint` });
-      else if (jointOk[known]) target(`jointTarget.${key}`, { attributes: [], joint: [group], jointWeights: { [key]: w } });
+    // Each key against all the joint groups (a key may name a group's attributes in any order), as the run will.
+    if (jointOk.every(Boolean)) {
+      for (const [key, w] of Object.entries(input.jointTarget ?? {})) target(`jointTarget.${key}`, { attributes: [], joint: input.joint ?? [], jointWeights: { [key]: w } });
     }
     attempt(errors, "provider", () => void createProvider(input.provider ?? RUN_DEFAULTS.provider, { taxonomy: tax, sim: input.sim ?? {}, options: input.providerOptions ?? {} }));
   }

@@ -130,3 +130,15 @@ describe("item 6: serve refuses bad settings with one line", () => {
     expectOneLineError(await cli("serve", "--port", "0", "--experiments", "/etc/passwd"), /--experiments \/etc\/passwd is not a folder/);
   });
 });
+
+describe("item 10 in the dashboard's run form", () => {
+  it("accepts a jointTarget key in another order and names the field of an unknown group", async () => {
+    const { validateRunRequest } = await import("../../src/server/validate.js");
+    const runs = tempDir();
+    const swapped = validateRunRequest({ prompt: "a CEO", joint: [["race", "gender"]], jointTarget: { "gender,race": { "female|black": 1 } } }, runs);
+    expect(swapped.ok).toBe(true);
+    const unknown = validateRunRequest({ prompt: "a CEO", joint: [["race", "gender"]], jointTarget: { "race,age": { "black|young": 1 } } }, runs);
+    expect(unknown.ok).toBe(false);
+    if (!unknown.ok) expect(unknown.errors).toEqual([{ field: "jointTarget.race,age", message: expect.stringMatching(/no joint target of these attributes/) }]);
+  });
+});
