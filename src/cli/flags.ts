@@ -97,8 +97,9 @@ export function parseTargetSpec(spec: string): { attribute: string; weights?: Re
     const cat = part.slice(0, colon).trim();
     const raw = part.slice(colon + 1).trim();
     const w = Number(raw);
-    if (!DECIMAL.test(raw) || !Number.isFinite(w)) {
-      throw new InputError(`--target "${spec}": weight "${raw}" of ${cat} is not a decimal number${raw.startsWith("-") ? " >= 0" : ""} (e.g. 1, 0.5, 2e3)`);
+    const negative = raw.startsWith("-") && DECIMAL.test(raw.slice(1));
+    if ((!DECIMAL.test(raw) && !negative) || !Number.isFinite(w)) {
+      throw new InputError(`--target "${spec}": weight "${raw}" of ${cat} is not a decimal number (e.g. 1, 0.5, 2e3)`);
     }
     if (w < 0) throw new InputError(`--target "${spec}": weight ${w} of ${cat} is negative; weights are numbers >= 0`);
     if (cat in weights) throw new InputError(`--target "${spec}": category ${cat} is given twice`);

@@ -68,7 +68,7 @@ export function registerServe(program: Command, io: Io): void {
   program
     .command("serve")
     .description("the dashboard: start, watch, stop and compare runs in a browser, on this machine")
-    .option("--port <port>", `port to listen on (default ${DEFAULT_PORT}; 0 = any free port)`, wholeNumber("--port", { min: 0, max: 65535 }))
+    .option("--port <port>", `port to listen on (default ${DEFAULT_PORT}; 0 = any free port)`, wholeNumber("--port"))
     .option("--host <host>", "interface to listen on (default 127.0.0.1: this machine only)")
     .option("--runs <dir>", "runs folder to list and to put new runs in (default ./runs)")
     .option("--experiments <dir>", "experiments folder to list (default ./experiments)")

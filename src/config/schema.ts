@@ -58,7 +58,7 @@ export const runConfigSchema = z
     prompt: z
       .string()
       .trim()
-      .min(1, "must not be empty")
+      .min(1, { message: "must not be empty", abort: true })
       // Zero-width and other format characters are invisible: a prompt of only those is empty too.
       .refine((p) => /[^\p{White_Space}\p{Cf}\p{Cc}]/u.test(p), "must have a visible character"),
     n: z.number().int("must be a whole number").min(1, "must be at least 1").max(MAX_N, `must be at most ${MAX_N}`),

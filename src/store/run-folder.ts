@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { InputError } from "../core/errors.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./events.js";
 import type { RunSink } from "./sink.js";
-import { writeAtomic } from "./files.js";
+import { isAlive, writeAtomic } from "./files.js";
 import { releaseLock, takeLock } from "./lock.js";
 import { eventSchema, fileProblem, pendingSchema, runRecordSchema, type StoredRun } from "./schema.js";
 
@@ -296,6 +296,11 @@ export class RunFolder implements RunSink {
       const d = join(this.dir, sub);
       if (!existsSync(d)) continue;
       for (const f of readdirSync(d)) if (f.includes(".tmp-")) unlinkSync(join(d, f));
+    }
+    // Lock claims and set-aside stale locks of processes that died while taking the lock.
+    for (const f of readdirSync(this.dir)) {
+      const m = /^run\.lock\.(?:claim|stale)-(\d+)/.exec(f);
+      if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) rmSync(join(this.dir, f), { force: true });
     }
   }
 }

@@ -124,8 +124,8 @@ describe("item 10: joint weights are never silently ignored", () => {
 
 describe("item 6: serve refuses bad settings with one line", () => {
   it("--port -1, --port 70000, --runs a file", async () => {
-    expectOneLineError(await cli("serve", "--port", "-1"), /--port: must be at least 0/);
-    expectOneLineError(await cli("serve", "--port", "70000"), /--port: must be at most 65535/);
+    expectOneLineError(await cli("serve", "--port", "-1"), /--port must be between 0 and 65535, got -1/);
+    expectOneLineError(await cli("serve", "--port", "70000"), /--port must be between 0 and 65535, got 70000/);
     expectOneLineError(await cli("serve", "--port", "0", "--runs", "/etc/passwd"), /--runs \/etc\/passwd is not a folder/);
     expectOneLineError(await cli("serve", "--port", "0", "--experiments", "/etc/passwd"), /--experiments \/etc\/passwd is not a folder/);
   });

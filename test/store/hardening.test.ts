@@ -85,8 +85,10 @@ describe("item 3: a run folder is claimed with one mkdir", () => {
     expect(() => RunFolder.at(join(out, "r")).lock()).toThrow(/in progress in this process/);
     a.unlock();
     writeFileSync(join(out, "r", "run.lock"), "999999");
+    writeFileSync(join(out, "r", "run.lock.claim-999999-1"), "999999");
     const b = RunFolder.at(join(out, "r"));
     b.lock();
+    b.cleanTemp();
     expect(readFileSync(join(out, "r", "run.lock"), "utf8")).toBe(String(process.pid));
     b.unlock();
     expect(readdirSync(join(out, "r")).filter((f) => f.startsWith("run.lock"))).toEqual([]);
