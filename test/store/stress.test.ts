@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../cli/helpers.js";
+import { dashboard } from "../server/helpers.js";
 
 const BIN = resolve(__dirname, "../../bin/debiaspi.js");
 
@@ -54,7 +55,7 @@ function checkComplete(dir: string, n: number): void {
 }
 
 describe("stress: races between processes on one run folder", () => {
-  it("repeated resume launches against a running run are refused and never disturb it", async () => {
+  it("repeated resume launches (CLI and dashboard) against a running CLI run are refused and never disturb it", async () => {
     const out = tempDir();
     // Slow enough to outlast the resumes; it is stopped with Ctrl-C (SIGINT) once they are done.
     const args = ["run", "a photo of the face of a teacher", "--joint", "race,gender", "--n", "2000", "--seed", "21", "--concurrency", "16", "--latency", "300", "--out", out, "--json", "--no-progress"];
@@ -70,15 +71,24 @@ describe("stress: races between processes on one run folder", () => {
     }
     expect(dir).toBeDefined();
     const resumes: Exit[] = [];
+    // The dashboard's resume route, against the same running CLI run, at the same time.
+    const board = await dashboard(out);
+    const id = dir!.slice(out.length + 1);
+    const routeAnswers: number[] = [];
     for (let round = 0; round < 4; round++) {
+      const viaRoute = Promise.all([0, 1].map(() => board.post(`/api/runs/${encodeURIComponent(id)}/resume`, {}).then((r) => r.status)));
       resumes.push(...(await Promise.all([0, 1, 2].map(() => launch(["resume", dir!, "--no-progress"]).done))));
+      routeAnswers.push(...(await viaRoute));
       if (main.exited()) {
         const early = await main.done;
         expect.fail(`the run ended while resumes were launched: exit ${early.code}, ${early.stderr.trim().split("\n")[0]}`);
       }
     }
+    await board.d.close();
     main.stop();
     const first = await main.done;
+    expect(routeAnswers).toHaveLength(8);
+    for (const status of routeAnswers) expect(status).toBe(409);
     expect(first.code).toBe(130);
     expect(first.stderr).not.toMatch(/internal error/);
     expect(resumes).toHaveLength(12);
