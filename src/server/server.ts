@@ -7,6 +7,7 @@ import { packageRoot } from "../util/paths.js";
 import type { ApiPromptSet } from "./api-types.js";
 import { authenticate, newToken, tokenCookie } from "./auth.js";
 import { HttpError, SECURITY_HEADERS, sendError, sendText } from "./http-util.js";
+import { checkHost, checkOrigin } from "./origin.js";
 import { apiRoutes, matchRoute } from "./routes.js";
 import { builtinPromptSets } from "./prompt-sets.js";
 import { RunManager } from "./runs.js";
@@ -63,6 +64,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const url = new URL(req.url ?? "/", "http://localhost");
     const method = req.method ?? "GET";
     const path = url.pathname;
+    checkHost(req, host);
+    checkOrigin(req);
     if (method === "GET" && path.startsWith("/assets/")) {
       if (web.sendAsset(res, decodeURIComponent(path.slice("/assets/".length)))) return;
       throw new HttpError(404, `no file ${path}`);
