@@ -90,11 +90,25 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 const isRetryableStatus = (status: number): boolean => status === 429 || status >= 500;
 
+/** Statuses whose answer has no body (a Response cannot be built with one). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * The wait an answer asks for, in ms: OpenAI's `retry-after-ms` (milliseconds, more precise) when
+ * present and readable, else `Retry-After` (seconds or an HTTP date).
+ */
+export function retryAfterFromHeaders(headers: Headers, now = Date.now()): number | undefined {
+  const ms = Number(headers.get("retry-after-ms") ?? NaN);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  return retryAfterMs(headers.get("retry-after"), now);
+}
+
 /**
  * fetch with a timeout per try, retries with exponential backoff and full jitter on 429, 5xx,
- * timeouts and dropped connections, honouring Retry-After; no retry on other 4xx. Returns the
- * first response that is not retryable (the caller reads 4xx bodies: refusals live there).
- * Error messages name the provider and status, never a secret.
+ * timeouts and dropped connections (also a connection dropped while the body arrives: the body is
+ * read whole inside the try), honouring `retry-after-ms` and Retry-After; no retry on other 4xx.
+ * Returns the first response that is not retryable, its body already received (the caller reads
+ * 4xx bodies: refusals live there). Error messages name the provider and status, never a secret.
  */
 export async function fetchWithRetry(provider: string, url: string, init: RequestInit, ctx: HttpContext): Promise<Response> {
   const wait = ctx.sleep ?? sleep;
@@ -105,18 +119,28 @@ export async function fetchWithRetry(provider: string, url: string, init: Reques
     const timeout = AbortSignal.timeout(ctx.retry.timeoutMs);
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
     let retryAfter: number | undefined;
+    let status: number | undefined;
     try {
       const res = await fetch(url, { ...init, signal });
-      if (!isRetryableStatus(res.status)) return res;
+      status = res.status;
+      if (!isRetryableStatus(res.status)) {
+        const body = NULL_BODY.has(res.status) ? null : await res.arrayBuffer();
+        return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+      }
       const body = await res.text().catch(() => "");
       lastError = `HTTP ${res.status}${body ? `: ${body.slice(0, 300)}` : ""}`;
-      retryAfter = retryAfterMs(res.headers.get("retry-after"));
+      retryAfter = retryAfterFromHeaders(res.headers);
       if (attempt >= ctx.retry.retries) throw new ProviderError(redact(`${provider}: ${lastError} (gave up after ${attempt + 1} tries)`, ctx.secrets), res.status, true);
     } catch (e) {
       if (e instanceof ProviderError) throw e;
       if (ctx.signal?.aborted) throw e;
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      lastError = timeout.aborted ? `no answer within ${ctx.retry.timeoutMs} ms` : `connection failed (${err.cause?.code ?? err.cause?.message ?? err.message})`;
+      const why = err.cause?.code ?? err.cause?.message ?? err.message;
+      lastError = timeout.aborted
+        ? `no answer within ${ctx.retry.timeoutMs} ms`
+        : status !== undefined
+          ? `connection dropped while the answer (HTTP ${status}) arrived (${why})`
+          : `connection failed (${why})`;
       if (attempt >= ctx.retry.retries) throw new ProviderError(redact(`${provider}: ${lastError} (gave up after ${attempt + 1} tries)`, ctx.secrets), undefined, true);
     }
     const backoff = random() * Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** attempt);

@@ -78,3 +78,12 @@ export function tinyPng(): Buffer {
   png.data.fill(200);
   return PNG.sync.write(png);
 }
+
+/** Sends the status line, headers and the first `bytes` bytes of a longer body, then drops the connection. */
+export const dropMidBody =
+  (status: number, body: string | Buffer, bytes = 16, headers: Record<string, string> = {}): Answer =>
+  (res) => {
+    const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    res.writeHead(status, { "content-type": "application/json", "content-length": String(buf.length), ...headers });
+    res.write(buf.subarray(0, Math.min(bytes, buf.length - 1)), () => setTimeout(() => res.socket?.destroy(), 10));
+  };

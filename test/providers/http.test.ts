@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { fetchWithRetry, ProviderError, redact, retryAfterMs, type HttpContext } from "../../src/providers/http.js";
+import { fetchWithRetry, ProviderError, redact, retryAfterFromHeaders, retryAfterMs, type HttpContext } from "../../src/providers/http.js";
+import { dropMidBody } from "./fake-server.js";
 
 let server: Server | undefined;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
@@ -65,7 +66,43 @@ describe("fetchWithRetry", () => {
   });
 });
 
+describe("fetchWithRetry: transport failures inside the body", () => {
+  it("retries a connection dropped in the middle of a 200 body, and returns the whole body of the next try", async () => {
+    const full = JSON.stringify({ data: [{ b64_json: "A".repeat(4000) }] });
+    const s = await scripted([dropMidBody(200, full, 100), (res) => res.writeHead(200, { "content-type": "application/json" }).end(full)]);
+    const waits: number[] = [];
+    const res = await fetchWithRetry("p", s.url, { method: "POST", body: "{}" }, ctx(waits));
+    expect(await res.text()).toBe(full);
+    expect(s.hits()).toBe(2);
+    expect(waits).toEqual([50]);
+  });
+  it("gives up on bodies that keep breaking with a message that says so (not just 'terminated')", async () => {
+    const s = await scripted([dropMidBody(200, "x".repeat(500), 10)]);
+    const err = await fetchWithRetry("p", s.url, {}, ctx([], { retries: 1 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).retryable).toBe(true);
+    expect((err as Error).message).toMatch(/^p: connection dropped while the answer \(HTTP 200\) arrived .*\(gave up after 2 tries\)$/);
+    expect(s.hits()).toBe(2);
+  });
+  it("honours OpenAI's retry-after-ms (before Retry-After, which rounds to seconds)", async () => {
+    const s = await scripted([
+      (res) => res.writeHead(429, { "retry-after-ms": "1234", "retry-after": "2" }).end("{}"),
+      (res) => res.writeHead(503, { "retry-after-ms": "nonsense", "retry-after": "3" }).end("{}"),
+      (res) => res.writeHead(200).end("ok"),
+    ]);
+    const waits: number[] = [];
+    const res = await fetchWithRetry("p", s.url, {}, ctx(waits));
+    expect(await res.text()).toBe("ok");
+    expect(waits).toEqual([1234, 3000]);
+  });
+});
+
 describe("helpers", () => {
+  it("reads retry-after-ms first, then Retry-After", () => {
+    expect(retryAfterFromHeaders(new Headers({ "retry-after-ms": "250" }))).toBe(250);
+    expect(retryAfterFromHeaders(new Headers({ "retry-after-ms": "-1", "retry-after": "1" }))).toBe(1000);
+    expect(retryAfterFromHeaders(new Headers({}))).toBeUndefined();
+  });
   it("reads Retry-After as seconds or a date", () => {
     expect(retryAfterMs("2")).toBe(2000);
     expect(retryAfterMs("Wed, 21 Oct 2015 07:28:10 GMT", Date.parse("Wed, 21 Oct 2015 07:28:00 GMT"))).toBe(10_000);

@@ -4,7 +4,7 @@ import { builtinTaxonomy } from "../../src/core/taxonomy.js";
 import { ProviderError } from "../../src/providers/http.js";
 import type { ProviderContext } from "../../src/providers/index.js";
 import { createOpenAIProvider, openaiImagePrice, openaiProvider, type HttpOverrides } from "../../src/providers/openai.js";
-import { destroy, hang, json, openaiError, startFakeServer, tinyPng, type FakeServer } from "./fake-server.js";
+import { destroy, dropMidBody, hang, json, openaiError, startFakeServer, tinyPng, type FakeServer } from "./fake-server.js";
 
 const KEY = "sk-test-DISTINCTIVE-9f8e7d6c5b4a";
 const PNG_BYTES = tinyPng();
@@ -235,6 +235,23 @@ describe("openai provider: retries, refusals and failures", () => {
     const { provider, server } = await make("gpt-image-1", [destroy, json(200, { data: [{ b64_json: B64 }] })]);
     expect((await provider.generate({ prompt: "p", seed: 1 })).image).toBeDefined();
     expect(server.hits()).toBe(2);
+  });
+
+  it("a connection dropped in the middle of the image's body is retried, and the image of the next try is returned whole", async () => {
+    const body = JSON.stringify({ data: [{ b64_json: B64 }] });
+    const waits: number[] = [];
+    const { provider, server } = await make("gpt-image-1", [dropMidBody(200, body, 20), json(200, { data: [{ b64_json: B64 }] })], {}, waits);
+    const r = await provider.generate({ prompt: "p", seed: 1 });
+    expect(Buffer.from(r.image!).equals(PNG_BYTES)).toBe(true);
+    expect(server.hits()).toBe(2);
+    expect(waits).toHaveLength(1);
+  });
+
+  it("waits as long as OpenAI's retry-after-ms says on a 429", async () => {
+    const waits: number[] = [];
+    const { provider } = await make("gpt-image-1", [openaiError(429, "Rate limit reached", "requests", "rate_limit_exceeded", { "retry-after-ms": "2500" }), json(200, { data: [{ b64_json: B64 }] })], {}, waits);
+    expect((await provider.generate({ prompt: "p", seed: 1 })).image).toBeDefined();
+    expect(waits).toEqual([2500]);
   });
 });
 
