@@ -42,6 +42,17 @@ export const COMFY_OPTION_KEYS = Object.keys(OptionsSchema.shape);
 
 export type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown>; [k: string]: unknown }>;
 
+/** Where JSON.parse stopped, as "line L, column C" (from the position in its message), without quoting the text. */
+function jsonErrorPlace(text: string, e: Error): string {
+  const m = /position (\d+)/.exec(e.message);
+  if (!m) return text.trim() === "" ? "the file is empty" : "unexpected end or character";
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split("\n").length;
+  const col = pos - before.lastIndexOf("\n");
+  return `at line ${line}, column ${col}`;
+}
+
 /** Reads and checks an API-format workflow; InputError naming the file and what is wrong. */
 export function loadWorkflow(path: string, cwd = process.cwd()): Workflow {
   let text: string;
@@ -55,7 +66,8 @@ export function loadWorkflow(path: string, cwd = process.cwd()): Workflow {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`provider comfyui: the workflow file "${path}" is not JSON (${(e as Error).message})`);
+    // The parser's message quotes the file's text; name only where it broke (the file may be anything).
+    throw new InputError(`provider comfyui: the workflow file "${path}" is not JSON (${jsonErrorPlace(text, e as Error)}); export the workflow with "Save (API Format)"`);
   }
   if (!json || typeof json !== "object" || Array.isArray(json)) throw new InputError(`provider comfyui: the workflow file "${path}" must hold a JSON object of nodes`);
   const obj = json as Record<string, unknown>;
@@ -65,7 +77,8 @@ export function loadWorkflow(path: string, cwd = process.cwd()): Workflow {
   for (const [id, node] of Object.entries(obj)) {
     const n = node as { class_type?: unknown; inputs?: unknown } | null;
     if (!n || typeof n !== "object" || typeof n.class_type !== "string" || !n.inputs || typeof n.inputs !== "object") {
-      throw new InputError(`provider comfyui: the workflow file "${path}" is not in API format: node "${id}" has no class_type and inputs`);
+      const name = /^\d{1,9}(?::\d{1,9})*$/.test(id) ? `node "${id}"` : "an entry whose key is not a node id";
+      throw new InputError(`provider comfyui: the workflow file "${path}" is not in API format: ${name} has no class_type and inputs`);
     }
   }
   const missing = [PLACEHOLDERS.prompt, PLACEHOLDERS.seed].filter((p) => !text.includes(p));

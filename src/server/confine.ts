@@ -1,4 +1,5 @@
-import { realpathSync } from "node:fs";
+import { closeSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { imageMime } from "../providers/common.js";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 
 /** A run or experiment id as it appears in a URL: a folder name, nothing that walks. */
@@ -32,4 +33,25 @@ export function confinedPath(root: string, ...parts: string[]): string | undefin
     return undefined;
   }
   return inside(realBase, realTarget) ? realTarget : undefined;
+}
+
+/**
+ * The image type of a regular file from its first bytes (PNG, JPEG, WebP, GIF), whatever its name
+ * says; undefined for anything else (run.json behind a `.png` link, a folder, an unreadable file).
+ */
+export function sniffImageFile(path: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    if (!statSync(path).isFile()) return undefined;
+    fd = openSync(path, "r");
+    const head = Buffer.alloc(16);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const bytes = head.subarray(0, n);
+    if (n >= 6 && /^GIF8[79]a$/.test(bytes.subarray(0, 6).toString("latin1"))) return "image/gif";
+    return imageMime(bytes);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

@@ -12,7 +12,7 @@ import { providerEntries } from "../providers/index.js";
 import { compareRuns } from "../report/compare.js";
 import type { ApiAttempt, ApiCompare, ApiOptions, ApiPromptSet, ApiStreamEvent } from "./api-types.js";
 import type { ReportRun } from "../report/model.js";
-import { confinedPath } from "./confine.js";
+import { confinedPath, sniffImageFile } from "./confine.js";
 import { toApiAttempt } from "./feed.js";
 import { HttpError, MAX_BODY_BYTES, readJsonBody, SECURITY_HEADERS, sendJson, sendText } from "./http-util.js";
 import { renderReport } from "./report.js";
@@ -145,12 +145,17 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
     });
   });
 
-  /** A run's image file from URL parameters: its folder and confined path; 404 for anything else. */
+  /**
+   * A run's image file from URL parameters: its folder, its real path (inside the run's images folder:
+   * a link to run.json or anywhere else is not an image of the run) and its type as its bytes say
+   * (never the name's); 404 for anything else.
+   */
   const runImage = (params: Record<string, string>): { dir: string; path: string; type: string } => {
     const dir = manager.dirOf(params.id!);
     const file = params.file!;
-    const type = CONTENT_TYPES[extname(file).toLowerCase()];
-    const path = IMAGE_TYPES.has(extname(file).toLowerCase()) ? confinedPath(dir, "images", file) : undefined;
+    const images = IMAGE_TYPES.has(extname(file).toLowerCase()) ? confinedPath(dir, "images") : undefined;
+    const path = images ? confinedPath(images, file) : undefined;
+    const type = path ? sniffImageFile(path) : undefined;
     if (!path || !type) throw new HttpError(404, `no image "${file}" in run "${params.id}"`);
     return { dir, path, type };
   };

@@ -164,6 +164,26 @@ describe("comfyui provider", () => {
     await expect(provider(server.url).generate({ prompt: "x", seed: 1 })).rejects.toThrow(/finished without an output image/);
   });
 
+  it("never quotes the file it was pointed at in its errors (a path to any file must not leak its contents)", () => {
+    const create = (workflow: string) => () => comfyuiProvider.create("http://127.0.0.1:8188", { taxonomy: undefined as never, sim: {}, options: { workflow } });
+    const secretText = writeTemp("passwd", "root:x:0:0:TOPSECRET-1234:/root:/bin/bash\n");
+    const secretJson = writeTemp("creds.json", '{\n  "api_key_TOPSECRET-1234": { "v": 1 }\n}');
+    const brokenJson = writeTemp("broken.json", '{ "token": "TOPSECRET-1234",\n oops }');
+    for (const [file, shape] of [
+      [secretText, /is not JSON \(unexpected end or character\)/],
+      [secretJson, /not in API format: an entry whose key is not a node id has no class_type/],
+      [brokenJson, /is not JSON \(at line 2, column 2\)/],
+    ] as const) {
+      expect(create(file)).toThrow(InputError);
+      expect(create(file)).toThrow(shape);
+      try {
+        create(file)();
+      } catch (e) {
+        expect((e as Error).message).not.toMatch(/TOPSECRET|root:x|api_key/);
+      }
+    }
+  });
+
   it("validates the workflow file at create() time", () => {
     const create = (options: Record<string, unknown>) => () => comfyuiProvider.create("http://127.0.0.1:8188", { taxonomy: undefined as never, sim: {}, options });
     const noSeed = writeTemp("no-seed.json", readFileSync(WORKFLOW, "utf8").replace('"{{seed}}"', "42"));
