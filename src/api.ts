@@ -8,6 +8,7 @@ import { getObserver, type Observer } from "./observers/index.js";
 import { createPolicy } from "./policies/index.js";
 import { createProvider, parseProviderSpec, wrapProvider } from "./providers/index.js";
 import type { ImageProvider } from "./providers/types.js";
+import type { KeyScope } from "./providers/http.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder, type LoadedRun } from "./store/run-folder.js";
 import { MemorySink } from "./store/sink.js";
@@ -26,6 +27,8 @@ export interface RunOptions {
   now?: () => Date;
   /** Called once the run folder exists, before the first generation. */
   onStart?: (runDir: string) => void;
+  /** Where keys from the environment may be sent (default `any`: wherever the settings say; the dashboard passes `env`). */
+  keyScope?: KeyScope;
   /** Create the run folder at exactly this path (it must not exist yet) instead of a new one under `out` (experiments). */
   dir?: string;
 }
@@ -41,10 +44,10 @@ function runId(prompt: string, policy: string, now: Date): string {
 }
 
 /** The run's provider with its response cache (unless `cache: false`) and rate limit. */
-function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined): ImageProvider {
+function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined, keyScope: KeyScope | undefined): ImageProvider {
   const { config } = resolved;
   const options = config.providerOptions ?? {};
-  const provider = createProvider(config.provider, { taxonomy: resolved.taxonomy, sim: config.sim, options });
+  const provider = createProvider(config.provider, { taxonomy: resolved.taxonomy, sim: config.sim, options, ...(keyScope ? { keyScope } : {}) });
   return wrapProvider(provider, {
     ...(config.cache !== false && cacheDir ? { cacheDir } : {}),
     ...(config.rate !== undefined ? { rate: config.rate } : {}),
@@ -53,18 +56,18 @@ function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined): Ima
 }
 
 /** The observer that drives the loop and the ones that check it, built with their options. */
-function buildObservers(resolved: ResolvedRun): { observer: Observer; checkers: Observer[] } {
+function buildObservers(resolved: ResolvedRun, keyScope?: KeyScope): { observer: Observer; checkers: Observer[] } {
   const { config } = resolved;
-  const make = (id: string): Observer => getObserver(id, { options: config.observerOptions?.[id] ?? {} });
+  const make = (id: string): Observer => getObserver(id, { options: config.observerOptions?.[id] ?? {}, ...(keyScope ? { keyScope } : {}) });
   return { observer: make(config.observer), checkers: (config.checks ?? []).map(make) };
 }
 
 /** Validates settings (from code, a config file or flags) and resolves them; throws InputError on bad input. */
-export function prepareRun(input: RunConfigInput | unknown, source = "run settings"): ResolvedRun {
+export function prepareRun(input: RunConfigInput | unknown, source = "run settings", keyScope?: KeyScope): ResolvedRun {
   const cfg = validateConfig(input, source);
   const resolved = resolveRun(cfg);
   parseProviderSpec(resolved.config.provider);
-  const { observer } = buildObservers(resolved);
+  const { observer } = buildObservers(resolved, keyScope);
   checkObserverSees(observer, resolved.target.attributes);
   return resolved;
 }
@@ -95,8 +98,8 @@ async function execute(
 ): Promise<RunOutcome> {
   const { config, taxonomy, target } = resolved;
   try {
-    const provider = options.provider ?? buildProvider(resolved, undefined);
-    const { observer, checkers } = buildObservers(resolved);
+    const provider = options.provider ?? buildProvider(resolved, undefined, options.keyScope);
+    const { observer, checkers } = buildObservers(resolved, options.keyScope);
     const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
     const memory = folder ? undefined : new MemorySink();
     if (folder) options.onStart?.(folder.dir);
@@ -130,9 +133,9 @@ async function execute(
  * loop until the set is complete, the attempt budget is spent or `signal` aborts.
  */
 export async function run(input: RunConfigInput, options: RunOptions = {}): Promise<RunOutcome> {
-  const resolved = prepareRun(input);
+  const resolved = prepareRun(input, "run settings", options.keyScope);
   // Build the provider before any folder is written: a missing key or a bad URL stops here.
-  const provider = options.provider ?? buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"));
+  const provider = options.provider ?? buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"), options.keyScope);
   options = { ...options, provider };
   const now = options.now?.() ?? new Date();
   const record: RunRecord = {
@@ -190,7 +193,7 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     if (attempts >= record.config.maxAttempts && !summarizeRun(dir, record, loaded.events).exact && options.maxAttempts === undefined) {
       throw new InputError(`run ${dir} spent its attempt budget (${record.config.maxAttempts}); pass --max-attempts with a larger number to continue`);
     }
-    const provider = options.provider ?? buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"));
+    const provider = options.provider ?? buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"), options.keyScope);
     folder.cleanTemp();
     folder.prepare();
     started = true;

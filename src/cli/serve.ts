@@ -16,6 +16,7 @@ export interface ServeFlags {
   host?: string;
   runs?: string;
   experiments?: string;
+  allowAnyBaseUrl?: boolean;
 }
 
 /** Starts the dashboard and prints where it is; `until` resolves when it should stop (Ctrl-C by default). */
@@ -38,6 +39,7 @@ export async function serve(flags: ServeFlags, io: Io, until?: (d: Dashboard) =>
     host,
     port,
     ...(envToken ? { token: envToken } : {}),
+    ...(flags.allowAnyBaseUrl ? { allowAnyBaseUrl: true } : {}),
   });
   if (!LOOPBACK.has(host)) {
     io.err(
@@ -72,6 +74,7 @@ export function registerServe(program: Command, io: Io): void {
     .option("--host <host>", "interface to listen on (default 127.0.0.1: this machine only)")
     .option("--runs <dir>", "runs folder to list and to put new runs in (default ./runs)")
     .option("--experiments <dir>", "experiments folder to list (default ./experiments)")
+    .option("--allow-any-base-url", "let runs started from the dashboard send the API keys of this environment to any base URL they name (default: only to the environment's or the provider's default URL)")
     .action(async (opts: ServeFlags) => {
       await serve(opts, io);
     });

@@ -4,6 +4,7 @@ import { loadRun, resume, run } from "../api.js";
 import type { RunConfigInput } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import type { ImageProvider } from "../providers/types.js";
+import type { KeyScope } from "../providers/http.js";
 import type { ReportInput } from "../report/model.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
@@ -41,6 +42,8 @@ export interface ExperimentRunOptions {
   onCell?: (report: CellReport) => void;
   /** Called once the experiment folder exists, with its path and the number of cells. */
   onStart?: (dir: string, total: number) => void;
+  /** Where keys from the environment may be sent (see RunOptions.keyScope). */
+  keyScope?: KeyScope;
   /** Build the provider of a cell yourself (tests, custom backends). */
   provider?: (cell: ExperimentCell) => ImageProvider;
   now?: () => Date;
@@ -99,6 +102,7 @@ async function runCell(dir: string, cell: ExperimentCell, options: ExperimentRun
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.provider ? { provider: options.provider(cell) } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.keyScope ? { keyScope: options.keyScope } : {}),
   };
   if (existsSync(join(runDir, "run.json"))) {
     const loaded = loadRun(runDir);

@@ -4,6 +4,7 @@ import { selfReportObserver } from "./self-report.js";
 import type { Observer } from "./types.js";
 import { z } from "zod";
 import { parseProviderOptions } from "../providers/common.js";
+import type { KeyScope } from "../providers/http.js";
 import { createVlmObserver } from "./vlm.js";
 import { skinToneObserver } from "./skin-tone.js";
 import { createFacesObserver } from "./faces.js";
@@ -14,6 +15,8 @@ export interface ObserverContext {
   /** Observer settings from the config (`observerOptions: { vlm: {...} }`), per observer id. */
   options?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
+  /** Where a key from the environment may be sent (default `any`; the dashboard passes `env`). */
+  keyScope?: KeyScope;
 }
 
 export interface ObserverEntry {
@@ -57,7 +60,7 @@ const OBSERVERS: Record<string, ObserverEntry> = {
     description: "a vision chat model (GPT-4o, or a local model on an OpenAI-compatible server) labels each person; keys as the chat provider",
     create: (ctx) => {
       const opts = parseProviderOptions(VlmOptions, Object.keys(VlmOptions.shape), ctx.options ?? {}, "vlm", { noun: "observer", field: "observerOptions.vlm" });
-      return createVlmObserver({ ...opts, ...(ctx.env ? { env: ctx.env } : {}) });
+      return createVlmObserver({ ...opts, ...(ctx.env ? { env: ctx.env } : {}), ...(ctx.keyScope ? { keyScope: ctx.keyScope } : {}) });
     },
   },
 };

@@ -5,7 +5,7 @@ import type { Observation, PersonObservation } from "../core/request.js";
 import { findCategory, type Attribute, type Taxonomy } from "../core/taxonomy.js";
 import { CHAT_BASE_ENV, CHAT_DEFAULT_BASE, CHAT_KEY_ENV, isLocalHost } from "../providers/chat.js";
 import { httpContext, imageMime, joinUrl, type HttpOverrides } from "../providers/common.js";
-import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact } from "../providers/http.js";
+import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, type KeyScope } from "../providers/http.js";
 import { refusalOrThrow } from "../providers/openai.js";
 import type { ObserveInput, Observer } from "./types.js";
 
@@ -36,6 +36,8 @@ export interface VlmObserverOptions {
   baseUrl?: string;
   /** Where the keys are read (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Where a key from the environment may be sent (default `any`; the dashboard passes `env`). */
+  keyScope?: KeyScope;
   /** Time limit of one request, ms. */
   timeoutMs?: number;
   /** Retries after the first try (429, 5xx, timeouts, dropped connections). */
@@ -244,6 +246,7 @@ export function createVlmObserver(options: VlmObserverOptions = {}): VlmObserver
     if (!openaiKey) throw new InputError(`${who} needs the environment variable ${CHAT_KEY_ENV} or OPENAI_API_KEY (the API key); set one and run again`);
     apiKey = openaiKey;
   } else throw new InputError(`${who} needs the environment variable ${CHAT_KEY_ENV} (the API key of the chat server ${base.host}); set it and run again`);
+  if (apiKey) checkKeyDestination(options.keyScope, who, chatKey ? CHAT_KEY_ENV : "OPENAI_API_KEY", base, [envBase || CHAT_DEFAULT_BASE], "observerOptions.vlm.baseUrl");
 
   return new VlmObserver({ model, base, timeoutMs, retries, ...(apiKey ? { apiKey } : {}), ...(options.http ? { http: options.http } : {}) });
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import { fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, type HttpContext } from "./http.js";
+import { checkKeyDestination, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
 import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 export type { HttpOverrides } from "./common.js";
@@ -190,7 +190,7 @@ export class A1111Provider implements ImageProvider {
 }
 
 /** Builds the provider from `a1111:<url>` and the context; InputError for a missing or bad URL, option or A1111_AUTH. */
-export function createA1111(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env">, http: HttpOverrides = {}): A1111Provider {
+export function createA1111(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env" | "keyScope">, http: HttpOverrides = {}): A1111Provider {
   if (!model) throw new InputError("provider a1111 needs the WebUI's URL: --provider a1111:http://127.0.0.1:7860");
   const base = parseBaseUrl(model, "a1111");
   const options = parseProviderOptions(OptionsSchema, A1111_OPTION_KEYS, ctx.options, "a1111");
@@ -198,6 +198,8 @@ export function createA1111(model: string | undefined, ctx: Pick<ProviderContext
   if (auth !== undefined && auth !== "" && !auth.includes(":")) {
     throw new InputError(`provider a1111: ${A1111_AUTH_ENV} must be user:pass (as given to the WebUI's --api-auth)`);
   }
+  // The WebUI's URL always comes from the settings: from the dashboard, A1111_AUTH goes nowhere without the opt-in.
+  if (auth) checkKeyDestination(ctx.keyScope, "provider a1111", A1111_AUTH_ENV, base, [], "provider");
   return new A1111Provider(base, options, auth || undefined, http);
 }
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
 import type { Taxonomy } from "../core/taxonomy.js";
-import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, type HttpContext } from "./http.js";
+import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
 import { httpContext, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 import { refusalOrThrow } from "./openai.js";
@@ -282,6 +282,7 @@ export function createChatProvider(model: string | undefined, ctx: ProviderConte
     if (!openaiKey) throw new InputError(`provider ${id} needs the environment variable ${CHAT_KEY_ENV} or OPENAI_API_KEY (the API key); set one and run again`);
     apiKey = openaiKey;
   } else apiKey = requireEnv(env, CHAT_KEY_ENV, `${id} (chat server ${base.host})`);
+  if (apiKey) checkKeyDestination(ctx.keyScope, `provider ${id}`, chatKey ? CHAT_KEY_ENV : "OPENAI_API_KEY", base, [envBase || CHAT_DEFAULT_BASE], "providerOptions.baseUrl");
 
   const innerSpec = options.image.trim();
   if (/^chat(?::|$)/i.test(innerSpec)) throw new InputError(`provider ${id}: providerOptions.image "${innerSpec}" is itself a chat provider; give an image provider such as sim or openai:dall-e-3`);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, redact, requireEnv, type HttpContext } from "./http.js";
+import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, redact, requireEnv, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
 import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
@@ -169,7 +169,7 @@ export class HuggingFaceProvider implements ImageProvider {
 }
 
 /** Builds the provider from `huggingface:MODEL_ID` or `huggingface:https://endpoint`; InputError for a bad model, URL, option or a missing key. */
-export function createHuggingFaceProvider(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env">, http?: HttpOverrides): HuggingFaceProvider {
+export function createHuggingFaceProvider(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env" | "keyScope">, http?: HttpOverrides): HuggingFaceProvider {
   const usage = "--provider huggingface:MODEL_ID (e.g. black-forest-labs/FLUX.1-schnell) or huggingface:https://YOUR-ENDPOINT.endpoints.huggingface.cloud";
   const spec = model?.trim();
   if (!spec) throw new InputError(`provider huggingface needs a model id or an endpoint URL: ${usage}`);
@@ -187,6 +187,9 @@ export function createHuggingFaceProvider(model: string | undefined, ctx: Pick<P
     url = new URL(joinUrl(base, `/${spec.split("/").map(encodeURIComponent).join("/")}`));
   }
   const apiKey = requireEnv(ctx.env ?? process.env, HF_KEY_ENV, id);
+  // An endpoint URL is the user's choice too: from the dashboard, the key goes only to Hugging Face's router.
+  if (isUrl) checkKeyDestination(ctx.keyScope, `provider ${id}`, HF_KEY_ENV, url, [], "provider");
+  else checkKeyDestination(ctx.keyScope, `provider ${id}`, HF_KEY_ENV, new URL(joinUrl(parseBaseUrl(options.baseUrl ?? HF_DEFAULT_BASE, id), "")), [HF_DEFAULT_BASE], "providerOptions.baseUrl");
   return new HuggingFaceProvider({ ...(isUrl ? {} : { model: spec }), url, apiKey, options, ...(http ? { http } : {}) });
 }
 

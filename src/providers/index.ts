@@ -4,6 +4,7 @@ import type { SimOverrides } from "../config/schema.js";
 import { mergeSimParams, SIM_DEFAULTS, type DeepPartial, type SimParams } from "./sim/params.js";
 import { SimModel } from "./sim/model.js";
 import type { ImageProvider } from "./types.js";
+import type { KeyScope } from "./http.js";
 import { CachedProvider, PoolProvider, RateLimitedProvider } from "./wrappers.js";
 import { a1111Provider } from "./a1111.js";
 import { chatProvider } from "./chat.js";
@@ -22,6 +23,8 @@ export interface ProviderContext {
   options?: Record<string, unknown>;
   /** Where API keys come from (the process environment unless a test passes its own). */
   env?: NodeJS.ProcessEnv;
+  /** Where keys from the environment may be sent (default `any`; the dashboard passes `env`). */
+  keyScope?: KeyScope;
   /** Builds another provider by spec (the `chat` provider draws with one); set by createProvider. */
   createInner?: (spec: string, ctx: ProviderContext) => ImageProvider;
 }

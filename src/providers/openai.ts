@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InputError, listAccepted } from "../core/errors.js";
-import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, type HttpContext } from "./http.js";
+import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
 import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 export { imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
@@ -328,6 +328,7 @@ export function createOpenAIProvider(model: string | undefined, ctx: ProviderCon
   const apiKey = requireEnv(env, OPENAI_KEY_ENV, id);
   const envBase = env[OPENAI_BASE_ENV]?.trim();
   const base = parseBaseUrl(options.baseUrl ?? (envBase ? envBase : OPENAI_DEFAULT_BASE), id);
+  checkKeyDestination(ctx.keyScope, `provider ${id}`, OPENAI_KEY_ENV, base, [envBase || OPENAI_DEFAULT_BASE], "providerOptions.baseUrl");
   return new OpenAIImageProvider({ model: name, apiKey, base, options, ...(http ? { http } : {}) });
 }
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, sleep, type HttpContext } from "./http.js";
+import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, sleep, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
 import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
@@ -317,7 +317,7 @@ export class ReplicateProvider implements ImageProvider {
 }
 
 /** Builds the provider from `replicate:owner/model[:version]`; InputError for a bad model, option, URL or a missing key. */
-export function createReplicateProvider(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env">, http?: HttpOverrides): ReplicateProvider {
+export function createReplicateProvider(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env" | "keyScope">, http?: HttpOverrides): ReplicateProvider {
   const { owner, name, version } = parseReplicateModel(model);
   const id = `replicate:${owner}/${name}`;
   const options = parseProviderOptions(OptionsSchema, REPLICATE_OPTION_KEYS, ctx.options, id);
@@ -326,6 +326,7 @@ export function createReplicateProvider(model: string | undefined, ctx: Pick<Pro
   }
   const base = parseBaseUrl(options.baseUrl ?? REPLICATE_DEFAULT_BASE, id);
   const apiKey = requireEnv(ctx.env ?? process.env, REPLICATE_KEY_ENV, id);
+  checkKeyDestination(ctx.keyScope, `provider ${id}`, REPLICATE_KEY_ENV, base, [REPLICATE_DEFAULT_BASE], "providerOptions.baseUrl");
   return new ReplicateProvider({ owner, name, ...(version ? { version } : {}), apiKey, base, options, ...(http ? { http } : {}) });
 }
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InputError, listAccepted } from "../core/errors.js";
-import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, redact, requireEnv, type HttpContext } from "./http.js";
+import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, redact, requireEnv, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
 import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
@@ -255,7 +255,7 @@ export class StabilityProvider implements ImageProvider {
 }
 
 /** Builds the provider from `stability:core|ultra|sd3|sd3.5-...`; InputError for a bad model, option, URL or a missing key. */
-export function createStabilityProvider(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env">, http?: HttpOverrides): StabilityProvider {
+export function createStabilityProvider(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env" | "keyScope">, http?: HttpOverrides): StabilityProvider {
   const parsed = parseStabilityModel(model);
   const id = `stability:${parsed.model ?? parsed.service}`;
   const options = parseProviderOptions(OptionsSchema, STABILITY_OPTION_KEYS, ctx.options, id);
@@ -264,6 +264,7 @@ export function createStabilityProvider(model: string | undefined, ctx: Pick<Pro
   }
   const base = parseBaseUrl(options.baseUrl ?? STABILITY_DEFAULT_BASE, id);
   const apiKey = requireEnv(ctx.env ?? process.env, STABILITY_KEY_ENV, id);
+  checkKeyDestination(ctx.keyScope, `provider ${id}`, STABILITY_KEY_ENV, base, [STABILITY_DEFAULT_BASE], "providerOptions.baseUrl");
   const finalOptions = parsed.model !== undefined ? { ...options, model: parsed.model } : options;
   return new StabilityProvider({ service: parsed.service, apiKey, base, options: finalOptions, ...(http ? { http } : {}) });
 }

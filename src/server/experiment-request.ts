@@ -7,6 +7,7 @@ import { InputError } from "../core/errors.js";
 import { slugify } from "../core/taxonomy.js";
 import type { FieldError } from "./api-types.js";
 import { validateRunRequest } from "./validate.js";
+import type { KeyScope } from "../providers/http.js";
 
 /** The most prompts of a set one dashboard experiment runs (a larger study belongs in a config file). */
 export const MAX_SET_PROMPTS = 200;
@@ -37,7 +38,7 @@ function targetName(s: { attributes?: string[]; joint?: string[][]; target?: Rec
  * first `limit`, spread over the set), optionally with the `none` baseline on the same prompts and
  * seeds, and plans it as an experiment in `experimentsDir`.
  */
-export function validateExperimentRequest(body: unknown, experimentsDir: string, now: Date = new Date()): ExperimentValidation {
+export function validateExperimentRequest(body: unknown, experimentsDir: string, now: Date = new Date(), keyScope: KeyScope = "env"): ExperimentValidation {
   if (body === null || typeof body !== "object" || Array.isArray(body)) return { ok: false, errors: [{ field: "form", message: "expected a JSON object of settings" }] };
   const raw = body as Record<string, unknown>;
   const partInput = Object.fromEntries(PART_KEYS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]));
@@ -55,7 +56,7 @@ export function validateExperimentRequest(body: unknown, experimentsDir: string,
   const setId = part.success ? part.data.promptSet : "headlines";
   const set = loadPromptSet(setId, experimentsDir, "promptSet");
   // The run settings are checked as for one run, on the set's first prompt.
-  const run = validateRunRequest({ ...settings, prompt: set.prompts[0]!.text }, experimentsDir);
+  const run = validateRunRequest({ ...settings, prompt: set.prompts[0]!.text }, experimentsDir, keyScope);
   if (!run.ok) errors.push(...run.errors);
   if (errors.length > 0 || !part.success || !run.ok) return { ok: false, errors };
 

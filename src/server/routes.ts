@@ -102,12 +102,12 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
   add("GET", "/api/runs", ({ res }) => sendJson(res, 200, { runs: manager.list() }));
 
   add("POST", "/api/runs/validate", async ({ req, res }) => {
-    const v = validateRunRequest(await readJsonBody(req), manager.runsDir);
+    const v = validateRunRequest(await readJsonBody(req), manager.runsDir, manager.keyScope);
     sendJson(res, 200, v.ok ? { ok: true, errors: [] } : { ok: false, errors: v.errors });
   });
 
   add("POST", "/api/runs", async ({ req, res }) => {
-    const v = validateRunRequest(await readJsonBody(req), manager.runsDir);
+    const v = validateRunRequest(await readJsonBody(req), manager.runsDir, manager.keyScope);
     if (!v.ok) throw new HttpError(400, `the run settings were not accepted: ${v.errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`, v.errors);
     const id = await manager.start(v.config);
     sendJson(res, 201, { id, live: manager.liveState(id) });
@@ -155,8 +155,9 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
     const file = params.file!;
     const images = IMAGE_TYPES.has(extname(file).toLowerCase()) ? confinedPath(dir, "images") : undefined;
     const path = images ? confinedPath(images, file) : undefined;
-    const type = path ? sniffImageFile(path) : undefined;
-    if (!path || !type) throw new HttpError(404, `no image "${file}" in run "${params.id}"`);
+    if (!path) throw new HttpError(404, `no image "${file}" in run "${params.id}"`);
+    const type = sniffImageFile(path);
+    if (!type) throw new HttpError(415, `"${file}" in run "${params.id}" is not an image that can be decoded (accepted: PNG, JPEG, WebP, GIF)`);
     return { dir, path, type };
   };
 
@@ -194,12 +195,12 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
   add("GET", "/api/experiments", ({ res }) => sendJson(res, 200, { experiments: manager.listExperiments() }));
 
   add("POST", "/api/experiments/validate", async ({ req, res }) => {
-    const v = validateExperimentRequest(await readJsonBody(req), manager.experimentsDir);
+    const v = validateExperimentRequest(await readJsonBody(req), manager.experimentsDir, new Date(), manager.keyScope);
     sendJson(res, 200, v.ok ? { ok: true, errors: [], cells: v.plan.cells.length } : { ok: false, errors: v.errors });
   });
 
   add("POST", "/api/experiments", async ({ req, res }) => {
-    const v = validateExperimentRequest(await readJsonBody(req), manager.experimentsDir);
+    const v = validateExperimentRequest(await readJsonBody(req), manager.experimentsDir, new Date(), manager.keyScope);
     if (!v.ok) throw new HttpError(400, `the experiment settings were not accepted: ${v.errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`, v.errors);
     const id = await manager.startExperiment(v.plan);
     sendJson(res, 201, { id, cells: v.plan.cells.length, live: manager.experimentLiveState(id) });

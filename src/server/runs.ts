@@ -13,6 +13,7 @@ import type { ApiExperimentDetail, ApiExperimentListItem, ApiLiveState, ApiRunDe
 import { confinedPath, isSafeId } from "./confine.js";
 import { EventFeed } from "./feed.js";
 import { HttpError } from "./http-util.js";
+import type { KeyScope } from "../providers/http.js";
 import { LiveSet, type Progress, type Tracking } from "./live.js";
 
 interface Loaded {
@@ -45,6 +46,8 @@ export class RunManager {
   constructor(
     readonly runsDir: string,
     readonly experimentsDir: string,
+    /** Where runs started or resumed here may send keys from the server's environment (`env`: only to the environment's or the default base URL). */
+    readonly keyScope: KeyScope = "env",
   ) {}
 
   /**
@@ -164,6 +167,7 @@ export class RunManager {
     const progress: Progress = { done: 0, total: 0 };
     return {
       signal: t.signal,
+      keyScope: this.keyScope,
       onStart: (dir, total) => {
         progress.total = total;
         t.started(dir, progress);
@@ -283,6 +287,7 @@ export class RunManager {
   private runOptions(t: Tracking): RunOptions {
     return {
       signal: t.signal,
+      keyScope: this.keyScope,
       onStart: (dir) => t.started(dir),
       onProgress: () => {
         if (t.id) this.feeds.get(t.id)?.poll();

@@ -26,6 +26,12 @@ export interface DashboardOptions {
   token?: string;
   /** The built page (default dist/web of the package). */
   webRoot?: string;
+  /**
+   * Let runs started from the dashboard send the API keys of the server's environment to any base URL
+   * their settings name (default false: a key goes only to the base URL from the environment or the
+   * provider's default, so a web page cannot point the server's key at its own server).
+   */
+  allowAnyBaseUrl?: boolean;
   /** The prompt sets offered by the form (default: the built-in ones). */
   promptSets?: () => ApiPromptSet[];
 }
@@ -55,7 +61,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const token = options.token ?? newToken();
   if (token.length < 16) throw new InputError("the access token must be at least 16 characters");
   const host = options.host ?? "127.0.0.1";
-  const manager = new RunManager(runsDir, resolve(options.experimentsDir ?? join(dirname(runsDir), "experiments")));
+  const manager = new RunManager(runsDir, resolve(options.experimentsDir ?? join(dirname(runsDir), "experiments")), options.allowAnyBaseUrl ? "any" : "env");
   const web = new WebFiles(options.webRoot ?? defaultWebRoot());
   const routes = apiRoutes({ manager, promptSets: options.promptSets ?? builtinPromptSets });
   let port = options.port ?? 0;

@@ -7,6 +7,7 @@ import { resolveTarget, type TargetSpec } from "../core/target.js";
 import { applyTaxonomyPatch, builtinTaxonomy, type Taxonomy } from "../core/taxonomy.js";
 import { getObserver } from "../observers/index.js";
 import { createProvider } from "../providers/index.js";
+import type { KeyScope } from "../providers/http.js";
 import type { FieldError } from "./api-types.js";
 
 /**
@@ -77,7 +78,7 @@ function attempt(errors: FieldError[], field: string, check: () => void): boolea
  * every problem is reported next to the field that causes it before anything starts. Problems no
  * single field explains are reported on `form`.
  */
-export function validateRunRequest(body: unknown, runsDir: string): Validation {
+export function validateRunRequest(body: unknown, runsDir: string, keyScope: KeyScope = "env"): Validation {
   const parsed = runRequestSchema.safeParse(body);
   if (!parsed.success) return { ok: false, errors: zodFieldErrors(parsed.error, body) };
   const input = parsed.data;
@@ -99,16 +100,16 @@ export function validateRunRequest(body: unknown, runsDir: string): Validation {
     if (jointOk.every(Boolean)) {
       for (const [key, w] of Object.entries(input.jointTarget ?? {})) target(`jointTarget.${key}`, { attributes: [], joint: input.joint ?? [], jointWeights: { [key]: w } });
     }
-    attempt(errors, "provider", () => void createProvider(input.provider ?? RUN_DEFAULTS.provider, { taxonomy: tax, sim: input.sim ?? {}, options: input.providerOptions ?? {} }));
+    attempt(errors, "provider", () => void createProvider(input.provider ?? RUN_DEFAULTS.provider, { taxonomy: tax, sim: input.sim ?? {}, options: input.providerOptions ?? {}, keyScope }));
   }
   const observer = input.observer ?? RUN_DEFAULTS.observer;
-  attempt(errors, "observer", () => void getObserver(observer, { options: input.observerOptions?.[observer] ?? {} }));
-  for (const c of input.checks ?? []) attempt(errors, "checks", () => void getObserver(c, { options: input.observerOptions?.[c] ?? {} }));
+  attempt(errors, "observer", () => void getObserver(observer, { options: input.observerOptions?.[observer] ?? {}, keyScope }));
+  for (const c of input.checks ?? []) attempt(errors, "checks", () => void getObserver(c, { options: input.observerOptions?.[c] ?? {}, keyScope }));
   if (input.maxAttempts !== undefined && input.maxAttempts < n) errors.push({ field: "maxAttempts", message: `must be at least N (${n})` });
   if (errors.length > 0) return { ok: false, errors };
 
   const config: RunConfigInput = { ...input, out: runsDir };
   // A driving observer blind to a controlled attribute comes back on the observer field.
-  attempt(errors, "form", () => void prepareRun(config, "run settings"));
+  attempt(errors, "form", () => void prepareRun(config, "run settings", keyScope));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }

@@ -81,7 +81,7 @@ export function tinyPng(): Buffer {
 
 /** Sends the status line, headers and the first `bytes` bytes of a longer body, then drops the connection. */
 export const dropMidBody =
-  (status: number, body: string | Buffer, bytes = 16, headers: Record<string, string> = {}): Answer =>
+  (status: number, body: string | Buffer, bytes = 16, headers: Record<string, string> = {}): ((res: ServerResponse) => void) =>
   (res) => {
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
     res.writeHead(status, { "content-type": "application/json", "content-length": String(buf.length), ...headers });
