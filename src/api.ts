@@ -4,9 +4,9 @@ import type { RunConfigInput } from "./config/schema.js";
 import { InputError } from "./core/errors.js";
 import { slugify } from "./core/taxonomy.js";
 import { runLoop, type LoopProgress, type LoopResult } from "./engine/engine.js";
-import { getObserver, type Observer } from "./observers/index.js";
+import { getObserver, observerEntry, type Observer } from "./observers/index.js";
 import { createPolicy } from "./policies/index.js";
-import { createProvider, parseProviderSpec, wrapProvider } from "./providers/index.js";
+import { createProvider, parseProviderSpec, providerReports, wrapProvider } from "./providers/index.js";
 import type { ImageProvider } from "./providers/types.js";
 import type { KeyScope } from "./providers/http.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
@@ -68,6 +68,7 @@ export function prepareRun(input: RunConfigInput | unknown, source = "run settin
   const resolved = resolveRun(cfg);
   parseProviderSpec(resolved.config.provider);
   const { observer } = buildObservers(resolved, keyScope);
+  checkObserverHasInput(resolved.config.observer, resolved.config.provider, resolved.target.attributes.length > 0);
   checkObserverSees(observer, resolved.target.attributes);
   return resolved;
 }
@@ -84,6 +85,23 @@ export function checkObserverSees(observer: Observer, controlled: readonly strin
     `observer ${observer.id} cannot see ${blind.join(", ")} (controlled by this run); it labels ${observer.sees.join(", ")} only. ` +
       `Drive the loop with an observer that sees ${blind.length > 1 ? "them" : "it"} (self-report, vlm) and add --check ${observer.id} to compare, ` +
       `or control only ${observer.sees.join(", ")}`,
+    "observer",
+  );
+}
+
+/**
+ * Refuses a driving observer that reads only the provider's report (self-report) with a provider
+ * that reports nothing of what it drew (as the registry declares, per model): every image would be
+ * `unknown` and the run would spend its budget, real money on a paid provider, blind.
+ */
+export function checkObserverHasInput(observerId: string, providerSpec: string, controls: boolean): void {
+  if (!controls || !observerEntry(observerId)?.readsProviderReport) return;
+  const { reports, reportingModel } = providerReports(providerSpec);
+  if (reports !== false) return;
+  const inFront = `a chat model in front (--provider chat -P image=${providerSpec})`;
+  throw new InputError(
+    `observer ${observerId} reads what the provider reports it drew, and ${providerSpec} reports nothing (no self-report, no revised prompt): every image would be unknown. ` +
+      `Use --observer vlm (a vision model looks at each image)${reportingModel && reportingModel !== providerSpec ? `, or --provider ${reportingModel}, which reports what it drew` : ""}, or ${inFront}`,
     "observer",
   );
 }

@@ -68,6 +68,14 @@ export const MAX_CONSECUTIVE_ERRORS = 10;
  */
 export const MAX_CONSECUTIVE_OBSERVER_FAILURES = MAX_CONSECUTIVE_ERRORS;
 
+/**
+ * Consecutive images set apart as `unknown` (the driving observer gave no label for a controlled
+ * attribute, honestly or because it failed) after which a run stops as `observer-errors`: an
+ * observer that can see nothing from this provider would otherwise spend the whole budget blind.
+ * Refusals and provider errors in between neither count nor break the streak.
+ */
+export const MAX_CONSECUTIVE_UNLABELLED = MAX_CONSECUTIVE_ERRORS;
+
 const isoNow = (now?: () => Date): string => (now ? now() : new Date()).toISOString();
 
 /**
@@ -86,6 +94,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   let produced = 0;
   let consecutiveErrors = 0;
   let observerFailures = 0;
+  let unlabelled = 0;
   let ended: EndEvent | undefined;
 
   const account = (e: AttemptEvent): void => {
@@ -95,6 +104,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     if (e.outcome === "image") produced += 1;
     consecutiveErrors = e.outcome === "error" ? consecutiveErrors + 1 : 0;
     if (e.outcome === "image") observerFailures = e.observation?.error !== undefined ? observerFailures + 1 : 0;
+    if (e.outcome === "image") unlabelled = e.decision === "unknown" ? unlabelled + 1 : 0;
     if (e.decision === "kept") tally.add(e.observation ? mainSubject(e.observation) : {});
   };
 
@@ -236,6 +246,11 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       if (observerFailures >= MAX_CONSECUTIVE_OBSERVER_FAILURES && event.observation?.error !== undefined && (!stopReason || stopReason === "observer-errors")) {
         stopReason = "observer-errors";
         message = `observer ${event.observation.observer} failed on ${observerFailures} images in a row; the last: ${event.observation.error}`;
+      }
+      if (unlabelled >= MAX_CONSECUTIVE_UNLABELLED && event.decision === "unknown" && !stopReason) {
+        stopReason = "observer-errors";
+        const note = event.observation?.note ? `; the last: ${event.observation.note}` : "";
+        message = `observer ${event.observation?.observer ?? input.observer.id} labelled none of the last ${unlabelled} images (a controlled attribute unknown in each: it may see nothing this provider gives it)${note}`;
       }
       input.onProgress?.({ kept: tally.kept, n: target.n, attempts, inFlight: inFlight.size - 1, tv: currentTv(tally, target), last: event });
     })();

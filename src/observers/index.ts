@@ -21,6 +21,8 @@ export interface ObserverContext {
 
 export interface ObserverEntry {
   description: string;
+  /** It reads only what the provider reports it drew (self-report, revised prompt), never the pixels: blind with a provider that reports nothing. */
+  readsProviderReport?: boolean;
   /** Builds the observer; InputError for bad options or a missing key, before any image is generated. */
   create(ctx: ObserverContext): Observer;
 }
@@ -43,7 +45,11 @@ const FacesOptions = z
 
 const OBSERVERS: Record<string, ObserverEntry> = {
   requested: { description: "the request taken as the truth (open loop)", create: () => requestedObserver },
-  "self-report": { description: "the model's own report: sim's report, a revised prompt, a chat model's JSON", create: () => selfReportObserver },
+  "self-report": {
+    description: "the model's own report: sim's report, a revised prompt, a chat model's JSON",
+    readsProviderReport: true,
+    create: () => selfReportObserver,
+  },
   "skin-tone": {
     description: "skin tone from pixels: median CIELAB over skin pixels -> Monk level (nearest colour), ITA and Fitzpatrick",
     create: () => skinToneObserver,
@@ -75,6 +81,9 @@ export const observerIds = (): string[] => Object.keys(OBSERVERS);
 export function observerEntries(): [string, ObserverEntry][] {
   return Object.entries(OBSERVERS);
 }
+
+/** The registry entry of an observer id; undefined for an unknown one. */
+export const observerEntry = (id: string): ObserverEntry | undefined => OBSERVERS[id];
 
 /** The observer with this id, built with its options; InputError naming the accepted ids. */
 export function getObserver(id: string, ctx: ObserverContext = {}): Observer {

@@ -207,6 +207,8 @@ export const a1111Provider: ProviderEntry = {
   description: "AUTOMATIC1111 / Forge Stable Diffusion WebUI started with --api (local, free; no self-report: use --observer requested or an image observer)",
   env: [A1111_AUTH_ENV],
   usage: "--provider a1111:http://127.0.0.1:7860 (options: steps, cfg_scale, sampler, width, height, negative_prompt, timeoutMs, retries)",
+  // Images only: nothing about the people drawn.
+  reportsPeople: () => false,
   create: (model, ctx) => createA1111(model, ctx),
   check: (model, ctx) => createA1111(model, ctx).check(),
 };

@@ -38,6 +38,15 @@ export interface ProviderEntry {
   usage: string;
   /** Builds the provider; throws InputError for a bad model, URL, option or a missing key, before any call. */
   create(model: string | undefined, ctx: ProviderContext): ImageProvider;
+  /**
+   * Whether this provider's results say what it drew (a self-report, or a revised prompt the
+   * `self-report` observer reads) with this model; undefined when it depends on what is behind it
+   * (not refused). A driving observer that reads only the provider's report is refused before the
+   * first call when this is false.
+   */
+  reportsPeople?(model: string | undefined): boolean | undefined;
+  /** A model of this provider that does report what it drew, offered as a fix (`openai:dall-e-3`). */
+  reportingModel?: string;
   /** A cheap request that shows the backend answers (no image generated); resolves to what it saw. */
   check?(model: string | undefined, ctx: ProviderContext): Promise<string>;
 }
@@ -46,6 +55,7 @@ const PROVIDERS: Record<string, ProviderEntry> = {
   sim: {
     description: "the built-in simulated, biased text-to-image model (offline, no key)",
     env: [],
+    reportsPeople: () => true,
     usage: "--provider sim",
     create: (model, ctx) => {
       if (model !== undefined) throw new InputError(`provider sim has no models (got "sim:${model}"); use --provider sim`);
@@ -76,6 +86,17 @@ export function providerEntries(): [string, ProviderEntry][] {
 }
 
 export const providerIds = (): string[] => Object.keys(PROVIDERS);
+
+/**
+ * What the registry says about a provider spec's reports: whether its results say what it drew
+ * (undefined: unknown), and a model of the same provider that does.
+ */
+export function providerReports(spec: string): { reports: boolean | undefined; reportingModel?: string } {
+  const { name, model } = parseProviderSpec(spec);
+  const entry = PROVIDERS[name]!;
+  const reports = entry.reportsPeople ? entry.reportsPeople(model) : undefined;
+  return { reports, ...(entry.reportingModel ? { reportingModel: entry.reportingModel } : {}) };
+}
 
 /** Splits `name[:model-or-url]` and checks the name. */
 export function parseProviderSpec(spec: string): { name: string; model?: string } {

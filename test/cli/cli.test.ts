@@ -176,7 +176,8 @@ describe("provider set-up errors stop before anything is sent", () => {
       const restore = noKeys();
       try {
         const out = tempDir();
-        const r = await cli("run", "a CEO", ...args, "--out", out, "--no-progress");
+        // An observer that needs no report from the provider: these are about the provider's own set-up.
+        const r = await cli("run", "a CEO", ...args, "--observer", "requested", "--out", out, "--no-progress");
         expect(r.code).toBe(2);
         expect(r.stderr).toMatch(msg);
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -190,7 +191,7 @@ describe("provider set-up errors stop before anything is sent", () => {
     const dir = tempDir();
     const wf = join(dir, "wf.json");
     writeFileSync(wf, JSON.stringify({ "3": { class_type: "KSampler", inputs: { seed: 5, text: "fixed" } } }));
-    const r = await cli("run", "a CEO", "--provider", "comfyui:http://127.0.0.1:9", "-P", `workflow=${wf}`, "--out", join(dir, "runs"), "--no-progress");
+    const r = await cli("run", "a CEO", "--provider", "comfyui:http://127.0.0.1:9", "-P", `workflow=${wf}`, "--observer", "requested", "--out", join(dir, "runs"), "--no-progress");
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/\{\{prompt\}\}/);
   });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunConfigInput } from "../../src/config/schema.js";
 import type { Observation } from "../../src/core/request.js";
-import { MAX_CONSECUTIVE_OBSERVER_FAILURES, runLoop } from "../../src/engine/engine.js";
+import { MAX_CONSECUTIVE_OBSERVER_FAILURES, MAX_CONSECUTIVE_UNLABELLED, runLoop } from "../../src/engine/engine.js";
 import { getObserver } from "../../src/observers/index.js";
 import type { Observer } from "../../src/observers/types.js";
 import type { AttemptEvent, RunEvent } from "../../src/store/events.js";
@@ -57,18 +57,21 @@ describe("the loop stops when its observer keeps failing", () => {
     expect(r.message).toBe(`observer thrower failed on ${MAX_CONSECUTIVE_OBSERVER_FAILURES} images in a row; the last: observer failed: model file missing`);
   });
 
-  it("does not stop for honest empty answers (no person, declined) without error: the budget decides", async () => {
-    const honest = scripted(() => ({ persons: [], note: "vlm declined: I can't tell" }));
-    const { input } = loopFor(honest, { maxAttempts: 30 });
+  it("stops too after K honest but unlabelled answers in a row (the observer sees nothing of what this provider gives it)", async () => {
+    const honest = scripted(() => ({ persons: [], note: "no self-report and no revised prompt" }));
+    const { input, sink } = loopFor(honest, { maxAttempts: 60 });
     const r = await runLoop(input);
-    expect(r.status).toBe("budget");
-    expect(r.attempts).toBe(30);
+    expect(r.status).toBe("observer-errors");
+    expect(r.attempts).toBe(MAX_CONSECUTIVE_UNLABELLED);
+    const message = `observer fake labelled none of the last ${MAX_CONSECUTIVE_UNLABELLED} images (a controlled attribute unknown in each: it may see nothing this provider gives it); the last: no self-report and no revised prompt`;
+    expect(r.message).toBe(message);
+    expect(sink.events.at(-1)).toMatchObject({ type: "end", reason: "observer-errors", message });
   });
 
-  it("a good observation breaks the streak", async () => {
-    // Fails 9 times out of 10: never 10 in a row.
-    const flaky = scripted((k) => (k % 10 === 9 ? { persons: [], note: "no person seen" } : down()));
-    const { input } = loopFor(flaky, { maxAttempts: 40 });
+  it("a labelled image breaks both streaks; unlabelled images short of K do not stop the run", async () => {
+    // 8 failures, 1 honest empty answer, 1 labelled image, over and over: never 10 of either in a row.
+    const flaky = scripted((k) => (k % 10 === 9 ? { persons: [{ labels: { gender: k % 20 === 9 ? "female" : "male" } }] } : k % 10 === 8 ? { persons: [], note: "no person seen" } : down()));
+    const { input } = loopFor(flaky, { maxAttempts: 40, n: 20 });
     const r = await runLoop(input);
     expect(r.status).toBe("budget");
     expect(r.attempts).toBe(40);

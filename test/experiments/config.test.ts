@@ -52,7 +52,8 @@ describe("experiment config: bad input is one line, exit 2, nothing written", ()
     ["unknown attribute in a target", { ...SMALL, targets: ["race+hair"] }, /target race\+hair: .*hair/],
     ["bad part", { ...SMALL, parts: [{ id: "x", policies: ["none"], observers: ["nope"] }] }, /parts\.0 \(x\)\.observers: unknown observer "nope"/],
     ["an observer blind to a target's attribute", { ...SMALL, observers: ["skin-tone"] }, /target race\+gender: observer skin-tone cannot see race, gender/],
-    ["provider without its key", { ...SMALL, providers: ["openai"] }, /OPENAI_API_KEY/],
+    ["provider without its key", { ...SMALL, providers: ["openai:dall-e-3"] }, /OPENAI_API_KEY/],
+    ["a self-report observer with a provider that reports nothing", { ...SMALL, providers: ["stability:core"] }, /observer self-report reads what the provider reports it drew, and stability:core reports nothing/],
   ];
   for (const [name, config, message] of cases) {
     it(name, async () => {
