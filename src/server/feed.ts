@@ -37,7 +37,29 @@ function toStream(e: RunEvent, seq: number): ApiStreamEvent {
   return { type: "end", data: end };
 }
 
-export type FeedListener = (event: ApiStreamEvent) => void;
+/**
+ * Where a watcher's events go: `write` returns false when the connection's buffer is full (then
+ * nothing more is written to it until `onDrain` calls back), so a slow or stalled watcher holds at
+ * most one buffer's worth of the run, never a copy of all of it.
+ */
+export interface FeedSink {
+  write(event: ApiStreamEvent): boolean;
+  onDrain(resume: () => void): void;
+}
+
+/** One watcher: the position of the next event it gets, and whether it waits for its buffer to drain. */
+class Watcher {
+  cursor: number;
+  waiting = false;
+  /** It has not yet been sent the summary and state after the events it had to catch up on. */
+  behind = true;
+  constructor(
+    readonly sink: FeedSink,
+    from: number,
+  ) {
+    this.cursor = from;
+  }
+}
 
 /**
  * Follows one run's events.jsonl, the run's only record of what happened, and fans it out to every
@@ -48,7 +70,7 @@ export class EventFeed {
   readonly events: RunEvent[] = [];
   private offset = 0;
   private rest = Buffer.alloc(0);
-  private listeners = new Set<FeedListener>();
+  private watchers = new Set<Watcher>();
   private timer: NodeJS.Timeout | undefined;
   private summaryTimer: NodeJS.Timeout | undefined;
   private summary: ApiSummary | undefined;
@@ -65,7 +87,7 @@ export class EventFeed {
   }
 
   get size(): number {
-    return this.listeners.size;
+    return this.watchers.size;
   }
 
   /** Reads lines appended since the last read; only whole lines (a line being written waits for its newline). */
@@ -101,7 +123,8 @@ export class EventFeed {
       return;
     }
     this.rest = data.subarray(lastNl + 1);
-    const fresh: ApiStreamEvent[] = [];
+    const before = this.events.length;
+    let ended = false;
     for (const line of data.subarray(0, lastNl).toString("utf8").split("\n")) {
       if (line.trim() === "") continue;
       let e: RunEvent;
@@ -111,17 +134,43 @@ export class EventFeed {
         continue;
       }
       this.events.push(e);
-      fresh.push(toStream(e, this.events.length - 1));
+      if (e.type === "end") ended = true;
     }
-    if (fresh.length === 0) {
+    if (this.events.length === before) {
       this.checkState();
       return;
     }
     this.summaryStale = true;
-    for (const msg of fresh) this.broadcast(msg);
+    for (const w of this.watchers) this.pump(w);
     this.checkState();
-    if (fresh.some((m) => m.type === "end")) this.sendSummary();
+    if (ended) this.sendSummary();
     else this.summaryTimer ??= setTimeout(() => this.sendSummary(), SUMMARY_MS);
+  }
+
+  /**
+   * Writes a watcher's events from its cursor on, in file order, until its buffer is full (then it
+   * goes on when the buffer drains) or it has them all; a watcher that caught up gets the summary and
+   * state it missed while behind.
+   */
+  private pump(w: Watcher): void {
+    if (w.waiting || !this.watchers.has(w)) return;
+    while (w.cursor < this.events.length) {
+      const seq = w.cursor++;
+      if (!w.sink.write(toStream(this.events[seq]!, seq))) {
+        w.waiting = true;
+        w.behind = true;
+        w.sink.onDrain(() => {
+          w.waiting = false;
+          this.pump(w);
+        });
+        return;
+      }
+    }
+    if (w.behind) {
+      w.behind = false;
+      w.sink.write({ type: "summary", data: this.currentSummary() });
+      w.sink.write({ type: "state", data: this.state() });
+    }
   }
 
   /** The run's measurements now. */
@@ -136,17 +185,18 @@ export class EventFeed {
   private sendSummary(): void {
     if (this.summaryTimer) clearTimeout(this.summaryTimer);
     this.summaryTimer = undefined;
-    if (this.listeners.size === 0) return;
+    if (this.watchers.size === 0) return;
     this.broadcast({ type: "summary", data: this.currentSummary() });
   }
 
+  /** A summary or state to every watcher that is up to date (one still catching up gets the current ones when it is). */
   private broadcast(msg: ApiStreamEvent): void {
-    for (const l of this.listeners) l(msg);
+    for (const w of this.watchers) if (!w.behind && !w.waiting) w.sink.write(msg);
   }
 
   /** Tells watchers when the run's state changed, also when another process started or ended it. */
   private checkState(): void {
-    if (this.listeners.size === 0) return;
+    if (this.watchers.size === 0) return;
     const state = this.state();
     const key = JSON.stringify(state);
     if (key === this.lastState) return;
@@ -162,22 +212,21 @@ export class EventFeed {
 
   /**
    * Sends the events from position `from` on (0 = all; a reconnecting EventSource passes the
-   * position after its Last-Event-ID), the current summary and state, then every new event.
+   * position after its Last-Event-ID), then the current summary and state, then every new event;
+   * written as fast as the watcher reads, no faster. Returns the function that ends the watch.
    */
-  subscribe(listener: FeedListener, from = 0): () => void {
+  subscribe(sink: FeedSink, from = 0): () => void {
     this.poll();
-    for (let seq = Math.max(0, from); seq < this.events.length; seq++) listener(toStream(this.events[seq]!, seq));
-    listener({ type: "summary", data: this.currentSummary() });
     // Bring the watchers already here up to date first, so every watcher has seen the same states.
     this.checkState();
-    const state = this.state();
-    if (this.listeners.size === 0) this.lastState = JSON.stringify(state);
-    listener({ type: "state", data: state });
-    this.listeners.add(listener);
+    if (this.watchers.size === 0) this.lastState = JSON.stringify(this.state());
+    const w = new Watcher(sink, Math.max(0, from));
+    this.watchers.add(w);
     this.timer ??= setInterval(() => this.poll(), POLL_MS);
+    this.pump(w);
     return () => {
-      this.listeners.delete(listener);
-      if (this.listeners.size === 0) this.stop();
+      this.watchers.delete(w);
+      if (this.watchers.size === 0) this.stop();
     };
   }
 

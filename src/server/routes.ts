@@ -64,9 +64,10 @@ const IMMUTABLE = "private, max-age=31536000, immutable";
 /** At most this many runs side by side. */
 export const MAX_COMPARE = 8;
 
-function sse(res: ServerResponse, msg: ApiStreamEvent): void {
+/** Writes one server-sent event; false when the connection's buffer is full. */
+function sse(res: ServerResponse, msg: ApiStreamEvent): boolean {
   const id = msg.type === "attempt" || msg.type === "end" ? `id: ${msg.data.seq}\n` : "";
-  res.write(`event: ${msg.type}\n${id}data: ${JSON.stringify(msg.data)}\n\n`);
+  return res.write(`event: ${msg.type}\n${id}data: ${JSON.stringify(msg.data)}\n\n`);
 }
 
 /** The API under /api/: every route the page uses, for scripts too. */
@@ -136,7 +137,7 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
       "X-Accel-Buffering": "no",
     });
     res.write("retry: 2000\n\n");
-    const unsubscribe = feed.subscribe((msg) => sse(res, msg), from);
+    const unsubscribe = feed.subscribe({ write: (msg) => sse(res, msg), onDrain: (resume) => res.once("drain", resume) }, from);
     const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
     req.on("close", () => {
       clearInterval(ping);
