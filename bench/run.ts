@@ -30,10 +30,11 @@ import { benchPrompts, type BenchPrompt } from "./prompts.js";
 import { THROUGHPUT_LATENCY_MS, THROUGHPUT_LEVELS, THROUGHPUT_PROMPT, THROUGHPUT_REPS, throughputBench, throughputTable, type ThroughputRun } from "./throughput.js";
 import { fmt, mdTable, median, pct, progress } from "./util.js";
 import { facesModelInfo } from "../src/observers/faces.js";
+import { sseBench, type SseBenchResult } from "./sse.js";
 import { FACES_IMAGES, FACES_REPS, FACES_SIZE, facesBench, facesTable, type FacesBenchResult } from "./faces.js";
 
-type Section = "policy" | "overhead" | "throughput" | "faces";
-const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces"];
+type Section = "policy" | "overhead" | "throughput" | "faces" | "sse";
+const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "sse"];
 
 interface Args {
   write: boolean;
@@ -337,6 +338,22 @@ the group photo with several faces runs at ${fmt(slowest, 2)} images/s, since fa
 `;
 }
 
+function sseSection(rows: readonly SseBenchResult[]): string {
+  const mb = (b: number): string => (b / 1e6).toFixed(2);
+  return `## Dashboard: late watchers of a finished run
+
+${rows[0]?.watchers ?? 0} watchers open the event stream of a finished run and read nothing (a stalled tab, a script that
+forgot the stream). The watchers run in another process; the server's memory is heap + external + array buffers after a garbage
+collection, before and after they connect (kernel socket buffers are not in it). Bounded memory per watcher shows as
+the same growth for a short and a long replay.
+
+${mdTable(
+  ["run N", "events", "replay per watcher (MB)", "memory growth (MB)", "growth per watcher (KB)", "growth per watcher / replay"],
+  rows.map((r) => [String(r.n), String(r.events), mb(r.replayBytes), mb(r.growthBytes), fmt(r.growthBytes / r.watchers / 1e3, 1), fmt(r.growthBytes / r.watchers / r.replayBytes, 3)]),
+)}
+`;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
@@ -350,6 +367,7 @@ async function main(): Promise<void> {
   if (args.only.includes("overhead")) sections.push(overheadSection(await overheadBench(benchPrompts())));
   if (args.only.includes("throughput")) sections.push(throughputSection(await throughputBench()));
   if (args.only.includes("faces")) sections.push(facesSection(await facesBench()));
+  if (args.only.includes("sse")) sections.push(sseSection(await sseBench()));
   const seconds = (performance.now() - t0) / 1000;
   progress(`done in ${seconds.toFixed(1)} s`);
 
