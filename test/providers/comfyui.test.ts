@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { InputError } from "../../src/core/errors.js";
 import { comfyuiProvider, createComfyUI, fillWorkflow, loadWorkflow, type HttpOverrides } from "../../src/providers/comfyui.js";
 import { ProviderError } from "../../src/providers/http.js";
@@ -146,9 +146,13 @@ describe("comfyui provider", () => {
     const err = await p.generate({ prompt: "x", seed: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as Error).message).toMatch(new RegExp(`no finished image within 150 ms \\(prompt ${PROMPT_ID}; raise providerOptions.timeoutMs`));
-    await new Promise((r) => setTimeout(r, 50));
-    const del = server.requests.find((q) => q.url === "/queue");
-    expect(del && JSON.parse(del.body)).toEqual({ delete: [PROMPT_ID] });
+    // The cancellation is sent after the error is thrown; wait for it to arrive (a fixed sleep flaked under load).
+    const del = await vi.waitFor(() => {
+      const found = server!.requests.find((q) => q.url === "/queue");
+      if (!found) throw new Error("no DELETE /queue yet");
+      return found;
+    }, { timeout: 3000, interval: 20 });
+    expect(JSON.parse(del.body)).toEqual({ delete: [PROMPT_ID] });
   });
 
   it("stops when the caller aborts", async () => {
