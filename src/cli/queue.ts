@@ -59,7 +59,8 @@ export function registerWorkerCommand(program: Command, io: Io): void {
     .option("--provider <name[:model-or-url]>", "generate with this provider instead of the one each run names (e.g. a1111:http://127.0.0.1:7860)")
     .option("-P, --provider-option <key=value>", "a setting of --provider (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--stall-ms <ms>", `a job whose worker died is taken again after about this long (default ${DEFAULT_STALL_MS})`, wholeNumber("--stall-ms", { min: 200, max: 600_000 }))
-    .action(async (opts: { queue: string; concurrency?: number; provider?: string; providerOption?: string[]; stallMs?: number }) => {
+    .option("--verbose", "one line on stderr when a job starts and when it ends")
+    .action(async (opts: { queue: string; concurrency?: number; provider?: string; providerOption?: string[]; stallMs?: number; verbose?: boolean }) => {
       if (opts.providerOption && !opts.provider) throw new InputError("worker: -P/--provider-option needs --provider (the jobs' own providers bring their options)");
       const address = parseQueueUrl(opts.queue);
       const providerOptions = parseProviderOptions(opts.providerOption ?? []);
@@ -71,6 +72,7 @@ export function registerWorkerCommand(program: Command, io: Io): void {
         ...(opts.provider ? { provider: opts.provider, providerOptions } : {}),
         ...(opts.stallMs !== undefined ? { stallMs: opts.stallMs } : {}),
         log: io.err,
+        verbose: Boolean(opts.verbose),
       });
       await new Promise<void>((resolve) => {
         const stop = (): void => {

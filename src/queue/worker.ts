@@ -31,6 +31,8 @@ export interface WorkerSettings {
   env?: NodeJS.ProcessEnv;
   /** One line per event worth telling (start, errors). */
   log?: (line: string) => void;
+  /** Also one line when a job starts and when it ends. */
+  verbose?: boolean;
 }
 
 export interface RunningWorker {
@@ -73,6 +75,13 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     // A job this worker cannot read fails (the coordinator records an error), it is not retried.
     if (!parsed.success) throw new Error(`job ${job.id}: not a debiaspi job of format ${JOB_FORMAT} (${issuesText(parsed.error)})`);
     const data = parsed.data as AttemptJobData;
+    if (settings.verbose) log(`worker ${id}: job ${job.id}: started`);
+    const result = await attempt(job, data);
+    if (settings.verbose) log(`worker ${id}: job ${job.id}: done in ${result.ms} ms (${result.error !== undefined ? "error" : result.result?.refusal ? "refusal" : "image"})`);
+    return result;
+  };
+
+  const attempt = async (job: Job<unknown, AttemptJobResult>, data: AttemptJobData): Promise<AttemptJobResult> => {
     const base = { format: JOB_FORMAT, worker: id } as const;
     let t: AttemptTools;
     try {
