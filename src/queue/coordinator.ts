@@ -1,9 +1,10 @@
 import { readFileSync, rmSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { Queue, QueueEvents, type Job } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
 import type { AttemptExecutor, AttemptOutcome } from "../engine/executor.js";
 import type { GenerateResult } from "../providers/types.js";
-import { parseQueueUrl, QUEUE_NAME, QueueError, type QueueAddress } from "./connection.js";
+import { parseQueueUrl, QUEUE_NAME, QueueError, REDIS_PASSWORD_ENV, type QueueAddress } from "./connection.js";
 import {
   attemptJobId,
   AttemptJobResultSchema,
@@ -46,6 +47,7 @@ export class AttemptQueue {
   /** Connects (within QUEUE_CONNECT_TIMEOUT_MS) or throws a QueueError naming the address. */
   static async open(url: string, env: NodeJS.ProcessEnv = process.env): Promise<AttemptQueue> {
     const address = parseQueueUrl(url, env);
+    await preflight(address);
     // Fail at once on a refused connection instead of queueing commands until Redis comes back.
     const connection = { ...(address.connection as object), enableOfflineQueue: false, maxRetriesPerRequest: 1 };
     const queue = new Queue<AttemptJobData, AttemptJobResult>(QUEUE_NAME, { connection });
@@ -73,8 +75,8 @@ export class AttemptQueue {
       q.watch();
       return q;
     } catch (e) {
-      await Promise.allSettled([queue.close(), events.close()]);
-      throw new QueueError(`queue ${address.label}: cannot reach Redis (${reason(e)}); start it, or check the address and ${"DEBIASPI_REDIS_PASSWORD"}`);
+      await Promise.all([shut(queue), shut(events)]);
+      throw new QueueError(`queue ${address.label}: cannot reach Redis (${reason(e)}); start it, or check the address and ${REDIS_PASSWORD_ENV}`);
     } finally {
       clearInterval(timer);
     }
@@ -90,7 +92,10 @@ export class AttemptQueue {
     this.events.on("error", (e) => lose(reason(e)));
     // A restarted Redis without persistence comes back empty: reconnecting silently would wait forever for jobs it forgot.
     this.client.on("close", () => lose("connection closed"));
-    void this.events.client.then((c) => c.on("close", () => lose("connection closed")));
+    this.events.client.then(
+      (c) => c.on("close", () => lose("connection closed")),
+      (e: unknown) => lose(reason(e)),
+    );
   }
 
   /** An executor for one run: its jobs carry `spec` and are named by its namespace. */
@@ -171,7 +176,49 @@ export class AttemptQueue {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    await Promise.all([shut(this.events), shut(this.queue)]);
+  }
+}
+
+/** How long close() may wait for BullMQ to close a connection nicely before it is cut. */
+const CLOSE_WAIT_MS = 1000;
+
+/** Closes a BullMQ object; one that never connected (or lost Redis) would wait forever, so it is then cut. */
+async function shut(x: Queue | QueueEvents): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const nice = x.close().then(
+    () => true,
+    () => false,
+  );
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), CLOSE_WAIT_MS)));
+  const closed = await Promise.race([nice, late]);
+  clearTimeout(timer);
+  // Not awaited: BullMQ's disconnect waits for a connection that may never have been made.
+  if (!closed) void x.disconnect().catch(() => undefined);
+}
+
+/**
+ * One connection and PING, without retries: a refused connection, a wrong password or a silent host
+ * is a QueueError at once (BullMQ's own connections would retry for ever).
+ */
+async function preflight(address: QueueAddress): Promise<void> {
+  const client = new Redis({
+    ...(address.connection as RedisOptions),
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: QUEUE_CONNECT_TIMEOUT_MS,
+  });
+  let seen: unknown;
+  client.on("error", (e: unknown) => (seen ??= e));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    throw new QueueError(`queue ${address.label}: cannot reach Redis (${reason(seen ?? e)}); start it, or check the address and ${REDIS_PASSWORD_ENV}`);
+  } finally {
+    client.disconnect();
   }
 }
 
