@@ -2,9 +2,8 @@ import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
 import { builtinTaxonomy } from "../core/taxonomy.js";
 import { createProvider } from "../providers/index.js";
-import { AttemptQueue } from "../queue/coordinator.js";
-import { parseQueueUrl, QueueError } from "../queue/connection.js";
-import { DEFAULT_STALL_MS, startWorker } from "../queue/worker.js";
+import type { AttemptQueue } from "../queue/coordinator.js";
+import { DEFAULT_STALL_MS, parseQueueUrl, QueueError } from "../queue/connection.js";
 import { EXIT, type Io } from "./common.js";
 import { parseProviderOptions, wholeNumber } from "./flags.js";
 
@@ -38,6 +37,8 @@ export async function withQueue<T>(
   if (flags.queueDir !== undefined && flags.queue === undefined) throw new InputError("--queue-dir needs --queue (it says where a queue's workers leave images)");
   if (flags.queue === undefined) return work({}, {});
   parseQueueUrl(flags.queue);
+  // BullMQ is loaded only by commands that use a queue (start-up time of every other command).
+  const { AttemptQueue } = await import("../queue/coordinator.js");
   const queue = await AttemptQueue.open(flags.queue);
   const dir: { current?: string } = {};
   try {
@@ -66,6 +67,7 @@ export function registerWorkerCommand(program: Command, io: Io): void {
       const providerOptions = parseProviderOptions(opts.providerOption ?? []);
       // A bad --provider or option stops here, before the worker takes any job.
       if (opts.provider) createProvider(opts.provider, { taxonomy: builtinTaxonomy(), sim: {}, options: providerOptions });
+      const { startWorker } = await import("../queue/worker.js");
       const worker = await startWorker({
         address,
         concurrency: opts.concurrency ?? 1,

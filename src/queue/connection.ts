@@ -4,6 +4,9 @@ import { InputError } from "../core/errors.js";
 /** The BullMQ queue every coordinator and worker shares; jobs are namespaced by run, so one queue serves many runs. */
 export const QUEUE_NAME = "debiaspi-attempts";
 
+/** BullMQ's default: a job whose worker stops renewing its lock for this long is taken again by another worker. */
+export const DEFAULT_STALL_MS = 30_000;
+
 /** Where the Redis password comes from (never from the URL: a command line is not a secret). */
 export const REDIS_PASSWORD_ENV = "DEBIASPI_REDIS_PASSWORD";
 

@@ -7,13 +7,10 @@ import { localExecutor, type AttemptTools } from "../engine/executor.js";
 import { getObserver } from "../observers/index.js";
 import { createProvider } from "../providers/index.js";
 import type { GenerateResult } from "../providers/types.js";
-import { QUEUE_NAME, type QueueAddress } from "./connection.js";
+import { DEFAULT_STALL_MS, QUEUE_NAME, type QueueAddress } from "./connection.js";
 import { AttemptJobDataSchema, imageKey, issuesText, JOB_FORMAT, QUEUE_RETENTION_S, type AttemptJobData, type AttemptJobResult } from "./jobs.js";
 
 const EXT: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
-
-/** BullMQ's defaults: a job whose worker stops renewing its lock for this long is taken again. */
-export const DEFAULT_STALL_MS = 30_000;
 
 /** How often a job may stall (its worker died) before it fails instead of being taken again. */
 export const MAX_STALLS = 5;

@@ -15,7 +15,7 @@ import type { ReportInput } from "../../src/report/model.js";
 import { SMALL, writeConfig } from "../experiments/helpers.js";
 import { BIN, killAndWait, redisAvailable, spawnWorker, startRedis, workerReady, type TestRedis } from "./redis.js";
 
-const CONFIG = { ...SMALL, jobs: 2, settings: { concurrency: 1, sim: { latencyMs: 120 } } };
+const CONFIG = { ...SMALL, jobs: 2, settings: { concurrency: 1, sim: { latencyMs: 80 } } };
 
 const keptImages = (input: ReportInput): Record<string, string[]> =>
   Object.fromEntries(input.runs.map((r) => [r.id, r.events.flatMap((e) => (e.type === "attempt" && e.decision === "kept" ? [e.image!] : []))]));
