@@ -82,12 +82,15 @@ export class AttemptQueue {
     }
   }
 
+  /** Marks the queue lost: every run on it stops as after Ctrl-C. */
+  private lose(why: string): void {
+    if (this.closing || this.failure) return;
+    this.failure = new QueueError(`queue ${this.address.label}: connection to Redis lost (${why}); the attempts in flight were not recorded and the run folders are resumable`);
+    this.controller.abort(this.failure);
+  }
+
   private watch(): void {
-    const lose = (why: string): void => {
-      if (this.closing || this.failure) return;
-      this.failure = new QueueError(`queue ${this.address.label}: connection to Redis lost (${why}); the attempts in flight were not recorded and the run folders are resumable`);
-      this.controller.abort(this.failure);
-    };
+    const lose = (why: string): void => this.lose(why);
     this.queue.on("error", (e) => lose(reason(e)));
     this.events.on("error", (e) => lose(reason(e)));
     // A restarted Redis without persistence comes back empty: reconnecting silently would wait forever for jobs it forgot.
@@ -131,10 +134,10 @@ export class AttemptQueue {
     };
   }
 
-  /** A failed add: cancelled when the run or the queue stopped, else the error. */
+  /** A failed add: cancelled when the run stopped; else Redis refused it, and the queue is lost. */
   private cancelOr(e: unknown): undefined {
-    if (this.lost.aborted || e instanceof Aborted) return undefined;
-    throw e;
+    if (!(e instanceof Aborted)) this.lose(reason(e));
+    return undefined;
   }
 
   /** Turns a worker's result into the loop's outcome, fetching the image where the worker left it. */
@@ -150,7 +153,10 @@ export class AttemptQueue {
       let bytes: Buffer | null;
       if ("key" in where) {
         // BullMQ's client speaks strings: the image is base64 in Redis.
-        const text = await this.client.get(imageKey(jobId)).catch(() => null);
+        const text = await this.client.get(imageKey(jobId)).catch((e: unknown) => {
+          this.lose(reason(e));
+          return null;
+        });
         bytes = text === null ? null : Buffer.from(text, "base64");
         cleanup = () => this.client.del(imageKey(jobId)).catch(() => 0);
       } else {
