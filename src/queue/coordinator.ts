@@ -69,6 +69,8 @@ export class AttemptQueue {
       const started = Date.now();
       await Promise.race([ready, timeout]);
       const client = await queue.client;
+      // One listener pair per attempt in flight, across every run of the process.
+      events.setMaxListeners(0);
       const q = new AttemptQueue(address, queue, events, client);
       queue.off("error", onEarly);
       events.off("error", onEarly);
@@ -116,7 +118,7 @@ export class AttemptQueue {
         if (!job) return undefined;
         let value: unknown;
         try {
-          value = await untilAborted(job.waitUntilFinished(this.events), signal);
+          value = await this.finished(job, signal);
         } catch (e) {
           if (signal.aborted || this.failure) {
             if (!this.failure) await removeQuietly(job);
@@ -132,6 +134,49 @@ export class AttemptQueue {
         return this.collect(jobId, value, hooks.onGenerated);
       },
     };
+  }
+
+  /**
+   * The job's return value once a worker finished it (at once for a job finished before, which a resumed
+   * coordinator adopts); rejects with the reason when it failed, with Aborted when `signal` aborts.
+   * (Not BullMQ's waitUntilFinished: a Redis that dies while it checks leaves an unhandled rejection.)
+   */
+  private finished(job: Job<AttemptJobData, AttemptJobResult>, signal: AbortSignal): Promise<unknown> {
+    // QueueEvents also emits `completed:<id>` and `failed:<id>` per job (what waitUntilFinished listens to); its typings list only the general events.
+    const perJob = this.events as unknown as NodeJS.EventEmitter;
+    return new Promise((resolve, reject) => {
+      const id = job.id!;
+      const done = (args: { returnvalue: unknown }): void => {
+        cleanup();
+        resolve(args.returnvalue);
+      };
+      const failed = (args: { failedReason: string }): void => {
+        cleanup();
+        reject(new Error(args.failedReason));
+      };
+      const aborted = (): void => {
+        cleanup();
+        reject(new Aborted());
+      };
+      const cleanup = (): void => {
+        perJob.off(`completed:${id}`, done);
+        perJob.off(`failed:${id}`, failed);
+        signal.removeEventListener("abort", aborted);
+      };
+      if (signal.aborted) return aborted();
+      perJob.on(`completed:${id}`, done);
+      perJob.on(`failed:${id}`, failed);
+      signal.addEventListener("abort", aborted, { once: true });
+      // Finished before we listened: its state says so.
+      void (async () => {
+        const state = await job.getState();
+        if (state !== "completed" && state !== "failed") return;
+        const stored = await this.queue.getJob(id);
+        if (!stored) return;
+        if (state === "completed") done({ returnvalue: stored.returnvalue });
+        else failed({ failedReason: stored.failedReason });
+      })().catch((e: unknown) => this.lose(reason(e)));
+    });
   }
 
   /** A failed add: cancelled when the run stopped; else Redis refused it, and the queue is lost. */
