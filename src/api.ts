@@ -14,6 +14,8 @@ import { missingImagesProblem, RUN_FORMAT, RunFolder, type LoadedRun } from "./s
 import { MemorySink } from "./store/sink.js";
 import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.js";
 import { packageVersion } from "./util/paths.js";
+import type { AttemptQueue } from "./queue/coordinator.js";
+import { queueJobSpec } from "./queue/spec.js";
 
 export interface RunOptions {
   onProgress?: (p: LoopProgress) => void;
@@ -31,6 +33,10 @@ export interface RunOptions {
   keyScope?: KeyScope;
   /** Create the run folder at exactly this path (it must not exist yet) instead of a new one under `out` (experiments). */
   dir?: string;
+  /** Generate and observe on the workers of this queue (`--queue`); this process stays the only writer of the run folder. */
+  queue?: AttemptQueue;
+  /** With `queue`: images come back through this folder, shared by every machine, instead of through Redis. */
+  queueDir?: string;
 }
 
 export interface RunOutcome {
@@ -105,6 +111,11 @@ export function checkObserverHasInput(observerId: string, providerSpec: string, 
     "observer",
   );
 }
+/** Stands in for the provider when a queue's workers generate: the loop then calls the queue's executor only. */
+const remoteOnly: ImageProvider = {
+  id: "queue",
+  generate: () => Promise.reject(new Error("internal: a queued run generated in the coordinator")),
+};
 
 /** Runs the loop into `folder` (created or attached, and locked, by the caller) or into memory; unlocks at the end. */
 async function execute(
@@ -116,8 +127,11 @@ async function execute(
 ): Promise<RunOutcome> {
   const { config, taxonomy, target } = resolved;
   try {
-    const provider = options.provider ?? buildProvider(resolved, undefined, options.keyScope);
+    // On a queue the workers build the provider (its keys live there); nothing calls this one.
+    const provider = options.provider ?? (options.queue ? remoteOnly : buildProvider(resolved, undefined, options.keyScope));
     const { observer, checkers } = buildObservers(resolved, options.keyScope);
+    const executor = options.queue ? options.queue.executor(queueJobSpec(resolved, record, folder?.dir, options.queueDir)) : undefined;
+    const signal = options.queue ? (options.signal ? AbortSignal.any([options.signal, options.queue.lost]) : options.queue.lost) : options.signal;
     const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
     const memory = folder ? undefined : new MemorySink();
     if (folder) options.onStart?.(folder.dir);
@@ -130,14 +144,16 @@ async function execute(
       provider,
       observer,
       checkers,
+      ...(executor ? { executor } : {}),
       sink: folder ?? memory!,
       history: history.events,
       pending: history.pending,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...(signal ? { signal } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
     folder?.close();
+    if (options.queue?.failure) throw options.queue.failure;
     const events = folder ? folder.read(false).events : [...history.events, ...memory!.events];
     return { summary: summarizeRun(folder?.dir ?? "(memory)", record, events), result };
   } finally {
@@ -153,8 +169,8 @@ async function execute(
 export async function run(input: RunConfigInput, options: RunOptions = {}): Promise<RunOutcome> {
   const resolved = prepareRun(input, "run settings", options.keyScope);
   // Build the provider before any folder is written: a missing key or a bad URL stops here.
-  const provider = options.provider ?? buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"), options.keyScope);
-  options = { ...options, provider };
+  const provider = options.provider ?? (options.queue ? undefined : buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"), options.keyScope));
+  if (provider) options = { ...options, provider };
   const now = options.now?.() ?? new Date();
   const record: RunRecord = {
     format: RUN_FORMAT,
@@ -211,11 +227,11 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     if (attempts >= record.config.maxAttempts && !summarizeRun(dir, record, loaded.events).exact && options.maxAttempts === undefined) {
       throw new InputError(`run ${dir} spent its attempt budget (${record.config.maxAttempts}); pass --max-attempts with a larger number to continue`);
     }
-    const provider = options.provider ?? buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"), options.keyScope);
+    const provider = options.provider ?? (options.queue ? undefined : buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"), options.keyScope));
     folder.cleanTemp();
     folder.prepare();
     started = true;
-    return await execute(resolved, record, folder, { ...options, provider }, { events: loaded.events, pending: loaded.pending });
+    return await execute(resolved, record, folder, { ...options, ...(provider ? { provider } : {}) }, { events: loaded.events, pending: loaded.pending });
   } finally {
     if (!started) folder.unlock();
   }

@@ -6,6 +6,7 @@ import { resumeExperiment, runExperiment, type ExperimentOutcome, type Experimen
 import { EXIT, withInterrupt, type Io } from "./common.js";
 import { wholeNumber } from "./flags.js";
 import { cellProgress } from "./progress.js";
+import { addQueueOptions, withQueue, withQueueFlags, type QueueFlags } from "./queue.js";
 
 /** How to continue an experiment stopped by Ctrl-C. */
 const resumeExperimentHint = (dir: string | undefined): string => `debiaspi experiment --resume ${dir || "<experiment folder>"}`;
@@ -26,8 +27,8 @@ function outcomeText(o: ExperimentOutcome, seconds: number): string {
 }
 
 export function registerExperimentCommand(program: Command, io: Io): void {
-  program
-    .command("experiment")
+  addQueueOptions(program
+    .command("experiment"))
     .argument("[config]", "experiment config (YAML or JSON): prompts x policies x targets x observers x providers, N per cell")
     .description("run an experiment matrix into one folder; run it again (or --resume) to continue where it stopped")
     .option("--resume <dir>", "continue the experiment in this folder (from its own experiment.json)")
@@ -35,25 +36,28 @@ export function registerExperimentCommand(program: Command, io: Io): void {
     .option("-J, --jobs <count>", `cells run at once (default: the config's jobs, else ${EXPERIMENT_DEFAULTS.jobs})`, wholeNumber("--jobs", { min: 1, max: MAX_JOBS }))
     .option("--json", "print one JSON object (folder, cell counts, findings) instead of text")
     .option("--no-progress", "no progress bar (it is only drawn on a terminal anyway)")
-    .action(async (config: string | undefined, opts: { resume?: string; out?: string; jobs?: number; json?: boolean; progress: boolean }) => {
+    .action(async (config: string | undefined, opts: QueueFlags & { resume?: string; out?: string; jobs?: number; json?: boolean; progress: boolean }) => {
       if (!config && !opts.resume) throw new InputError("experiment: give a config file, or --resume <experiment folder>");
       if (config && opts.resume) throw new InputError("experiment: give either a config file or --resume <folder>, not both");
       const plan = config ? planFromFile(config, { ...(opts.out !== undefined ? { out: opts.out } : {}), ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}) }) : undefined;
       const bar = cellProgress(opts.progress && !opts.json);
       const started = Date.now();
-      const outcome = await withInterrupt(io, resumeExperimentHint, (signal, dir) => {
-        dir.current = opts.resume;
-        const options: ExperimentRunOptions = {
-          signal,
-          ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
-          onStart: (d, total) => {
-            dir.current = d;
-            bar.start(total);
-          },
-          onCell: bar.cell,
-        };
-        return plan ? runExperiment(plan, options) : resumeExperiment(opts.resume!, options);
-      }).finally(() => bar.stop());
+      const outcome = await withQueue(opts, resumeExperimentHint, (queue, at) =>
+        withInterrupt(io, withQueueFlags(resumeExperimentHint, opts), (signal, dir) => {
+          dir.current = at.current = opts.resume;
+          const options: ExperimentRunOptions = {
+            signal,
+            ...queue,
+            ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+            onStart: (d, total) => {
+              dir.current = at.current = d;
+              bar.start(total);
+            },
+            onCell: bar.cell,
+          };
+          return plan ? runExperiment(plan, options) : resumeExperiment(opts.resume!, options);
+        }),
+      ).finally(() => bar.stop());
       const seconds = (Date.now() - started) / 1000;
       if (opts.json) {
         io.out(

@@ -20,6 +20,8 @@ import { registerCheckCommand } from "./check.js";
 import { registerExportCommand } from "./export.js";
 import { registerServe } from "./serve.js";
 import { registerReportCommand } from "./report.js";
+import { addQueueOptions, registerWorkerCommand, withQueue, withQueueFlags, type QueueFlags } from "./queue.js";
+import { QueueError } from "../queue/connection.js";
 
 const defaultIo: Io = {
   out: (t) => process.stdout.write(`${t}\n`),
@@ -79,28 +81,33 @@ export function buildProgram(io: Io = defaultIo): Command {
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
 
-  addRunOptions(program.command("run").argument("[prompt]", "the image prompt, e.g. \"a photo of the face of a CEO\"").description("generate a set of N images that follows the target"))
-    .action(async (prompt: string | undefined, opts: RunFlags & { config?: string; json?: boolean; progress: boolean }) => {
+  addQueueOptions(addRunOptions(program.command("run").argument("[prompt]", "the image prompt, e.g. \"a photo of the face of a CEO\"").description("generate a set of N images that follows the target")))
+    .action(async (prompt: string | undefined, opts: RunFlags & QueueFlags & { config?: string; json?: boolean; progress: boolean }) => {
       const settings = settingsFrom(prompt, opts);
       const bar = progressReporter(opts.progress && !opts.json);
-      const outcome = await withInterrupt(io, resumeRun, (signal, dir) =>
-        run(settings, { signal, onProgress: bar.update, onStart: (d) => (dir.current = d) } satisfies RunOptions),
+      const outcome = await withQueue(opts, resumeRun, (queue, at) =>
+        withInterrupt(io, withQueueFlags(resumeRun, opts), (signal, dir) =>
+          run(settings, { signal, onProgress: bar.update, onStart: (d) => (dir.current = at.current = d), ...queue } satisfies RunOptions),
+        ),
       ).finally(() => bar.stop());
       program.setOptionValue("exitCode", report(io, outcome.summary, Boolean(opts.json)));
     });
 
-  program
-    .command("resume")
+  addQueueOptions(program
+    .command("resume"))
     .argument("<run>", "a run folder")
     .description("continue a run that was stopped or killed; nothing generated is lost or generated twice")
     .option("--max-attempts <count>", "raise the attempt budget", wholeNumber("--max-attempts"))
     .option("--json", "print one JSON object instead of tables")
     .option("--no-progress", "no progress bar")
-    .action(async (dir: string, opts: { maxAttempts?: number; json?: boolean; progress: boolean }) => {
+    .action(async (dir: string, opts: QueueFlags & { maxAttempts?: number; json?: boolean; progress: boolean }) => {
       const bar = progressReporter(opts.progress && !opts.json);
-      const outcome = await withInterrupt(io, resumeRun, (signal, d) => {
-        d.current = dir;
-        return resume(dir, { signal, onProgress: bar.update, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) });
+      const outcome = await withQueue(opts, resumeRun, (queue, at) => {
+        at.current = dir;
+        return withInterrupt(io, withQueueFlags(resumeRun, opts), (signal, d) => {
+          d.current = dir;
+          return resume(dir, { signal, onProgress: bar.update, ...queue, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) });
+        });
       }).finally(() => bar.stop());
       program.setOptionValue("exitCode", report(io, outcome.summary, Boolean(opts.json)));
     });
@@ -238,6 +245,7 @@ export function buildProgram(io: Io = defaultIo): Command {
   registerExportCommand(program, io);
 
   registerReportCommand(program, io);
+  registerWorkerCommand(program, io);
 
   return program;
 }
@@ -252,6 +260,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
       return EXIT.input;
+    }
+    if (e instanceof QueueError) {
+      io.err(`debiaspi: error: ${e.message}`);
+      return EXIT.incomplete;
     }
     if (e instanceof InputError) {
       io.err(`debiaspi: error: ${e.message}`);

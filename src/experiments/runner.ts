@@ -5,6 +5,7 @@ import type { RunConfigInput } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import type { ImageProvider } from "../providers/types.js";
 import type { KeyScope } from "../providers/http.js";
+import type { AttemptQueue } from "../queue/coordinator.js";
 import type { ReportInput } from "../report/model.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
@@ -47,6 +48,10 @@ export interface ExperimentRunOptions {
   /** Build the provider of a cell yourself (tests, custom backends). */
   provider?: (cell: ExperimentCell) => ImageProvider;
   now?: () => Date;
+  /** Generate and observe every cell's attempts on this queue's workers (jobs namespaced by run folder). */
+  queue?: AttemptQueue;
+  /** With `queue`: images come back through this shared folder instead of Redis. */
+  queueDir?: string;
 }
 
 export interface ExperimentOutcome {
@@ -103,6 +108,8 @@ async function runCell(dir: string, cell: ExperimentCell, options: ExperimentRun
     ...(options.provider ? { provider: options.provider(cell) } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.keyScope ? { keyScope: options.keyScope } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
+    ...(options.queueDir !== undefined ? { queueDir: options.queueDir } : {}),
   };
   if (existsSync(join(runDir, "run.json"))) {
     const loaded = loadRun(runDir);
