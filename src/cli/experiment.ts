@@ -33,11 +33,13 @@ export function registerExperimentCommand(program: Command, io: Io): void {
     .option("--resume <dir>", "continue the experiment in this folder (from its own experiment.json)")
     .option("-o, --out <dir>", "folder the experiment folder goes in (default: the config's out, else ./experiments)")
     .option("-J, --jobs <count>", `cells run at once (default: the config's jobs, else ${EXPERIMENT_DEFAULTS.jobs})`, wholeNumber("--jobs", { min: 1, max: MAX_JOBS }))
+    .option("--fresh", "start over: delete the experiment folder's runs first (needed when the config plans other cells than the folder holds)")
     .option("--json", "print one JSON object (folder, cell counts, findings) instead of text")
     .option("--no-progress", "no progress bar (it is only drawn on a terminal anyway)")
-    .action(async (config: string | undefined, opts: { resume?: string; out?: string; jobs?: number; json?: boolean; progress: boolean }) => {
+    .action(async (config: string | undefined, opts: { resume?: string; out?: string; jobs?: number; json?: boolean; progress: boolean; fresh?: boolean }) => {
       if (!config && !opts.resume) throw new InputError("experiment: give a config file, or --resume <experiment folder>");
       if (config && opts.resume) throw new InputError("experiment: give either a config file or --resume <folder>, not both");
+      if (opts.fresh && opts.resume) throw new InputError("experiment: --fresh starts over from a config file; it cannot be used with --resume");
       const plan = config ? planFromFile(config, { ...(opts.out !== undefined ? { out: opts.out } : {}), ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}) }) : undefined;
       const bar = cellProgress(opts.progress && !opts.json);
       const started = Date.now();
@@ -52,7 +54,7 @@ export function registerExperimentCommand(program: Command, io: Io): void {
           },
           onCell: bar.cell,
         };
-        return plan ? runExperiment(plan, options) : resumeExperiment(opts.resume!, options);
+        return plan ? runExperiment(plan, { ...options, fresh: Boolean(opts.fresh) }) : resumeExperiment(opts.resume!, options);
       }).finally(() => bar.stop());
       const seconds = (Date.now() - started) / 1000;
       if (opts.json) {
