@@ -3,7 +3,7 @@ import { InputError } from "../core/errors.js";
 import { EXPERIMENT_DEFAULTS, MAX_JOBS, planFromFile } from "../experiments/config.js";
 import { formatFindings } from "../experiments/findings.js";
 import { resumeExperiment, runExperiment, type ExperimentOutcome, type ExperimentRunOptions } from "../experiments/runner.js";
-import { EXIT, withInterrupt, type Io } from "./common.js";
+import { EXIT, interruptedCode, withInterrupt, type Io } from "./common.js";
 import { wholeNumber } from "./flags.js";
 import { cellProgress } from "./progress.js";
 
@@ -76,7 +76,7 @@ export function registerExperimentCommand(program: Command, io: Io): void {
           ),
         );
       } else io.out(outcomeText(outcome, seconds));
-      const code = outcome.interrupted ? EXIT.interrupted : outcome.counts.complete === outcome.manifest.cells.length ? EXIT.ok : EXIT.incomplete;
+      const code = outcome.interrupted ? interruptedCode() : outcome.counts.complete === outcome.manifest.cells.length ? EXIT.ok : EXIT.incomplete;
       program.setOptionValue("exitCode", code);
     });
 }

@@ -12,7 +12,7 @@ import { formatRun, runJson } from "../report/table.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
 import { audit } from "../audit.js";
-import { EXIT, withInterrupt, type Io } from "./common.js";
+import { EXIT, interruptedCode, withInterrupt, type Io } from "./common.js";
 import { flagName, flagsToConfig, nonEmptyList, nonNegativeNumber, parseProviderOptions, parseTargetSpec, policyList, wholeNumber, type RunFlags } from "./flags.js";
 import { progressReporter } from "./progress.js";
 import { registerExperimentCommand } from "./experiment.js";
@@ -66,7 +66,7 @@ const resumeRun = (dir: string | undefined): string => `debiaspi resume ${dir ??
 
 function report(io: Io, summary: RunSummary, json: boolean): number {
   io.out(json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
-  if (summary.status === "incomplete") return EXIT.interrupted;
+  if (summary.status === "incomplete") return interruptedCode();
   return summary.status === "complete" ? EXIT.ok : EXIT.incomplete;
 }
 
