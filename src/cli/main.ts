@@ -30,7 +30,7 @@ function addRunOptions(cmd: Command): Command {
   return cmd
     .option("-a, --attributes <list>", "attributes to control, comma-separated (gender, race, age, skin_tone, body_type, profession)", nonEmptyList("--attributes"))
     .option("-t, --target <spec>", "target weights: ATTR=CAT:W,CAT:W or ATTR=uniform (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
-    .option("-j, --joint <list>", "control these attributes jointly, e.g. race,gender (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("-j, --joint <list>", "control these attributes jointly, e.g. race+gender (race,gender is read too) (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option("-p, --policy <name>", "how requests are made (default debiaspi)").choices([...POLICY_IDS]))
     .addOption(new Option("--mode <mode>", "debiaspi: ask for one cell or offer the open cells (default direct)").choices(["direct", "choice"]))
     .option("--subgroup <k>", "debiaspi choice mode: offer only the k largest deficits (default all)", wholeNumber("--subgroup"))

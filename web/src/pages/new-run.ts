@@ -243,7 +243,7 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
     jointField.hidden = ids.length < 2;
     if (isJoint()) {
       const group = jointGroup().map((id) => attrById.get(id)!);
-      const key = jointGroup().join(",");
+      const key = jointGroup().join("+");
       const box = h("div", { class: "field target", "data-field": `jointTarget.${key}` });
       box.append(
         h("div", { class: "target-head" }, h("strong", null, `Target over ${group.map((a) => a.label).join(" × ")}`), modeSwitch("joint-mode", jointMode, (m) => {
@@ -288,7 +288,7 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
     if (isJoint()) {
       out.attributes = [];
       out.joint = [jointGroup()];
-      if (jointMode === "weights") out.jointTarget = { [jointGroup().join(",")]: Object.fromEntries(jointWeights) };
+      if (jointMode === "weights") out.jointTarget = { [jointGroup().join("+")]: Object.fromEntries(jointWeights) };
     } else {
       out.attributes = ids;
       const target: Record<string, Record<string, number>> = {};
