@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
 import { EXPERIMENT_DEFAULTS, MAX_JOBS, planFromFile } from "../experiments/config.js";
+import { cellRows, formatCellTable, isPaperStudy } from "../experiments/cell-table.js";
 import { formatFindings } from "../experiments/findings.js";
 import { resumeExperiment, runExperiment, type ExperimentOutcome, type ExperimentRunOptions } from "../experiments/runner.js";
 import { EXIT, interruptedCode, withInterrupt, type Io } from "./common.js";
@@ -18,7 +19,10 @@ function outcomeText(o: ExperimentOutcome, seconds: number): string {
     .join(", ");
   const lines = [`experiment ${o.manifest.id}: ${total} cells (${statuses}); ${o.ran} run by this invocation in ${seconds.toFixed(1)} s`];
   if (o.interrupted) lines.push(`interrupted; continue with: debiaspi experiment --resume ${o.dir}`);
-  if (o.input.findings && o.input.findings.length > 0) {
+  const table = formatCellTable(cellRows(o.manifest, o.input));
+  if (table) lines.push(table);
+  // The paper's findings are claims about the paper's study: stated only when the config is that study.
+  if (isPaperStudy(o.manifest.id) && o.input.findings && o.input.findings.length > 0) {
     lines.push((o.input.incomplete ?? []).length > 0 ? "Findings so far (finished cells only):" : "Findings:", formatFindings(o.input.findings));
   }
   lines.push(`folder: ${o.dir}`, `next: debiaspi report ${o.dir} | debiaspi export ${o.dir} | debiaspi check ${o.dir}`);
@@ -34,7 +38,7 @@ export function registerExperimentCommand(program: Command, io: Io): void {
     .option("-o, --out <dir>", "folder the experiment folder goes in (default: the config's out, else ./experiments)")
     .option("-J, --jobs <count>", `cells run at once (default: the config's jobs, else ${EXPERIMENT_DEFAULTS.jobs})`, wholeNumber("--jobs", { min: 1, max: MAX_JOBS }))
     .option("--fresh", "start over: delete the experiment folder's runs first (needed when the config plans other cells than the folder holds)")
-    .option("--json", "print one JSON object (folder, cell counts, findings) instead of text")
+    .option("--json", "print one JSON object (folder, cell counts, one row per cell, and for the paper's study its findings) instead of text")
     .option("--no-progress", "no progress bar (it is only drawn on a terminal anyway)")
     .action(async (config: string | undefined, opts: { resume?: string; out?: string; jobs?: number; json?: boolean; progress: boolean; fresh?: boolean }) => {
       if (!config && !opts.resume) throw new InputError("experiment: give a config file, or --resume <experiment folder>");
@@ -69,7 +73,8 @@ export function registerExperimentCommand(program: Command, io: Io): void {
               seconds,
               interrupted: outcome.interrupted,
               incomplete: outcome.input.incomplete ?? [],
-              findings: outcome.input.findings ?? [],
+              perCell: cellRows(outcome.manifest, outcome.input),
+              ...(isPaperStudy(outcome.manifest.id) ? { findings: outcome.input.findings ?? [] } : {}),
             },
             null,
             2,
