@@ -31,7 +31,7 @@ function measurementTables(s: ApiSummary, labels: Labels): HTMLElement {
       h(
         "table",
         { class: "data" },
-        h("caption", null, `${f.attributes.map((a) => s.attributes[a]?.label ?? a).join(" × ")}: TV ${num(f.tv)}, max |p-q| ${pct(f.maxAbsDiff, 1)}, ${f.exact ? "every bin met" : "not every bin met"}`),
+        h("caption", null, `${f.attributes.map((a) => s.attributes[a]?.label ?? a).join(" × ")}: ${s.kept > 0 ? `TV ${num(f.tv)}, max |p-q| ${pct(f.maxAbsDiff, 1)}, ` : "nothing kept yet, "}${f.exact ? "every bin met" : "not every bin met"}`),
         h("thead", null, h("tr", null, h("th", null, "category"), h("th", null, "target"), h("th", null, "bin"), h("th", null, "kept"), h("th", null, "share"))),
         h(
           "tbody",
@@ -92,7 +92,7 @@ export async function runPage(root: HTMLElement, arg: string): Promise<() => voi
         ["set apart", String(set)],
         ["refused", String(summary.refusals)],
         ["errors", String(summary.errors)],
-        ["TV", num(summary.factors.length > 0 ? summary.factors.reduce((a, f) => a + f.tv, 0) / summary.factors.length : null)],
+        ["TV", num(summary.kept > 0 && summary.factors.length > 0 ? summary.factors.reduce((a, f) => a + f.tv, 0) / summary.factors.length : null)],
         ["exact", summary.exact ? "yes" : "no"],
         ...(summary.costUsd > 0 ? [["cost", `$${summary.costUsd.toFixed(3)}`]] : []),
       ].map(([k, v]) => h("div", null, h("dt", null, k!), h("dd", null, v!))),
@@ -139,7 +139,7 @@ export async function runPage(root: HTMLElement, arg: string): Promise<() => voi
         return h(
           "section",
           { class: "card chart-card", "data-factor": f.id },
-          h("h3", null, `${title}: target vs achieved`, h("small", null, ` TV ${num(f.tv)}`)),
+          h("h3", null, `${title}: target vs achieved`, h("small", null, summary.kept > 0 ? ` TV ${num(f.tv)}` : " nothing kept yet")),
           shareBars(factorRows(f, summary.attributes[f.attributes[0]!], labels), {
             caption: title,
             picked: picked?.factor === f.id ? picked.key : undefined,
