@@ -1,6 +1,7 @@
 import { loadReportInput } from "../experiments/load.js";
 import type { ReportRun } from "../report/model.js";
-import { REPORT_CSS, renderChartSections, renderReportSections } from "../report/html/index.js";
+import { convergenceSpec, renderChart, REPORT_CSS, renderChartSections, renderReportSections } from "../report/html/index.js";
+import type { RunSummaryBase } from "../report/summary-types.js";
 import type { ReportInput } from "../report/model.js";
 import { packageVersion } from "../util/paths.js";
 import type { ApiReport } from "./api-types.js";
@@ -39,4 +40,11 @@ export async function renderCompareCharts(runs: readonly ReportRun[]): Promise<A
     runs: runs.map((r, k) => ({ ...r, labels: { ...r.labels, policy: names[k]! } })),
   };
   return { available: true, html: await renderChartSections(input, { idPrefix: "dbp-cmp-" }), css: REPORT_CSS };
+}
+
+/** A run's convergence line as the report draws it (Vega-Lite rendered to SVG): the run page shows it, redrawn as the run goes on. */
+export async function renderConvergenceChart(summary: Pick<RunSummaryBase, "policy" | "convergence">): Promise<{ svg: string }> {
+  const points = summary.convergence.map((tv, i) => ({ series: summary.policy, kept: i + 1, tv }));
+  const chart = await renderChart(convergenceSpec({ title: "Convergence", points, series: [summary.policy] }), "distance to the target (mean total variation) after each kept image", "dbp-conv");
+  return { svg: chart.svg };
 }

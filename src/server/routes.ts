@@ -15,7 +15,7 @@ import type { ReportRun } from "../report/model.js";
 import { confinedPath, sniffImageFile } from "./confine.js";
 import { toApiAttempt } from "./feed.js";
 import { HttpError, MAX_BODY_BYTES, readJsonBody, SECURITY_HEADERS, sendJson, sendText } from "./http-util.js";
-import { renderCompareCharts, renderReport } from "./report.js";
+import { renderCompareCharts, renderConvergenceChart, renderReport } from "./report.js";
 import { loadReportRun } from "../experiments/load.js";
 import type { RunManager } from "./runs.js";
 import { CONTENT_TYPES } from "./static.js";
@@ -189,6 +189,10 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
     imageUrl,
     thumbnailUrl: (run: ReportRun, rel: string): string => imageUrl(run, rel.replace(/^images\//, "thumbs/")),
   };
+
+  add("GET", "/api/runs/:id/charts/convergence", async ({ res, params }) => {
+    sendJson(res, 200, await renderConvergenceChart(manager.load(params.id!).summary));
+  });
 
   add("GET", "/api/runs/:id/report", async ({ res, params }) => {
     sendJson(res, 200, await renderReport(manager.dirOf(params.id!), reportLinks));

@@ -1,6 +1,6 @@
 import type { ApiAttempt, ApiEnd, ApiLiveState, ApiRunDetail, ApiSummary } from "../../../src/server/api-types.js";
 import { api } from "../api.js";
-import { attributeRows, cellLabel, convergenceChart, factorRows, observedCaption, shareBars, type Labels } from "../charts.js";
+import { attributeRows, cellLabel, factorRows, observedCaption, shareBars, type Labels } from "../charts.js";
 import { add, h, num, pct, replace, when } from "../dom.js";
 import { reportElement } from "../report.js";
 import { statusBadge } from "./runs.js";
@@ -129,8 +129,34 @@ export async function runPage(root: HTMLElement, arg: string): Promise<() => voi
   // ---- charts
   const chartsBox = h("div", { class: "charts" });
   const sideBox = h("div", { class: "charts" });
-  const convergence = convergenceChart(summary.convergence, summary.n);
-  const convergenceCard = h("section", { class: "card chart-card" }, h("h3", null, "Convergence", h("small", null, " mean TV to the target after each kept image")), convergence.el);
+  // The report's convergence chart (Vega-Lite, rendered to SVG by the server), redrawn at most every 1.5 s while the run goes on.
+  const convergenceBox = h("div", { class: "vega-chart", "data-test": "convergence" });
+  let drawing = false;
+  let again = false;
+  const drawConvergence = (): void => {
+    if (drawing) {
+      again = true;
+      return;
+    }
+    drawing = true;
+    void api
+      .convergenceChart(id)
+      .then(
+        (c) => (convergenceBox.innerHTML = c.svg),
+        (err: Error) => replace(convergenceBox, h("p", { class: "hint" }, err.message)),
+      )
+      .finally(() =>
+        window.setTimeout(() => {
+          drawing = false;
+          if (again) {
+            again = false;
+            drawConvergence();
+          }
+        }, 1500),
+      );
+  };
+  drawConvergence();
+  const convergenceCard = h("section", { class: "card chart-card" }, h("h3", null, "Convergence", h("small", null, " mean TV to the target after each kept image")), convergenceBox);
   const drawCharts = (): void => {
     replace(
       chartsBox,
@@ -290,7 +316,7 @@ export async function runPage(root: HTMLElement, arg: string): Promise<() => voi
     summary = JSON.parse((e as MessageEvent<string>).data) as ApiSummary;
     drawHead();
     drawCharts();
-    convergence.update(summary.convergence, summary.n);
+    drawConvergence();
     loadReport();
   });
   es.addEventListener("state", (e) => {
