@@ -88,9 +88,9 @@ const experimentConfigSchema = z
     /** Cells run at once. */
     jobs: z.number().int().min(1).max(MAX_JOBS),
     parts: z.array(partSchema).min(1),
+    ...matrixShape,
     /** Thresholds of `debiaspi check` for this experiment (src/config/check-schema.ts). */
     check: checkThresholdsSchema,
-    ...matrixShape,
   })
   .partial()
   .strict();
