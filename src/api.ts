@@ -21,7 +21,7 @@ export interface RunOptions {
   onProgress?: (p: LoopProgress) => void;
   /** Abort to stop cleanly; the run folder stays resumable. */
   signal?: AbortSignal;
-  /** Use this provider instead of building one from the config (tests, custom backends). */
+  /** Use this provider instead of building one from the config (tests, custom backends); it gets the cache (unless `cache: false`) and the `rate` limit like a built-in one. */
   provider?: ImageProvider;
   /** Run in memory: no folder is written (benchmarks). */
   inMemory?: boolean;
@@ -49,15 +49,19 @@ function runId(prompt: string, policy: string, now: Date): string {
   return `${stamp}-${slugify(prompt).slice(0, 40).replace(/_+$/, "")}-${policy}`;
 }
 
-/** The run's provider with its response cache (unless `cache: false`) and rate limit. */
-function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined, keyScope: KeyScope | undefined): ImageProvider {
+/**
+ * The run's provider (the configured one, or a custom provider object passed in `options.provider`)
+ * with its response cache (unless `cache: false`) and rate limit: a custom backend gets them too.
+ */
+function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined, keyScope: KeyScope | undefined, custom?: ImageProvider): ImageProvider {
   const { config } = resolved;
   const options = config.providerOptions ?? {};
-  const provider = createProvider(config.provider, { taxonomy: resolved.taxonomy, sim: config.sim, options, ...(keyScope ? { keyScope } : {}) });
+  const provider = custom ?? createProvider(config.provider, { taxonomy: resolved.taxonomy, sim: config.sim, options, ...(keyScope ? { keyScope } : {}) });
   return wrapProvider(provider, {
     ...(config.cache !== false && cacheDir ? { cacheDir } : {}),
     ...(config.rate !== undefined ? { rate: config.rate } : {}),
-    keyParams: { provider: config.provider, options },
+    // The cache key also holds the provider object's own id, so a custom provider never reads another's answers.
+    keyParams: { provider: custom ? `custom:${custom.id}` : config.provider, options },
   });
 }
 
@@ -169,7 +173,7 @@ async function execute(
 export async function run(input: RunConfigInput, options: RunOptions = {}): Promise<RunOutcome> {
   const resolved = prepareRun(input, "run settings", options.keyScope);
   // Build the provider before any folder is written: a missing key or a bad URL stops here.
-  const provider = options.provider ?? (options.queue ? undefined : buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"), options.keyScope));
+  const provider = options.queue && !options.provider ? undefined : buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"), options.keyScope, options.provider);
   if (provider) options = { ...options, provider };
   const now = options.now?.() ?? new Date();
   const record: RunRecord = {
@@ -227,7 +231,7 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     if (attempts >= record.config.maxAttempts && !summarizeRun(dir, record, loaded.events).exact && options.maxAttempts === undefined) {
       throw new InputError(`run ${dir} spent its attempt budget (${record.config.maxAttempts}); pass --max-attempts with a larger number to continue`);
     }
-    const provider = options.provider ?? (options.queue ? undefined : buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"), options.keyScope));
+    const provider = options.queue && !options.provider ? undefined : buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"), options.keyScope, options.provider);
     folder.cleanTemp();
     folder.prepare();
     started = true;

@@ -12,7 +12,7 @@ import { formatRun, runJson } from "../report/table.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
 import { audit } from "../audit.js";
-import { EXIT, withInterrupt, type Io } from "./common.js";
+import { EXIT, interruptedCode, withInterrupt, type Io } from "./common.js";
 import { flagName, flagsToConfig, nonEmptyList, nonNegativeNumber, parseProviderOptions, parseTargetSpec, policyList, wholeNumber, type RunFlags } from "./flags.js";
 import { progressReporter } from "./progress.js";
 import { registerExperimentCommand } from "./experiment.js";
@@ -32,7 +32,7 @@ function addRunOptions(cmd: Command): Command {
   return cmd
     .option("-a, --attributes <list>", "attributes to control, comma-separated (gender, race, age, skin_tone, body_type, profession)", nonEmptyList("--attributes"))
     .option("-t, --target <spec>", "target weights: ATTR=CAT:W,CAT:W or ATTR=uniform (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
-    .option("-j, --joint <list>", "control these attributes jointly, e.g. race,gender (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("-j, --joint <list>", "control these attributes jointly, e.g. race+gender (race,gender is read too) (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option("-p, --policy <name>", "how requests are made (default debiaspi)").choices([...POLICY_IDS]))
     .addOption(new Option("--mode <mode>", "debiaspi: ask for one cell or offer the open cells (default direct)").choices(["direct", "choice"]))
     .option("--subgroup <k>", "debiaspi choice mode: offer only the k largest deficits (default all)", wholeNumber("--subgroup"))
@@ -68,7 +68,7 @@ const resumeRun = (dir: string | undefined): string => `debiaspi resume ${dir ??
 
 function report(io: Io, summary: RunSummary, json: boolean): number {
   io.out(json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
-  if (summary.status === "incomplete") return EXIT.interrupted;
+  if (summary.status === "incomplete") return interruptedCode();
   return summary.status === "complete" ? EXIT.ok : EXIT.incomplete;
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { POLICY_IDS } from "../policies/types.js";
 import { MAX_N } from "../core/target.js";
+import { checkThresholdsSchema } from "./check-schema.js";
 
 const weights = z.record(z.string(), z.number());
 
@@ -110,6 +111,8 @@ export const runConfigSchema = z
       .strict(),
     templates: templatesSchema,
     sim: simSchema,
+    /** Thresholds of `debiaspi check` (see src/config/check-schema.ts). */
+    check: checkThresholdsSchema,
   })
   .partial()
   .strict();
