@@ -22,6 +22,7 @@ import { registerServe } from "./serve.js";
 import { registerReportCommand } from "./report.js";
 import { addQueueOptions, registerWorkerCommand, withQueue, withQueueFlags, type QueueFlags } from "./queue.js";
 import { QueueError } from "../queue/connection.js";
+import { registerCalibrateCommand } from "./calibrate.js";
 
 const defaultIo: Io = {
   out: (t) => process.stdout.write(`${t}\n`),
@@ -246,6 +247,7 @@ export function buildProgram(io: Io = defaultIo): Command {
 
   registerReportCommand(program, io);
   registerWorkerCommand(program, io);
+  registerCalibrateCommand(program, io);
 
   return program;
 }

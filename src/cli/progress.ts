@@ -115,3 +115,9 @@ export function cellProgress(enabled: boolean, out: ProgressOutput = defaultOutp
     stop: r.stop,
   };
 }
+
+/** A bar of items done of a total (audit, calibrate): with elapsed time and ETA. */
+export function countBar(enabled: boolean, noun: string): { update: (done: number, total: number) => void; stop: () => void } {
+  const bar = stderrBar(enabled, `{bar} {value}/{total} ${noun} | {duration_formatted} elapsed | {eta_formatted} left`);
+  return { update: (done, total) => bar.show(done, total, {}), stop: bar.stop };
+}

@@ -1,0 +1,35 @@
+/** Terminal tables of a calibration: confusion matrix, accuracy and recall with intervals, per-group accuracy. */
+import type { Calibration } from "../calibration/schema.js";
+import { observedColumns } from "../calibration/confusion.js";
+import { plainTable } from "./table.js";
+
+type Rate = Calibration["attributes"][string]["accuracy"];
+
+const pct = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? "n/a" : `${(100 * x).toFixed(0)} %`);
+const rateText = (r: Rate): string => `${pct(r.value)} [${pct(r.interval[0])}, ${pct(r.interval[1])}] of ${r.n}`;
+
+export function formatCalibration(cal: Calibration): string {
+  const out: string[] = [];
+  const models = cal.observer.models.map((m) => `${m.name}${m.sha256 ? ` ${m.sha256}` : ""}`).join(", ");
+  out.push(
+    `calibration of observer ${cal.observer.id}${cal.observer.library ? ` (${cal.observer.library}${models ? `; ${models}` : ""})` : ""}`,
+    `labels: ${cal.labels.source}, ${cal.labels.images} images of ${cal.labels.folder}; taxonomy ${cal.taxonomy.fingerprint}`,
+  );
+  for (const a of Object.values(cal.attributes)) {
+    out.push("", `${a.attribute}: accuracy ${rateText(a.accuracy)}; when read ${rateText(a.accuracyWhenRead)}; unknown ${pct(a.unknownRate)}; person found ${pct(a.detectionRate)}`);
+    const left = cal.labels.leftOut[a.attribute];
+    if (left && Object.keys(left).length > 0) {
+      const n = Object.values(left).reduce((x, y) => x + y, 0);
+      out.push(`  ${n} labels left out: they lie in no single ${a.attribute} bin (${Object.entries(left).map(([v, c]) => `${v}: ${c}`).join(", ")})`);
+    }
+    const m = plainTable(["true \\ observed", ...observedColumns(a.categories), "recall [95 %]"]);
+    a.categories.forEach((c, i) => m.push([c, ...a.counts[i]!.map(String), rateText(a.recall[c]!)]));
+    out.push(m.toString());
+    if (a.groups.length > 0) {
+      const g = plainTable(["group", "value", "n", `${a.attribute} accuracy [95 %]`, "unknown", "no person"]);
+      for (const row of a.groups) g.push([row.group, row.value, String(row.n), `${pct(row.accuracy.value)} [${pct(row.accuracy.interval[0])}, ${pct(row.accuracy.interval[1])}]`, pct(row.unknown), pct(row.missed)]);
+      out.push(g.toString());
+    }
+  }
+  return out.join("\n");
+}
