@@ -16,6 +16,7 @@ import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.
 import { packageVersion } from "./util/paths.js";
 import type { AttemptQueue } from "./queue/coordinator.js";
 import { queueJobSpec } from "./queue/spec.js";
+import { withCalibration } from "./calibrate.js";
 
 export interface RunOptions {
   onProgress?: (p: LoopProgress) => void;
@@ -200,11 +201,12 @@ const recordOf = (loaded: LoadedRun): RunRecord => loaded.run as unknown as RunR
  * Loads a run folder's record and events (no changes made). `missing` says, in one line, which kept
  * images are gone from the folder (the measurements then describe a set that is not all on disk).
  */
-export function loadRun(dir: string): { record: RunRecord; events: RunEvent[]; summary: RunSummary; missing?: string } {
+export function loadRun(dir: string, options: { calibration?: string } = {}): { record: RunRecord; events: RunEvent[]; summary: RunSummary; missing?: string } {
   const loaded = RunFolder.load(dir);
   const record = recordOf(loaded);
   const missing = missingImagesProblem(loaded);
-  return { record, events: loaded.events, summary: summarizeRun(dir, record, loaded.events), ...(missing ? { missing } : {}) };
+  const summary = withCalibration(dir, record, loaded.events, summarizeRun(dir, record, loaded.events), options.calibration);
+  return { record, events: loaded.events, summary, ...(missing ? { missing } : {}) };
 }
 
 /**

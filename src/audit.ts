@@ -11,6 +11,9 @@ import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.
 import type { AttemptEvent, RunEvent } from "./store/events.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder } from "./store/run-folder.js";
 import { packageVersion } from "./util/paths.js";
+import { loadCalibration } from "./calibrate.js";
+import { checkCalibrationFits } from "./calibration/schema.js";
+import { applyCalibration } from "./report/corrected.js";
 
 /** Images observed at once; results keep the folder's order either way. */
 const IN_FLIGHT = 4;
@@ -26,6 +29,8 @@ export interface AuditOptions {
   weights?: Record<string, Record<string, number>>;
   counting?: "main-subject" | "per-person";
   onProgress?: (done: number, total: number) => void;
+  /** A calibration file of the first observer: corrected shares beside the raw ones. */
+  calibration?: string;
 }
 
 interface ImageItem {
@@ -66,6 +71,9 @@ function listImages(source: string): { items: ImageItem[]; isRun: boolean } {
  */
 export async function audit(source: string, opts: AuditOptions): Promise<RunSummary> {
   if (opts.observers.length === 0) throw new InputError("audit: name at least one observer with --observer");
+  // Read before any image is observed: a wrong calibration is refused at once.
+  const cal = opts.calibration !== undefined ? loadCalibration(opts.calibration) : undefined;
+  if (cal) checkCalibrationFits(cal, opts.observers[0]!, builtinTaxonomy(), opts.calibration!, opts.observerOptions?.[opts.observers[0]!]);
   const dir = resolvePath(source);
   const { items } = listImages(dir);
   const built: Observer[] = opts.observers.map((id) => getObserver(id, { options: opts.observerOptions?.[id] ?? {} }));
@@ -155,5 +163,6 @@ export async function audit(source: string, opts: AuditOptions): Promise<RunSumm
     sim: {},
   };
   const record: RunRecord = { format: RUN_FORMAT, id: `audit-${n}-images`, createdAt: new Date().toISOString(), version: packageVersion(), config, taxonomy, target };
-  return summarizeRun(dir, record, events);
+  const summary = summarizeRun(dir, record, events);
+  return cal ? applyCalibration(summary, events, cal, opts.calibration!, taxonomy, opts.observerOptions?.[opts.observers[0]!]) : summary;
 }

@@ -10,6 +10,7 @@ import type { Io } from "./common.js";
 import { nonNegativeNumber, policyList, unitNumber } from "./flags.js";
 
 interface CheckFlags {
+  calibration?: string;
   maxTv?: number;
   maxAbsDiff?: number;
   minP?: number;
@@ -39,11 +40,12 @@ export function registerCheckCommand(program: Command, io: Io): void {
     .option("--min-agreement <x>", "smallest accepted agreement of each checking observer with the driving one", unitNumber("--min-agreement"))
     .option("--policies <list>", "check only the runs of these policies, comma-separated (experiments)", policyList)
     .option("--junit <file>", "also write the result as JUnit XML (one test case per distribution checked) for CI")
+    .option("--calibration <file>", "a calibration of the runs' observer: also gate the corrected shares (scope \"ATTR (corrected)\")")
     .option("--json", "print one JSON object instead of text")
     .action((folder: string, opts: CheckFlags) => {
       const flags: Tolerances = {};
       for (const k of ["maxTv", "maxAbsDiff", "minP", "maxCostPerKept", "maxRefusalRate", "minAgreement"] as const) if (opts[k] !== undefined) flags[k] = opts[k];
-      const input = loadReportInput(folder, { analysis: false });
+      const input = loadReportInput(folder, { analysis: false, ...(opts.calibration ? { calibration: opts.calibration } : {}) });
       assertNotRunning(input);
       const tolerances = effectiveTolerances(configTolerances(input), flags);
       const keep = (policy: string): boolean => !opts.policies || opts.policies.includes(policy);

@@ -15,8 +15,9 @@ export function registerExportCommand(program: Command, io: Io): void {
     .addOption(new Option("--format <format>", "csv: one file per table; json: one export.json").choices(["csv", "json"]).default("csv"))
     .option("-o, --out <dir>", "folder to write into (default <folder>/export)")
     .option("--images <dir>", "instead of the tables, copy the images with readable names (03-black-female.png; set-apart ones under set-apart/) and a manifest.csv into this new folder")
-    .action((folder: string, opts: { format: "csv" | "json"; out?: string; images?: string }) => {
-      const input = loadReportInput(folder, opts.images ? { analysis: false } : {});
+    .option("--calibration <file>", "a calibration of the observer: corrected shares in the cells table")
+    .action((folder: string, opts: { format: "csv" | "json"; out?: string; images?: string; calibration?: string }) => {
+      const input = loadReportInput(folder, { ...(opts.images ? { analysis: false } : {}), ...(opts.calibration ? { calibration: opts.calibration } : {}) });
       if (opts.images) {
         const done = exportImages(input, opts.images);
         io.out(`copied ${done.kept} kept image${done.kept === 1 ? "" : "s"}${done.setApart > 0 ? ` and ${done.setApart} set apart (in ${SET_APART_DIR}/)` : ""} to ${done.dir}\n  ${done.manifest}`);

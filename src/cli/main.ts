@@ -117,9 +117,10 @@ export function buildProgram(io: Io = defaultIo): Command {
     .command("show")
     .argument("<run>", "a run folder")
     .description("the measurements of a run: per attribute target, achieved with intervals, TV, max |p-q|, KL, exactness, cost")
+    .option("--calibration <file>", "a calibration of the observer (debiaspi calibrate): corrected shares beside the raw ones")
     .option("--json", "print one JSON object instead of tables")
-    .action((dir: string, opts: { json?: boolean }) => {
-      const { summary, missing } = loadRun(dir);
+    .action((dir: string, opts: { json?: boolean; calibration?: string }) => {
+      const { summary, missing } = loadRun(dir, opts.calibration ? { calibration: opts.calibration } : {});
       io.out(opts.json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
       if (missing) {
         io.err(`debiaspi: warning: ${missing}`);
@@ -163,8 +164,9 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option("-a, --attributes <list>", "compare these attributes with a uniform target", nonEmptyList("--attributes"))
     .option("-t, --target <spec>", "target weights ATTR=CAT:W,... (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option("--counting <rule>", "count the main subject of each image or every person").choices(["main-subject", "per-person"]))
+    .option("--calibration <file>", "a calibration of the first observer (debiaspi calibrate): corrected shares beside the raw ones")
     .option("--json", "print one JSON object instead of tables")
-    .action(async (folder: string, opts: { observer?: string[]; attributes?: string[]; target?: string[]; counting?: "main-subject" | "per-person"; json?: boolean }) => {
+    .action(async (folder: string, opts: { observer?: string[]; attributes?: string[]; target?: string[]; counting?: "main-subject" | "per-person"; json?: boolean; calibration?: string }) => {
       const attributes = [...(opts.attributes ?? [])];
       const weights: Record<string, Record<string, number>> = {};
       for (const spec of opts.target ?? []) {
@@ -177,6 +179,7 @@ export function buildProgram(io: Io = defaultIo): Command {
         attributes,
         ...(Object.keys(weights).length > 0 ? { weights } : {}),
         ...(opts.counting ? { counting: opts.counting } : {}),
+        ...(opts.calibration ? { calibration: opts.calibration } : {}),
       });
       io.out(opts.json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
     });

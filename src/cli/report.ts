@@ -25,11 +25,12 @@ export function registerReportCommand(program: Command, io: Io): void {
     // report.html is REPORT_FILE: the report module is only loaded by the action (it brings vega, ~300 ms at start-up).
     .option("-o, --out <file>", "where to write it: a .html file or a folder (default <folder>/report.html)")
     .option("--no-thumbnails", "link the full images in the gallery instead of making thumbnails")
+    .option("--calibration <file>", "a calibration of the observer: a calibration section and corrected shares beside the raw ones")
     .option("--json", "print what was written as JSON")
-    .action(async (folder: string, opts: { out?: string; thumbnails: boolean; json?: boolean }) => {
+    .action(async (folder: string, opts: { out?: string; thumbnails: boolean; json?: boolean; calibration?: string }) => {
       const { buildReport, REPORT_FILE } = await import("../report/html/index.js");
       const outFile = reportTarget(opts.out, REPORT_FILE);
-      const input = loadReportInput(folder);
+      const input = loadReportInput(folder, opts.calibration ? { calibration: opts.calibration } : {});
       const result = await buildReport(input, { ...(outFile ? { outFile } : {}), thumbnails: opts.thumbnails });
       if (opts.json) {
         io.out(JSON.stringify({ ...result, kind: input.kind, runs: input.runs.length }, null, 2));

@@ -81,6 +81,11 @@ export function measureRun(run: ReportRun): Measured[] {
       out.push({ scope: attr, tv: a.tv, maxAbsDiff: a.maxAbsDiff, chiSquareP: a.chiSquareP });
     }
   }
+  // With a calibration: the corrected shares of every controlled attribute are gated too (no chi-square on an estimate).
+  for (const a of Object.values(summary.attributes)) {
+    const c = a.corrected;
+    if (c?.tv !== undefined && c.maxAbsDiff !== undefined) out.push({ scope: `${a.attribute} (corrected)`, tv: c.tv, maxAbsDiff: c.maxAbsDiff, chiSquareP: Number.NaN });
+  }
   return out;
 }
 

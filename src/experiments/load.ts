@@ -15,9 +15,9 @@ import { targetLabel } from "./labels.js";
 export const runInProgress = (runDir: string): boolean => lockHolder(join(runDir, "run.lock")) !== undefined;
 
 /** One run folder as a report run; labels from its config (prompt set "single"). */
-export function loadReportRun(runDir: string, id?: string, labels?: ReportRun["labels"]): ReportRun {
+export function loadReportRun(runDir: string, id?: string, labels?: ReportRun["labels"], calibration?: string): ReportRun {
   const dir = resolve(runDir);
-  const { record, events, summary } = loadRun(dir);
+  const { record, events, summary } = loadRun(dir, calibration !== undefined ? { calibration } : {});
   const { config } = record;
   return {
     id: id ?? record.id,
@@ -44,6 +44,8 @@ export const isFinished = (r: ReportRun): boolean => r.summary.status !== "incom
 export interface LoadOptions {
   /** Experiments: the paper's findings and the cross-attribute effects (default true; `check` needs neither). */
   analysis?: boolean;
+  /** A calibration file of the runs' observer: corrected estimates beside the raw shares. */
+  calibration?: string;
 }
 
 function loadExperiment(dir: string, options: LoadOptions): ReportInput {
@@ -56,7 +58,7 @@ function loadExperiment(dir: string, options: LoadOptions): ReportInput {
       incomplete.push(cell.id);
       continue;
     }
-    const r = loadReportRun(runDir, cell.id, cell.labels);
+    const r = loadReportRun(runDir, cell.id, cell.labels, options.calibration);
     runs.push(r);
     if (!isFinished(r)) incomplete.push(cell.id);
   }
@@ -92,7 +94,7 @@ export function loadReportInput(folder: string, options: LoadOptions = {}): Repo
   if (!existsSync(join(dir, "run.json"))) {
     throw new InputError(`${folder} is neither a run folder (no run.json) nor an experiment folder (no experiment.json)`);
   }
-  const run = loadReportRun(dir);
+  const run = loadReportRun(dir, undefined, undefined, options.calibration);
   return {
     kind: "run",
     title: `${run.labels.prompt} (${run.labels.policy}, ${run.labels.target})`,

@@ -1,6 +1,7 @@
 /** Terminal tables of a calibration: confusion matrix, accuracy and recall with intervals, per-group accuracy. */
 import type { Calibration } from "../calibration/schema.js";
 import { observedColumns } from "../calibration/confusion.js";
+import type { RunSummary } from "./summary.js";
 import { plainTable } from "./table.js";
 
 type Rate = Calibration["attributes"][string]["accuracy"];
@@ -32,4 +33,29 @@ export function formatCalibration(cal: Calibration): string {
     }
   }
   return out.join("\n");
+}
+
+/** Raw beside corrected shares of every attribute a calibration corrected, with the calibration's warnings. */
+export function correctedText(s: RunSummary): string {
+  const use = s.calibration;
+  if (!use) return "";
+  const parts: string[] = [`Corrected for ${use.observer}'s errors with ${use.source} (${use.labels}${use.domain ? `, ${use.domain}` : ""})`];
+  for (const w of use.warnings) parts.push(`  warning: ${w}`);
+  for (const [a, why] of Object.entries(use.notCovered)) parts.push(`  ${a}: not corrected (${why})`);
+  for (const a of Object.values(s.attributes)) {
+    const c = a.corrected;
+    if (!c) continue;
+    const known = Object.values(a.observed).reduce((x, y) => x + y, 0);
+    const head = a.target ? ["category", "target", "raw share", "corrected", "95% interval"] : ["category", "raw share", "corrected", "95% interval"];
+    const t = plainTable(head);
+    for (const cat of Object.keys(c.shares)) {
+      const raw = known > 0 ? (a.observed[cat] ?? 0) / known : Number.NaN;
+      const iv = c.intervals[cat]!;
+      const row = [cat, pct(raw), pct(c.shares[cat]), `${pct(iv[0])} - ${pct(iv[1])}`];
+      t.push(a.target ? [cat, pct(a.target[cat] ?? 0), ...row.slice(1)] : row);
+    }
+    const dist = c.tv !== undefined ? `  corrected TV ${c.tv.toFixed(3)}  max|p-q| ${c.maxAbsDiff!.toFixed(3)} (raw TV ${a.tv?.toFixed(3) ?? "-"})` : "";
+    parts.push(`${a.label} · ${a.attribute} (raw over ${known} read, corrected over ${c.n} images, unknowns and misses included)\n${t.toString()}${dist ? `\n${dist}` : ""}`);
+  }
+  return `\n\n${parts.join("\n")}`;
 }

@@ -148,7 +148,7 @@ function cellsTable(input: ReportInput): Table {
       for (const key of Object.keys(f.target)) {
         const c = f.observed[key] ?? 0;
         const iv = f.intervals[key];
-        rows.push({ run_id: r.id, scope_kind: "factor", scope: f.id, category: key, controlled: true, target: f.target[key]!, bins: f.bins[key] ?? null, observed: c, share: n > 0 ? c / n : null, wilson_low: iv ? iv[0] : null, wilson_high: iv ? iv[1] : null, truth: null });
+        rows.push({ run_id: r.id, scope_kind: "factor", scope: f.id, category: key, controlled: true, target: f.target[key]!, bins: f.bins[key] ?? null, observed: c, share: n > 0 ? c / n : null, wilson_low: iv ? iv[0] : null, wilson_high: iv ? iv[1] : null, truth: null, corrected_share: null, corrected_low: null, corrected_high: null });
       }
     }
     for (const a of Object.values(r.summary.attributes)) {
@@ -168,11 +168,14 @@ function cellsTable(input: ReportInput): Table {
           wilson_low: iv ? iv[0] : null,
           wilson_high: iv ? iv[1] : null,
           truth: a.truth ? (a.truth.observed[cat] ?? 0) : null,
+          corrected_share: a.corrected?.shares[cat] ?? null,
+          corrected_low: a.corrected?.intervals[cat]?.[0] ?? null,
+          corrected_high: a.corrected?.intervals[cat]?.[1] ?? null,
         });
       }
     }
   }
-  return { name: "cells", columns: ["run_id", "scope_kind", "scope", "category", "controlled", "target", "bins", "observed", "share", "wilson_low", "wilson_high", "truth"], rows };
+  return { name: "cells", columns: ["run_id", "scope_kind", "scope", "category", "controlled", "target", "bins", "observed", "share", "wilson_low", "wilson_high", "truth", "corrected_share", "corrected_low", "corrected_high"], rows };
 }
 
 function requestText(req: Request): string {

@@ -6,6 +6,7 @@ import type { RunConfig } from "../config/resolve.js";
 import type { AttemptEvent, EndEvent, RunEvent } from "../store/events.js";
 import { agreementTables, type Agreement } from "./agreement.js";
 import type { AttributeSummaryBase, FactorSummary, RunSummaryBase } from "./summary-types.js";
+import type { CalibrationUse, CorrectedAttribute } from "./corrected.js";
 
 /** What run.json holds. */
 export interface RunRecord {
@@ -26,6 +27,8 @@ export interface AttributeSummary extends AttributeSummaryBase {
   mad?: number;
   /** The simulated model's ground truth (what was rendered) for the kept images, where known. */
   truth?: { observed: Record<string, number>; agreement: number };
+  /** The estimate of the true shares given a calibration of the observer (src/report/corrected.ts). */
+  corrected?: CorrectedAttribute;
 }
 
 /** A run's summary with what only the server and the CLI use (the API sends the base). */
@@ -39,6 +42,8 @@ export interface RunSummary extends RunSummaryBase {
   refusalsByCell: Record<string, Record<string, { requested: number; refused: number }>>;
   /** Agreement of each checking observer with the driving one, per attribute, over the kept images. */
   agreement: Agreement[];
+  /** The calibration that corrected the attribute shares, when one was given. */
+  calibration?: CalibrationUse;
 }
 
 /** Mean TV over a run's factors, and the largest max |p - q| of any factor (null without factors). */

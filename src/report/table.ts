@@ -1,5 +1,6 @@
 import Table from "cli-table3";
 import type { RunSummary } from "./summary.js";
+import { correctedText } from "./calibration-table.js";
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const num = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? "∞" : x.toFixed(digits));
@@ -95,7 +96,7 @@ export function agreementText(s: RunSummary): string {
 }
 
 export function formatRun(s: RunSummary): string {
-  return `${runHeadline(s)}\n\n${attributeTables(s)}${refusalTable(s)}${agreementText(s)}\n  folder: ${s.runDir}`;
+  return `${runHeadline(s)}\n\n${attributeTables(s)}${refusalTable(s)}${agreementText(s)}${correctedText(s)}\n  folder: ${s.runDir}`;
 }
 
 /** The JSON object `run --json` and `show --json` print. */
