@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { checkAttributeNames, mergeConfigs, resolveRun, validateConfig, type ResolvedRun } from "./config/resolve.js";
 import type { RunConfigInput } from "./config/schema.js";
@@ -16,7 +17,12 @@ import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.
 import { packageVersion } from "./util/paths.js";
 import type { AttemptQueue } from "./queue/coordinator.js";
 import { queueJobSpec } from "./queue/spec.js";
-import { withCalibration } from "./calibrate.js";
+import { loadCalibration, RUN_CALIBRATION_FILE, withCalibration } from "./calibrate.js";
+import { checkCalibrationFits, type Calibration } from "./calibration/schema.js";
+import { CorrectedTally } from "./calibration/tally.js";
+import { SIMULATED_ID } from "./observers/simulated.js";
+import { writeAtomic } from "./store/files.js";
+import { applyCalibration } from "./report/corrected.js";
 
 export interface RunOptions {
   onProgress?: (p: LoopProgress) => void;
@@ -66,10 +72,29 @@ function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined, keyS
   });
 }
 
-/** The observer that drives the loop and the ones that check it, built with their options. */
-function buildObservers(resolved: ResolvedRun, keyScope?: KeyScope): { observer: Observer; checkers: Observer[] } {
+/**
+ * The run's calibration (`calibration:` / --calibration): the copy in the run folder when there is one
+ * (resume), else the file named. Refused when it calibrates another observer than the driving one
+ * (`simulated` imitates the calibration's own observer) or another taxonomy.
+ */
+function runCalibration(resolved: ResolvedRun, runDir?: string): Calibration | undefined {
   const { config } = resolved;
-  const make = (id: string): Observer => getObserver(id, { options: config.observerOptions?.[id] ?? {}, ...(keyScope ? { keyScope } : {}) });
+  const copy = runDir !== undefined ? join(runDir, RUN_CALIBRATION_FILE) : undefined;
+  const file = copy !== undefined && existsSync(copy) ? copy : config.calibration;
+  if (file === undefined) {
+    if (config.steer !== undefined) throw new InputError("--steer needs a calibration (--calibration FILE)", "steer");
+    return undefined;
+  }
+  const cal = loadCalibration(file);
+  const observer = config.observer === SIMULATED_ID ? cal.observer.id : config.observer;
+  checkCalibrationFits(cal, observer, resolved.taxonomy, file, config.observerOptions?.[config.observer]);
+  return cal;
+}
+
+/** The observer that drives the loop and the ones that check it, built with their options. */
+function buildObservers(resolved: ResolvedRun, keyScope?: KeyScope, calibration?: Calibration): { observer: Observer; checkers: Observer[] } {
+  const { config } = resolved;
+  const make = (id: string): Observer => getObserver(id, { options: config.observerOptions?.[id] ?? {}, ...(keyScope ? { keyScope } : {}), ...(calibration ? { calibration } : {}) });
   return { observer: make(config.observer), checkers: (config.checks ?? []).map(make) };
 }
 
@@ -78,7 +103,7 @@ export function prepareRun(input: RunConfigInput | unknown, source = "run settin
   const cfg = validateConfig(input, source);
   const resolved = resolveRun(cfg);
   parseProviderSpec(resolved.config.provider);
-  const { observer } = buildObservers(resolved, keyScope);
+  const { observer } = buildObservers(resolved, keyScope, runCalibration(resolved));
   checkObserverHasInput(resolved.config.observer, resolved.config.provider, resolved.target.attributes.length > 0);
   checkObserverSees(observer, resolved.target.attributes);
   return resolved;
@@ -134,7 +159,9 @@ async function execute(
   try {
     // On a queue the workers build the provider (its keys live there); nothing calls this one.
     const provider = options.provider ?? (options.queue ? remoteOnly : buildProvider(resolved, undefined, options.keyScope));
-    const { observer, checkers } = buildObservers(resolved, options.keyScope);
+    const calibration = runCalibration(resolved, folder?.dir);
+    const { observer, checkers } = buildObservers(resolved, options.keyScope, calibration);
+    const steerCorrected = calibration !== undefined && config.steer !== "raw";
     const executor = options.queue ? options.queue.executor(queueJobSpec(resolved, record, folder?.dir, options.queueDir)) : undefined;
     const signal = options.queue ? (options.signal ? AbortSignal.any([options.signal, options.queue.lost]) : options.queue.lost) : options.signal;
     const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
@@ -156,11 +183,13 @@ async function execute(
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(signal ? { signal } : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(steerCorrected ? { makeTally: (t: ResolvedRun["target"]) => new CorrectedTally(t, calibration!) } : {}),
     });
     folder?.close();
     if (options.queue?.failure) throw options.queue.failure;
     const events = folder ? folder.read(false).events : [...history.events, ...memory!.events];
-    return { summary: summarizeRun(folder?.dir ?? "(memory)", record, events), result };
+    const summary = summarizeRun(folder?.dir ?? "(memory)", record, events);
+    return { summary: folder ? withCalibration(folder.dir, record, events, summary) : calibration ? applyCalibration(summary, events, calibration, config.calibration!, resolved.taxonomy, config.observerOptions?.[config.observer]) : summary, result };
   } finally {
     folder?.close();
     folder?.unlock();
@@ -191,6 +220,8 @@ export async function run(input: RunConfigInput, options: RunOptions = {}): Prom
     ? RunFolder.create(resolvePath(options.dir), { ...record, id: basename(options.dir) })
     : RunFolder.createUnique(resolvePath(resolved.config.out), record.id, (id) => ({ ...record, id }));
   record.id = basename(folder.dir);
+  // The calibration travels with the run: show, report, resume and export read this copy.
+  if (resolved.config.calibration !== undefined) writeAtomic(join(folder.dir, RUN_CALIBRATION_FILE), `${JSON.stringify(loadCalibration(resolved.config.calibration), null, 2)}\n`);
   return execute(resolved, record, folder, options, { events: [], pending: [] });
 }
 

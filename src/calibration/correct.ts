@@ -74,13 +74,21 @@ export function cellPosterior(
   q: readonly number[],
   obs: ObservedImage,
 ): number[] {
+  const like = cellLikelihoods(cal, attributes, cells, obs);
+  const w = like.map((l, c) => l * q[c]!);
+  const s = w.reduce((a, b) => a + b, 0);
+  return s > 0 ? w.map((x) => x / s) : [...q];
+}
+
+/** L(observation | cell) for every cell of a factor (see cellPosterior). */
+export function cellLikelihoods(cal: Calibration, attributes: readonly string[], cells: readonly (readonly string[])[], obs: ObservedImage): number[] {
   const parts = attributes.map((attr) => {
     const cov = coverage(cal, attr);
     return cov.ok ? { a: cov.cal, m: likelihoods(cov.cal.counts) } : undefined;
   });
   const firstCovered = parts.findIndex((p) => p !== undefined);
-  const w = cells.map((cell, c) => {
-    let like = q[c]!;
+  return cells.map((cell) => {
+    let like = 1;
     attributes.forEach((attr, k) => {
       const part = parts[k];
       if (!part) {
@@ -103,8 +111,6 @@ export function cellPosterior(
     });
     return like;
   });
-  const s = w.reduce((a, b) => a + b, 0);
-  return s > 0 ? w.map((x) => x / s) : [...q];
 }
 
 /** Posterior over one attribute's categories given an observed column, prior q (for tests and tables). */

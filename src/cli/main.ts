@@ -51,6 +51,8 @@ function addRunOptions(cmd: Command): Command {
     .option("--no-cache", "do not reuse cached provider responses (they are kept in <out>/.cache)")
     .option("--check <list>", "further observers that look at every image and are compared with --observer, comma-separated", nonEmptyList("--check"))
     .option("--professions <list>", "categories of the profession attribute, comma-separated", nonEmptyList("--professions"))
+    .option("--calibration <file>", "a calibration of the observer (debiaspi calibrate): corrected estimates, bins filled from them; with --observer simulated, what the simulation imitates")
+    .addOption(new Option("--steer <rule>", "with --calibration: fill bins from the corrected estimate or the raw labels (default corrected)").choices(["corrected", "raw"]))
     .option("--latency <ms>", "sim: simulated latency per image in ms", nonNegativeNumber("--latency"))
     .option("--config <file>", "YAML or JSON file with the same settings; flags override it")
     .option("--json", "print one JSON object instead of tables")

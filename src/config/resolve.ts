@@ -34,6 +34,8 @@ export interface RunConfig {
   checks: string[];
   counting: "main-subject" | "per-person";
   observerOptions: Record<string, Record<string, unknown>>;
+  calibration?: string;
+  steer?: "corrected" | "raw";
   professions: string[];
   taxonomy: NonNullable<RunConfigInput["taxonomy"]>;
   templates: Templates;
@@ -199,6 +201,8 @@ export function resolveRun(input: RunConfigInput, randomSeed: () => number = () 
     checks: input.checks ?? [],
     counting: input.counting ?? "main-subject",
     observerOptions: input.observerOptions ?? {},
+    ...(input.calibration !== undefined ? { calibration: input.calibration } : {}),
+    ...(input.steer !== undefined ? { steer: input.steer } : {}),
     professions: input.professions ?? [],
     taxonomy: input.taxonomy ?? {},
     templates: { ...DEFAULT_TEMPLATES, ...(input.templates ?? {}) },

@@ -90,6 +90,10 @@ export const runConfigSchema = z
     counting: z.enum(["main-subject", "per-person"]),
     /** Observer settings, per observer id: { vlm: { model: gpt-4o } }. */
     observerOptions: z.record(z.string(), z.record(z.string(), z.unknown())),
+    /** A calibration file of the driving observer (debiaspi calibrate): corrected estimates, steering on them, the simulated observer. */
+    calibration: z.string().min(1),
+    /** With a calibration: fill bins from the corrected estimate (default) or from the raw labels. */
+    steer: z.enum(["corrected", "raw"]),
     professions: z.array(z.string()),
     taxonomy: z
       .object({

@@ -1,4 +1,4 @@
-import type { Assignment } from "./request.js";
+import type { Assignment, Request } from "./request.js";
 import { cellKey, type Target } from "./target.js";
 
 /** Finds the cell of each factor that a set of labels falls in. */
@@ -48,8 +48,14 @@ export class Tally {
     return this.target.factors[f]!.bins[c]! - this.counts[f]![c]!;
   }
 
-  /** True when these labels are known for every factor and every one of their bins has room. */
-  fits(labels: Readonly<Record<string, string | null>>): boolean {
+  /**
+   * Told of every image that came back with what was seen in it and what was asked for, kept or not (a
+   * counting rule that learns from them overrides it; this one counts kept images only).
+   */
+  seen(_labels: Readonly<Record<string, string | null>>, _request: Request): void {}
+
+  /** True when these labels are known for every factor and every one of their bins has room. `request`: what was asked for. */
+  fits(labels: Readonly<Record<string, string | null>>, _request?: Request): boolean {
     return this.target.factors.every((_, f) => {
       const c = this.cellOf(f, labels);
       return c >= 0 && this.remaining(f, c) > 0;
@@ -57,7 +63,7 @@ export class Tally {
   }
 
   /** Counts a kept image; unknown cells are not counted (they show in the unknown rate). */
-  add(labels: Readonly<Record<string, string | null>>): void {
+  add(labels: Readonly<Record<string, string | null>>, _request?: Request): void {
     this.kept += 1;
     this.target.factors.forEach((_, f) => {
       const c = this.cellOf(f, labels);

@@ -49,6 +49,8 @@ export interface LoopInput {
   /** Attempts whose image was saved but whose event line was not written (resume after a kill). */
   pending?: PendingRecord[];
   onProgress?: (p: LoopProgress) => void;
+  /** How kept images are counted: one count in the observed cell (the default), or e.g. the posterior of a calibration (src/calibration/tally.ts). */
+  makeTally?: (target: Target) => Tally;
   /** Aborting stops issuing requests and cancels those in flight; the run stays resumable. */
   signal?: AbortSignal;
   now?: () => Date;
@@ -90,7 +92,7 @@ const isoNow = (now?: () => Date): string => (now ? now() : new Date()).toISOStr
  */
 export async function runLoop(input: LoopInput): Promise<LoopResult> {
   const { settings, target, policy, sink, taxonomy } = input;
-  const tally = new Tally(target);
+  const tally = input.makeTally?.(target) ?? new Tally(target);
   const closed = policy.closedLoop;
   let attempts = 0;
   let nextIndex = 0;
@@ -108,7 +110,8 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     consecutiveErrors = e.outcome === "error" ? consecutiveErrors + 1 : 0;
     if (e.outcome === "image") observerFailures = e.observation?.error !== undefined ? observerFailures + 1 : 0;
     if (e.outcome === "image") unlabelled = e.decision === "unknown" ? unlabelled + 1 : 0;
-    if (e.decision === "kept") tally.add(e.observation ? mainSubject(e.observation) : {});
+    if (e.outcome === "image") tally.seen(e.observation ? mainSubject(e.observation) : {}, e.request);
+    if (e.decision === "kept") tally.add(e.observation ? mainSubject(e.observation) : {}, e.request);
   };
 
   for (const e of input.history ?? []) {
@@ -139,11 +142,11 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       finish(rec, lost(input.observer), (input.checkers ?? []).map(lost));
       continue;
     }
-    const observed = rec.outcome === "image" ? await observeAll(input, result, rec.request, rec.prompt) : undefined;
+    const observed = rec.outcome === "image" ? await observeAll(input, result, rec.request, rec.prompt, rec.seed) : undefined;
     finish(rec, observed?.observation, observed?.checks);
   }
 
-  function decide(observation: Observation | undefined, outcome: AttemptEvent["outcome"]): Decision {
+  function decide(observation: Observation | undefined, outcome: AttemptEvent["outcome"], request: Request): Decision {
     if (outcome === "refusal") return "refused";
     if (outcome === "error") return "error";
     const full = closed ? tally.complete() || tally.kept >= target.n : tally.kept >= target.n;
@@ -151,11 +154,11 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     if (!closed || settings.overflow === "keep") return "kept";
     const labels = observation ? mainSubject(observation) : {};
     if (target.factors.some((_, f) => tally.cellOf(f, labels) < 0)) return "unknown";
-    return tally.fits(labels) ? "kept" : "overflow";
+    return tally.fits(labels, request) ? "kept" : "overflow";
   }
 
   function finish(rec: PendingRecord, observation: Observation | undefined, checks?: Observation[]): AttemptEvent {
-    const decision = decide(observation, rec.outcome);
+    const decision = decide(observation, rec.outcome, rec.request);
     const event: AttemptEvent = {
       ...rec,
       ...(observation ? { observation } : {}),

@@ -64,7 +64,7 @@ export function localExecutor(tools: AttemptTools): AttemptExecutor {
       const ms = Date.now() - started;
       hooks.onGenerated(result, ms);
       if (result.refusal) return { result, ms };
-      return { result, ms, ...(await observeAll(tools, result, attempt.request, attempt.prompt)) };
+      return { result, ms, ...(await observeAll(tools, result, attempt.request, attempt.prompt, attempt.seed)) };
     },
   };
 }
@@ -75,16 +75,17 @@ export async function observeAll(
   result: GenerateResult,
   request: Request,
   prompt: string,
+  seed?: number,
 ): Promise<{ observation: Observation; checks: Observation[] }> {
-  const observation = await safeObserve(tools.observer, tools.taxonomy, result, request, prompt);
+  const observation = await safeObserve(tools.observer, tools.taxonomy, result, request, prompt, seed);
   const checks = await Promise.all((tools.checkers ?? []).map((o) => safeObserve(o, tools.taxonomy, result, request, prompt)));
   return { observation, checks };
 }
 
 /** An observer's reading; a failure becomes an observation with `error` (the loop counts those). */
-export async function safeObserve(observer: Observer, taxonomy: Taxonomy, result: GenerateResult, request: Request, prompt: string): Promise<Observation> {
+export async function safeObserve(observer: Observer, taxonomy: Taxonomy, result: GenerateResult, request: Request, prompt: string, seed?: number): Promise<Observation> {
   try {
-    return await observer.observe({ result, request, prompt }, taxonomy);
+    return await observer.observe({ result, request, prompt, ...(seed !== undefined ? { seed } : {}) }, taxonomy);
   } catch (e) {
     const why = `observer failed: ${e instanceof Error ? e.message : String(e)}`;
     return { observer: observer.id, persons: [], note: why, error: why };

@@ -8,6 +8,8 @@ import type { KeyScope } from "../providers/http.js";
 import { createVlmObserver } from "./vlm.js";
 import { skinToneObserver } from "./skin-tone.js";
 import { createFacesObserver } from "./faces.js";
+import type { Calibration } from "../calibration/schema.js";
+import { createSimulatedObserver } from "./simulated.js";
 
 export type { Observer, ObserveInput } from "./types.js";
 
@@ -17,6 +19,8 @@ export interface ObserverContext {
   env?: NodeJS.ProcessEnv;
   /** Where a key from the environment may be sent (default `any`; the dashboard passes `env`). */
   keyScope?: KeyScope;
+  /** The run's calibration (`--calibration`), which the `simulated` observer imitates. */
+  calibration?: Calibration;
 }
 
 export interface ObserverEntry {
@@ -60,6 +64,13 @@ const OBSERVERS: Record<string, ObserverEntry> = {
     create: (ctx) => {
       const opts = parseProviderOptions(FacesOptions, Object.keys(FacesOptions.shape), ctx.options ?? {}, "faces", { noun: "observer", field: "observerOptions.faces" });
       return createFacesObserver(opts);
+    },
+  },
+  simulated: {
+    description: "sim only: draws what a calibrated observer would say of what sim rendered, from the --calibration file's confusion matrix",
+    create: (ctx) => {
+      if (!ctx.calibration) throw new InputError("observer simulated imitates a calibrated observer: give the calibration with --calibration FILE (debiaspi calibrate makes one)", "observer");
+      return createSimulatedObserver(ctx.calibration);
     },
   },
   vlm: {

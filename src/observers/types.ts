@@ -9,6 +9,8 @@ export interface ObserveInput {
   request: Request;
   /** The image prompt that was sent. */
   prompt: string;
+  /** The attempt's seed, for observers that draw at random (`simulated`). */
+  seed?: number;
 }
 
 export interface Observer {
