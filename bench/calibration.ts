@@ -16,7 +16,7 @@ import { maxAbsDiff, totalVariation } from "../src/core/metrics.js";
 import { builtinTaxonomy, getAttribute } from "../src/core/taxonomy.js";
 import type { AttemptEvent } from "../src/store/events.js";
 import { RunFolder } from "../src/store/run-folder.js";
-import { fairfaceObservations } from "./calibration-heldout.js";
+import { FAIRFACE_DIR, fairfaceObservations, HELDOUT_SPLITS, heldOutBench, heldOutTable } from "./calibration-heldout.js";
 import { fmt, mdTable, mean, progress } from "./util.js";
 
 export const CAL_SIZES = [50, 100, 400] as const;
@@ -166,4 +166,42 @@ export function calibrationSteerTable(cells: readonly SteerCell[]): string {
 if (process.argv[1]?.endsWith("calibration.js")) {
   const res = await calibrationBench();
   process.stdout.write(res ? `${calibrationSteerTable(res.cells)}\n` : "no FairFace data\n");
+}
+
+/** The Markdown of the section: held-out correction on real photographs, then steering under simulated observer error. */
+export async function calibrationSection(): Promise<string> {
+  const held = await heldOutBench();
+  const res = await calibrationBench();
+  if (!held || !res) return `## Calibration\n\nSkipped: no FairFace data at ${FAIRFACE_DIR} (set DEBIASPI_FAIRFACE).\n`;
+  const g = res.cal.attributes.gender!;
+  const at100 = (steer: string): SteerCell => res.cells.find((c) => c.target === "gender" && c.n === 100 && c.steer === steer)!;
+  const raw = mean(at100("raw").femaleErr);
+  const cor = mean(at100("corrected").femaleErr);
+  return `## Calibration: correcting for the observer's errors
+
+### Held-out test on real photographs
+
+\`faces\` observations of the 540 FairFace photographs (CC BY 4.0; Karkkainen and Joo, WACV 2021), cached in
+bench-out/fairface-540-faces.json. Each of ${HELDOUT_SPLITS} seeded splits calibrates on one half (15 images per age group x gender)
+and measures the other half, subsampled without replacement to 25 % and 75 % women (all 135 images of the majority
+gender, 45 of the other). *raw share*: female share among images whose gender \`faces\` read (what \`audit\` reports).
+*corrected*: the EM maximum-likelihood estimate (docs/calibration.md) with unknowns modelled.
+
+${heldOutTable(held)}
+
+### Steering under observer error (simulated observer)
+
+Calibration: \`faces\` gender on all 540 FairFace photographs (women read right ${fmt(100 * (g.recall.female!.value ?? Number.NaN), 0)} %, men ${fmt(100 * (g.recall.male!.value ?? Number.NaN), 0)} %;
+counts ${JSON.stringify(g.counts)} for female, male over columns female, male, unknown, none), plus the hand-built race
+rows of bench/calibration.ts (HAND_RACE: 55-75 % right, 10 % unknown, the rest to neighbouring groups; assumed, not
+measured). \`--provider sim --observer simulated --calibration cal.json\`, \`sim: { render: false }\`, debiaspi direct,
+overflow discard, concurrency 1, ${CAL_SEEDS} seeds per row, prompt "${CAL_PROMPT}". *truth*: what sim really rendered in the
+kept images. *steered on raw labels*: \`--steer raw\` (bins filled by the observed labels); *corrected estimate*: the
+default with a calibration (posterior counts, src/calibration/tally.ts).
+
+${calibrationSteerTable(res.cells)}
+
+Gender at N = 100: truth abs(female share - 0.5) ${fmt(cor)} steered on the corrected estimate against ${fmt(raw)} on raw labels
+(goal: <= 0.05 where raw is not: ${cor <= 0.05 && raw > 0.05 ? "PASS" : "**FAIL**"}).
+`;
 }

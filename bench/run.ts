@@ -33,9 +33,10 @@ import { facesModelInfo } from "../src/observers/faces.js";
 import { sseBench, type SseBenchResult } from "./sse.js";
 import { FACES_IMAGES, FACES_REPS, FACES_SIZE, facesBench, facesTable, type FacesBenchResult } from "./faces.js";
 import { queueBench, queueSection } from "./queue.js";
+import { calibrationSection } from "./calibration.js";
 
-type Section = "policy" | "overhead" | "throughput" | "faces" | "sse" | "queue";
-const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "sse", "queue"];
+type Section = "policy" | "overhead" | "throughput" | "faces" | "sse" | "queue" | "calibration";
+const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "sse", "queue", "calibration"];
 
 interface Args {
   write: boolean;
@@ -64,7 +65,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (!Number.isInteger(k) || k < 1) throw new Error("--prompts needs a whole number >= 1");
       args.prompts = k;
     } else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,queue] [--prompts K]\n");
+      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,queue,calibration] [--prompts K]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -370,6 +371,7 @@ async function main(): Promise<void> {
   if (args.only.includes("faces")) sections.push(facesSection(await facesBench()));
   if (args.only.includes("sse")) sections.push(sseSection(await sseBench()));
   if (args.only.includes("queue")) sections.push(queueSection(await queueBench()));
+  if (args.only.includes("calibration")) sections.push(await calibrationSection());
   const seconds = (performance.now() - t0) / 1000;
   progress(`done in ${seconds.toFixed(1)} s`);
 
