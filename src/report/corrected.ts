@@ -29,6 +29,8 @@ export interface CalibrationUse {
   /** Attributes of the run the calibration cannot correct, and why. */
   notCovered: Record<string, string>;
   warnings: string[];
+  /** The calibration's own measurements per attribute, for the report's calibration section. */
+  matrices: Record<string, { categories: string[]; counts: number[][]; n: number; accuracy: number | null; recall: Record<string, number | null> }>;
 }
 
 /** The observer a calibration may correct: its own, or `simulated` (which imitates it). */
@@ -85,6 +87,12 @@ export function applyCalibration(
     attributes: Object.keys(corrected),
     notCovered,
     warnings,
+    matrices: Object.fromEntries(
+      Object.values(cal.attributes).map((a) => [
+        a.attribute,
+        { categories: a.categories, counts: a.counts, n: a.n, accuracy: a.accuracy.value, recall: Object.fromEntries(Object.entries(a.recall).map(([c, r]) => [c, r.value])) },
+      ]),
+    ),
   };
   return { ...summary, attributes, calibration: use };
 }

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { run } from "../../src/api.js";
@@ -106,4 +106,20 @@ describe("run with a calibration", () => {
     expect(r.stderr).toMatch(/calibrates observer "faces", not "self-report"/);
     expect(existsSync(join(dir, "r4"))).toBe(false);
   });
+});
+
+describe("report with a calibration", () => {
+  it("renders a calibration section with raw vs corrected and the domain warning", async () => {
+    const out = join(dir, "runs-report");
+    const r = await cli("run", "a photo of a doctor", "-a", "gender", "-n", "10", "--observer", "simulated", "--calibration", calFile, "--seed", "4", "-o", out, "--no-progress", "--json");
+    const s = JSON.parse(r.stdout) as { runDir: string };
+    const file = join(dir, "report.html");
+    const rep = await cli("report", s.runDir, "--out", file, "--no-thumbnails");
+    expect(rep.code).toBe(0);
+    const page = readFileSync(file, "utf8");
+    expect(page).toMatch(/<h2>Calibration<\/h2>/);
+    expect(page).toMatch(/gender: raw vs corrected/);
+    expect(page).toMatch(/true \\ observed/);
+    expect(page).toMatch(/measured on photographs, this run&#39;s images are generated|measured on photographs, this run's images are generated/);
+  }, 60_000);
 });

@@ -30,6 +30,7 @@ import { fixed, integer, percent, points, signed, usd } from "./format.js";
 import { capFor, cellGallery, cellMarks, cellTiles, type CellTiles, type GalleryCap, type ImageLinks } from "./gallery.js";
 import { html, join, raw, slug, type SafeHtml } from "./markup.js";
 import { renderChart } from "./svg.js";
+import { calibrationSection } from "./calibration-section.js";
 
 export interface SectionOptions {
   /** URL of a run's image (run-relative path, e.g. `images/ab12.png`) as the page will load it. */
@@ -80,6 +81,7 @@ const SECTIONS = [
   ["findings", "Findings"],
   ["summary", "Summary"],
   ["attributes", "Target vs achieved"],
+  ["calibration", "Calibration"],
   ["joint", "Joint targets"],
   ["convergence", "Convergence"],
   ["effects", "Side effects"],
@@ -541,15 +543,18 @@ export async function renderReportSections(input: ReportInput, options: SectionO
   const attributes = await attributesSection(ctx);
   const joint = await jointSection(ctx);
   const convergence = await convergenceSection(ctx);
+  const calibration = calibrationSection(input.runs, ctx.id("calibration"));
   const present = new Set<string>(["summary", "attributes", "effects", "cost", "gallery"]);
   if (findings) present.add("findings");
   if (joint) present.add("joint");
   if (convergence) present.add("convergence");
+  if (calibration) present.add("calibration");
   const parts = [
     header(ctx, present),
     findings,
     summarySection(ctx),
     attributes,
+    calibration,
     joint,
     convergence,
     effectsSection(ctx),
