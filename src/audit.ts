@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { extname, join, resolve as resolvePath } from "node:path";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, extname, join, relative, resolve as resolvePath } from "node:path";
+import { writeAtomic } from "./store/files.js";
 import type { RunConfig } from "./config/resolve.js";
 import { InputError } from "./core/errors.js";
 import { resolveTarget, type Target } from "./core/target.js";
@@ -11,7 +12,7 @@ import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.
 import type { AttemptEvent, RunEvent } from "./store/events.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder } from "./store/run-folder.js";
 import { packageVersion } from "./util/paths.js";
-import { loadCalibration } from "./calibrate.js";
+import { loadCalibration, loadLabels, matchFolder, RUN_CALIBRATION_FILE } from "./calibrate.js";
 import { checkCalibrationFits } from "./calibration/schema.js";
 import { applyCalibration } from "./report/corrected.js";
 
@@ -31,6 +32,27 @@ export interface AuditOptions {
   onProgress?: (done: number, total: number) => void;
   /** A calibration file of the first observer: corrected shares beside the raw ones. */
   calibration?: string;
+  /** A labels file (as for calibrate): the labels become each image's truth, and misread images are listed. */
+  labels?: string;
+  /** Write an audit folder here (a run folder that show, report, export and check read); must not exist. */
+  out?: string;
+}
+
+/** One image of an audit: what every person in it was seen as, the main subject's labels, and its labels when given. */
+export interface AuditImage {
+  file: string;
+  people: Record<string, string | null>[];
+  labels: Record<string, string | null>;
+  truth?: Record<string, string>;
+}
+
+export interface AuditResult {
+  summary: RunSummary;
+  images: AuditImage[];
+  /** With labels: every image and attribute where the main subject's label differs from the truth (unknown included). */
+  misread: { file: string; attribute: string; truth: string; observed: string | null }[];
+  /** The audit folder written, with --out. */
+  folder?: string;
 }
 
 interface ImageItem {
@@ -70,12 +92,25 @@ function listImages(source: string): { items: ImageItem[]; isRun: boolean } {
  * `show`. Unreadable files become observations without a person, never a crash.
  */
 export async function audit(source: string, opts: AuditOptions): Promise<RunSummary> {
+  return (await auditImages(source, opts)).summary;
+}
+
+/** The audit with every image's observations, the misread images (with labels) and the audit folder (with out). */
+export async function auditImages(source: string, opts: AuditOptions): Promise<AuditResult> {
   if (opts.observers.length === 0) throw new InputError("audit: name at least one observer with --observer");
   // Read before any image is observed: a wrong calibration is refused at once.
   const cal = opts.calibration !== undefined ? loadCalibration(opts.calibration) : undefined;
   if (cal) checkCalibrationFits(cal, opts.observers[0]!, builtinTaxonomy(), opts.calibration!, opts.observerOptions?.[opts.observers[0]!]);
   const dir = resolvePath(source);
   const { items } = listImages(dir);
+  const outDir = opts.out !== undefined ? resolvePath(opts.out) : undefined;
+  if (outDir !== undefined && existsSync(outDir)) throw new InputError(`audit --out ${opts.out}: already exists; choose a new folder`);
+  const truthOf = new Map<string, Record<string, string>>();
+  if (opts.labels !== undefined) {
+    const { set } = loadLabels(opts.labels, builtinTaxonomy());
+    matchFolder(dir, set, opts.labels);
+    for (const img of set.images) truthOf.set(basename(img.file).toLowerCase(), img.truth);
+  }
   const built: Observer[] = opts.observers.map((id) => getObserver(id, { options: opts.observerOptions?.[id] ?? {} }));
   const taxonomy: Taxonomy = builtinTaxonomy();
   const n = items.length;
@@ -93,6 +128,7 @@ export async function audit(source: string, opts: AuditOptions): Promise<RunSumm
       image = undefined;
     }
     const result: GenerateResult = { ...(item.result ?? {}), ...(image ? { image, mime: item.mime } : {}), warnings: [], meta: { file: item.path } };
+    const truth = truthOf.get(basename(item.path).toLowerCase());
     const observations = await Promise.all(
       built.map(async (o) => {
         try {
@@ -117,6 +153,7 @@ export async function audit(source: string, opts: AuditOptions): Promise<RunSumm
       kept: i + 1,
       tally: {},
       ms: 0,
+      meta: { file: item.path, ...(truth ? { truth } : {}) },
     };
   };
   // A few images in flight, so observers that work in parallel (faces' worker threads, a vlm server) are kept busy.
@@ -163,6 +200,41 @@ export async function audit(source: string, opts: AuditOptions): Promise<RunSumm
     sim: {},
   };
   const record: RunRecord = { format: RUN_FORMAT, id: `audit-${n}-images`, createdAt: new Date().toISOString(), version: packageVersion(), config, taxonomy, target };
-  const summary = summarizeRun(dir, record, events);
-  return cal ? applyCalibration(summary, events, cal, opts.calibration!, taxonomy, opts.observerOptions?.[opts.observers[0]!]) : summary;
+  let folder: string | undefined;
+  let summaryEvents = events;
+  if (outDir !== undefined) {
+    // Written under a temporary name and renamed at the end: a failed audit leaves no half folder.
+    const tmp = `${outDir}.partial-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    const run = RunFolder.create(tmp, { ...record, config: { ...config, out: outDir } });
+    summaryEvents = events.map((e) => {
+      if (e.type !== "attempt" || e.image === undefined) return e;
+      let rel: string | undefined;
+      try {
+        rel = run.writeImage(new Uint8Array(readFileSync(e.image)), MIME[extname(e.image).toLowerCase()] ?? "application/octet-stream");
+      } catch {
+        rel = undefined;
+      }
+      const { image: _abs, ...rest } = e;
+      return rel !== undefined ? { ...rest, image: rel } : rest;
+    });
+    for (const e of summaryEvents) run.append(e);
+    run.close();
+    if (cal) writeAtomic(join(tmp, RUN_CALIBRATION_FILE), `${JSON.stringify(cal, null, 2)}\n`);
+    renameSync(tmp, outDir);
+    folder = outDir;
+  }
+  const raw = summarizeRun(folder ?? dir, record, summaryEvents);
+  const summary = cal ? applyCalibration(raw, summaryEvents, cal, opts.calibration!, taxonomy, opts.observerOptions?.[opts.observers[0]!]) : raw;
+  const images: AuditImage[] = attempts.map((e) => {
+    const persons = e.observation?.persons ?? [];
+    const truth = e.meta?.truth as Record<string, string> | undefined;
+    return { file: relative(dir, e.image!), people: persons.map((p) => p.labels), labels: persons[0]?.labels ?? {}, ...(truth ? { truth } : {}) };
+  });
+  const misread = images.flatMap((img) =>
+    Object.entries(img.truth ?? {})
+      .filter(([a, t]) => (img.labels[a] ?? null) !== t && (!built[0]!.sees || built[0]!.sees.includes(a)))
+      .map(([a, t]) => ({ file: img.file, attribute: a, truth: t, observed: img.labels[a] ?? null })),
+  );
+  return { summary, images, misread, ...(folder ? { folder } : {}) };
 }

@@ -11,10 +11,10 @@ import { compareRuns, formatComparison } from "../report/compare.js";
 import { formatRun, runJson } from "../report/table.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
-import { audit } from "../audit.js";
+import { auditImages } from "../audit.js";
 import { EXIT, interruptedCode, withInterrupt, type Io } from "./common.js";
 import { flagName, flagsToConfig, nonEmptyList, nonNegativeNumber, parseProviderOptions, parseTargetSpec, policyList, wholeNumber, type RunFlags } from "./flags.js";
-import { progressReporter } from "./progress.js";
+import { countBar, progressReporter } from "./progress.js";
 import { registerExperimentCommand } from "./experiment.js";
 import { registerCheckCommand } from "./check.js";
 import { registerExportCommand } from "./export.js";
@@ -167,8 +167,11 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option("-t, --target <spec>", "target weights ATTR=CAT:W,... (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option("--counting <rule>", "count the main subject of each image or every person").choices(["main-subject", "per-person"]))
     .option("--calibration <file>", "a calibration of the first observer (debiaspi calibrate): corrected shares beside the raw ones")
-    .option("--json", "print one JSON object instead of tables")
-    .action(async (folder: string, opts: { observer?: string[]; attributes?: string[]; target?: string[]; counting?: "main-subject" | "per-person"; json?: boolean; calibration?: string }) => {
+    .option("--labels <file>", "labels of the images (as for calibrate): each image's truth, and the list of images the observer misread")
+    .option("--out <dir>", "write an audit folder (read by show, report, export and check); must not exist")
+    .option("--json", "print one JSON object instead of tables, with every image (images: [{ file, people, labels }])")
+    .option("--no-progress", "no progress bar")
+    .action(async (folder: string, opts: { observer?: string[]; attributes?: string[]; target?: string[]; counting?: "main-subject" | "per-person"; json?: boolean; calibration?: string; labels?: string; out?: string; progress: boolean }) => {
       const attributes = [...(opts.attributes ?? [])];
       const weights: Record<string, Record<string, number>> = {};
       for (const spec of opts.target ?? []) {
@@ -176,14 +179,30 @@ export function buildProgram(io: Io = defaultIo): Command {
         if (!attributes.includes(t.attribute)) attributes.push(t.attribute);
         if (t.weights) weights[t.attribute] = t.weights;
       }
-      const summary = await audit(folder, {
+      const bar = countBar(opts.progress && !opts.json, "images observed");
+      const result = await auditImages(folder, {
+        onProgress: bar.update,
+        ...(opts.labels ? { labels: opts.labels } : {}),
+        ...(opts.out ? { out: opts.out } : {}),
         observers: opts.observer ?? ["self-report"],
         attributes,
         ...(Object.keys(weights).length > 0 ? { weights } : {}),
         ...(opts.counting ? { counting: opts.counting } : {}),
         ...(opts.calibration ? { calibration: opts.calibration } : {}),
-      });
-      io.out(opts.json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
+      }).finally(() => bar.stop());
+      const { summary, images, misread } = result;
+      if (opts.json) {
+        io.out(JSON.stringify({ ...runJson(summary), images, ...(opts.labels ? { misread } : {}), ...(result.folder ? { folder: result.folder } : {}) }, null, 2));
+        return;
+      }
+      const lines = [formatRun(summary)];
+      if (opts.labels) {
+        lines.push(`\nMisread against ${opts.labels}: ${misread.length} label${misread.length === 1 ? "" : "s"} on ${new Set(misread.map((m) => m.file)).size} of ${images.length} images`);
+        for (const m of misread.slice(0, 30)) lines.push(`  ${m.file}  ${m.attribute}: ${m.truth} read as ${m.observed ?? "unknown"}`);
+        if (misread.length > 30) lines.push(`  ... (all ${misread.length} with --json)`);
+      }
+      if (result.folder) lines.push(`audit folder: ${result.folder} (debiaspi show, report, export, check read it)`);
+      io.out(lines.join("\n"));
     });
 
   program

@@ -10,8 +10,17 @@ export function plainTable(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [] }, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
 }
 
+/** The headline of an audit: images found and what was seen in them (nothing was generated). */
+function auditHeadline(s: RunSummary): string {
+  return [
+    `audit of ${s.n} image${s.n === 1 ? "" : "s"} found in ${s.runDir}`,
+    `  observer   ${s.observer}`,
+  ].join("\n");
+}
+
 /** The headline lines of a run: status, counts and cost. */
 export function runHeadline(s: RunSummary): string {
+  if (s.provider === "(audit)") return auditHeadline(s);
   const status =
     s.status === "complete"
       ? s.exact
