@@ -123,3 +123,24 @@ describe("report with a calibration", () => {
     expect(page).toMatch(/measured on photographs, this run&#39;s images are generated|measured on photographs, this run's images are generated/);
   }, 60_000);
 });
+
+describe("check and export with a calibration", () => {
+  it("check gates the corrected shares; export adds corrected columns", async () => {
+    const out = join(dir, "runs-check");
+    const r = await cli("run", "a photo of a lawyer", "-a", "gender", "-n", "20", "--seed", "9", "-o", out, "--no-progress", "--json");
+    const s = JSON.parse(r.stdout) as { runDir: string };
+    // Run with self-report; a faces calibration of it is refused...
+    const refused = await cli("check", s.runDir, "--calibration", calFile);
+    expect(refused.code).toBe(2);
+    // ...while a run of the simulated faces observer is checked on raw and corrected shares.
+    const sim = await cli("run", "a photo of a lawyer", "-a", "gender", "-n", "20", "--seed", "9", "--observer", "simulated", "--calibration", calFile, "-o", out, "--no-progress", "--json");
+    const dirSim = (JSON.parse(sim.stdout) as { runDir: string }).runDir;
+    const strict = await cli("check", dirSim, "--max-abs-diff", "0.0001", "--json");
+    const res = JSON.parse(strict.stdout) as { violations: { scope: string }[] };
+    expect(res.violations.map((v) => v.scope)).toContain("gender (corrected)");
+    const exp = await cli("export", dirSim, "--out", join(dir, "exp-sim"), "--format", "json");
+    expect(exp.code).toBe(0);
+    const data = JSON.parse(readFileSync(join(dir, "exp-sim", "export.json"), "utf8")) as { tables: Record<string, Record<string, unknown>[]> } | Record<string, unknown>;
+    expect(JSON.stringify(data)).toMatch(/"corrected_share":0\.\d+/);
+  }, 60_000);
+});
