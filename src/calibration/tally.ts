@@ -46,6 +46,8 @@ interface RequestStats {
 export class CorrectedTally extends Tally {
   private readonly stats: Map<string, RequestStats>[];
   private readonly keptImages: { likes: number[][]; key: string[] }[] = [];
+  /** The kept images counted by their observed labels: what event lines record (whole counts; the corrected ones are recomputed from the events). */
+  private readonly raw: Tally;
 
   constructor(
     target: Target,
@@ -53,6 +55,11 @@ export class CorrectedTally extends Tally {
   ) {
     super(target);
     this.stats = target.factors.map(() => new Map());
+    this.raw = new Tally(target);
+  }
+
+  override snapshot(): Record<string, Record<string, number>> {
+    return this.raw.snapshot();
   }
 
   private likelihoods(labels: Readonly<Record<string, string | null>>): number[][] {
@@ -111,6 +118,7 @@ export class CorrectedTally extends Tally {
 
   override add(labels: Readonly<Record<string, string | null>>, request?: Request): void {
     this.kept += 1;
+    this.raw.add(labels);
     this.keptImages.push({ likes: this.likelihoods(labels), key: this.target.factors.map((_, f) => this.keyOf(f, request)) });
     this.recount();
   }
