@@ -117,7 +117,14 @@ export function cellProgress(enabled: boolean, out: ProgressOutput = defaultOutp
 }
 
 /** A bar of items done of a total (audit, calibrate): with elapsed time and ETA. */
-export function countBar(enabled: boolean, noun: string): { update: (done: number, total: number) => void; stop: () => void } {
-  const bar = stderrBar(enabled, `{bar} {value}/{total} ${noun} | {duration_formatted} elapsed | {eta_formatted} left`);
-  return { update: (done, total) => bar.show(done, total, {}), stop: bar.stop };
+export function countBar(enabled: boolean, noun: string, out: ProgressOutput = defaultOutput()): { update: (done: number, total: number) => void; stop: () => void } {
+  const r = reporter(enabled, `{bar} {value}/{total} ${noun} | {elapsed}, {rate}, ETA {left}`, out);
+  const t0 = out.now();
+  return {
+    update: (done, total) => {
+      const speed = pace(done, total, 0, out.now() - t0, "images");
+      r.show(done, total, speed, () => `progress: ${done}/${total} ${noun} (${percent(done, total)}), ${speed.elapsed} elapsed, ${speed.rate}, ETA ${speed.left}`);
+    },
+    stop: r.stop,
+  };
 }
