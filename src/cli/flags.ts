@@ -22,6 +22,8 @@ export const FLAG_NAMES: Record<string, string> = {
   // attributes: not one flag (--attributes and --target both name attributes), so it stays "attributes"
   checks: "--check",
   professions: "--professions",
+  genderCategories: "--gender-categories",
+  maxCost: "--max-cost",
 };
 export const flagName = (path: string): string => FLAG_NAMES[path] ?? (path.startsWith("target") ? "--target" : path.startsWith("joint") ? "--joint" : path);
 
@@ -126,6 +128,8 @@ export interface RunFlags {
   observer?: string;
   professions?: string[];
   latency?: number;
+  genderCategories?: string;
+  maxCost?: number;
   cache?: boolean;
   rate?: number;
   providerOption?: string[];
@@ -155,7 +159,7 @@ export function parseProviderOptions(items: readonly string[]): Record<string, u
 export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<string, unknown> {
   const cfg: Record<string, unknown> = {};
   if (prompt !== undefined) cfg.prompt = prompt;
-  const copy = ["policy", "mode", "subgroup", "order", "overflow", "n", "seed", "concurrency", "maxAttempts", "out", "provider", "observer", "professions"] as const;
+  const copy = ["policy", "mode", "subgroup", "order", "overflow", "n", "seed", "concurrency", "maxAttempts", "out", "provider", "observer", "professions", "genderCategories", "maxCost"] as const;
   for (const k of copy) if (f[k] !== undefined) cfg[k] = f[k];
   const attributes = [...(f.attributes ?? [])];
   if (f.target && f.target.length > 0) {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { POLICY_IDS } from "../policies/types.js";
 import { MAX_N } from "../core/target.js";
+import { GENDER_PRESETS } from "../core/taxonomy.js";
 
 const weights = z.record(z.string(), z.number());
 
@@ -90,6 +91,10 @@ export const runConfigSchema = z
     /** Observer settings, per observer id: { vlm: { model: gpt-4o } }. */
     observerOptions: z.record(z.string(), z.record(z.string(), z.unknown())),
     professions: z.array(z.string()),
+    /** Gender categories: binary (default), non-binary, inclusive (non-binary and "can't tell"); see GENDER_PRESETS. */
+    genderCategories: z.enum(GENDER_PRESETS),
+    /** Stop (resumably) before the next call would take the run's spending past this many US dollars. */
+    maxCost: z.number().min(0),
     taxonomy: z
       .object({
         attributes: z.record(
