@@ -96,13 +96,14 @@ export function buildProgram(io: Io = defaultIo): Command {
     .argument("<run>", "a run folder")
     .description("continue a run that was stopped or killed; nothing generated is lost or generated twice")
     .option("--max-attempts <count>", "raise the attempt budget", wholeNumber("--max-attempts"))
+    .option("--max-cost <usd>", "raise (or set) the spending cap in US dollars", nonNegativeNumber("--max-cost"))
     .option("--json", "print one JSON object instead of tables")
     .option("--no-progress", "no progress bar")
-    .action(async (dir: string, opts: { maxAttempts?: number; json?: boolean; progress: boolean }) => {
+    .action(async (dir: string, opts: { maxAttempts?: number; maxCost?: number; json?: boolean; progress: boolean }) => {
       const bar = progressReporter(opts.progress && !opts.json);
       const outcome = await withInterrupt(io, resumeRun, (signal, d) => {
         d.current = dir;
-        return resume(dir, { signal, onProgress: bar.update, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) });
+        return resume(dir, { signal, onProgress: bar.update, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}), ...(opts.maxCost !== undefined ? { maxCost: opts.maxCost } : {}) });
       }).finally(() => bar.stop());
       program.setOptionValue("exitCode", report(io, outcome.summary, Boolean(opts.json)));
     });

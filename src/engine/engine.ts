@@ -11,6 +11,7 @@ import type { Templates } from "../prompts/templates.js";
 import type { GenerateResult, ImageProvider } from "../providers/types.js";
 import type { AttemptEvent, Decision, EndEvent, PendingRecord, RunEvent } from "../store/events.js";
 import type { RunSink } from "../store/sink.js";
+import { CostBudget, usd } from "./cost.js";
 
 export interface LoopSettings {
   prompt: string;
@@ -18,6 +19,10 @@ export interface LoopSettings {
   concurrency: number;
   maxAttempts: number;
   overflow: "keep" | "discard";
+  /** Spending cap in USD for this run (history included); the run stops, resumably, before a call would pass it. */
+  maxCostUsd?: number;
+  /** Expected cost of one call (list price); the dearest call seen so far counts when it was dearer. */
+  callCostUsd?: number;
 }
 
 export interface LoopProgress {
@@ -46,13 +51,15 @@ export interface LoopInput {
   /** Attempts whose image was saved but whose event line was not written (resume after a kill). */
   pending?: PendingRecord[];
   onProgress?: (p: LoopProgress) => void;
+  /** A spending cap shared with other runs (an experiment's `--max-cost`); new calls reserve against it too. */
+  costBudget?: CostBudget;
   /** Aborting stops issuing requests and cancels those in flight; the run stays resumable. */
   signal?: AbortSignal;
   now?: () => Date;
 }
 
 export interface LoopResult {
-  status: "complete" | "budget" | "provider-errors" | "observer-errors" | "stopped";
+  status: "complete" | "budget" | "provider-errors" | "observer-errors" | "cost" | "stopped";
   kept: number;
   attempts: number;
   message?: string;
@@ -96,12 +103,18 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   let observerFailures = 0;
   let unlabelled = 0;
   let ended: EndEvent | undefined;
+  let spentUsd = 0;
+  let dearestCall = 0;
 
   const account = (e: AttemptEvent): void => {
     attempts += 1;
     nextIndex = Math.max(nextIndex, e.i + 1);
     policy.settle?.(e.request, { produced: e.outcome === "image", ...(e.observation ? { labels: mainSubject(e.observation) } : {}) });
     if (e.outcome === "image") produced += 1;
+    if (e.costUsd !== undefined) {
+      spentUsd += e.costUsd;
+      dearestCall = Math.max(dearestCall, e.costUsd);
+    }
     consecutiveErrors = e.outcome === "error" ? consecutiveErrors + 1 : 0;
     if (e.outcome === "image") observerFailures = e.observation?.error !== undefined ? observerFailures + 1 : 0;
     if (e.outcome === "image") unlabelled = e.decision === "unknown" ? unlabelled + 1 : 0;
@@ -181,6 +194,28 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   const inFlight = new Map<number, Promise<void>>();
   let stopReason: LoopResult["status"] | undefined;
   let message: string | undefined;
+  const budgets: CostBudget[] = [];
+  if (settings.maxCostUsd !== undefined) budgets.push(new CostBudget(settings.maxCostUsd, spentUsd));
+  if (input.costBudget) budgets.push(input.costBudget);
+  // The list price, or the dearest call seen so far if that was dearer (a call may cost more than listed).
+  const callCost = (): number => Math.max(settings.callCostUsd ?? 0, dearestCall);
+  /** Reserves the next call's expected cost on every cap; on refusal stops the run with status "cost". */
+  const affordable = (): boolean => {
+    if (budgets.length === 0) return true;
+    const est = callCost();
+    const ok: CostBudget[] = [];
+    for (const b of budgets) {
+      if (!b.reserve(est)) {
+        for (const r of ok) r.settle(est, 0);
+        stopReason = "cost";
+        const own = b !== input.costBudget;
+        message = `spending cap of ${usd(b.limitUsd)}${own ? "" : " (shared by the experiment)"} reached: ${usd(b.spent)} spent, and the next call (about ${usd(est)}) would pass it; continue with a larger --max-cost`;
+        return false;
+      }
+      ok.push(b);
+    }
+    return true;
+  };
 
   const keepRate = (): number => (tally.kept + 1) / (Math.max(produced, tally.kept) + 1);
   const wanted = (): boolean => {
@@ -190,6 +225,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   };
 
   const launch = (): void => {
+    const reservedUsd = budgets.length > 0 ? callCost() : 0;
     const i = nextIndex++;
     const rng = new Rng(deriveSeed(settings.seed, i, 1));
     const request: Request = policy.next({ target, tally, rng, keepRate: keepRate() });
@@ -204,6 +240,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
         result = await input.provider.generate({ prompt, seed, ...(input.signal ? { signal: input.signal } : {}) });
       } catch (e) {
         if (input.signal?.aborted) {
+          for (const b of budgets) b.settle(reservedUsd, 0);
           // Cancelled: nothing came back, nothing to record; resume issues it again.
           if (request.kind === "direct") tally.changePending(request.cells, -1);
           policy.settle?.(request, { produced: false });
@@ -238,6 +275,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       const observation = outcome === "image" && result ? await safeObserve(input, input.observer, result, request, prompt) : undefined;
       const checks = outcome === "image" && result ? await runChecks(input, result, request, prompt) : undefined;
       const event = finish(rec, observation, checks);
+      for (const b of budgets) b.settle(reservedUsd, rec.costUsd ?? 0);
       if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS && !stopReason) {
         stopReason = "provider-errors";
         message = `${MAX_CONSECUTIVE_ERRORS} provider errors in a row; the last: ${event.error ?? "unknown"}`;
@@ -268,7 +306,8 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       !input.signal?.aborted &&
       inFlight.size < settings.concurrency &&
       attempts + inFlight.size < settings.maxAttempts &&
-      wanted()
+      wanted() &&
+      affordable()
     ) {
       launch();
     }
@@ -279,7 +318,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   if (input.signal?.aborted) return { status: "stopped", kept: tally.kept, attempts };
   let status: LoopResult["status"];
   if (done()) status = "complete";
-  else if (stopReason === "provider-errors" || stopReason === "observer-errors") status = stopReason;
+  else if (stopReason === "provider-errors" || stopReason === "observer-errors" || stopReason === "cost") status = stopReason;
   else status = "budget";
   if (status === "budget") message = `attempt budget of ${settings.maxAttempts} spent with ${tally.kept} of ${target.n} images kept`;
   sink.append({ type: "end", t: isoNow(input.now), reason: status, ...(message ? { message } : {}) });

@@ -158,7 +158,7 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
   }
   if (failure !== undefined) throw failure instanceof InputError ? new InputError(`experiment ${dir}: ${failure.message}`) : failure;
   const input = loadReportInput(dir);
-  const counts: ExperimentOutcome["counts"] = { complete: 0, budget: 0, "provider-errors": 0, "observer-errors": 0, incomplete: 0 };
+  const counts: ExperimentOutcome["counts"] = { complete: 0, budget: 0, "provider-errors": 0, "observer-errors": 0, cost: 0, incomplete: 0 };
   const finished = new Set(input.runs.map((r) => r.id));
   for (const r of input.runs) counts[r.summary.status] += 1;
   counts.incomplete += manifest.cells.filter((c) => !finished.has(c.id)).length;

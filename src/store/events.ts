@@ -51,7 +51,7 @@ export interface EndEvent {
   type: "end";
   t: string;
   /** provider-errors / observer-errors: stopped after too many failures in a row; resumable once the service is fixed. */
-  reason: "complete" | "budget" | "provider-errors" | "observer-errors";
+  reason: "complete" | "budget" | "provider-errors" | "observer-errors" | "cost";
   message?: string;
 }
 

@@ -65,7 +65,7 @@ export const attemptSchema = z.object({
 export const endSchema = z.object({
   type: z.literal("end"),
   t: z.string(),
-  reason: z.enum(["complete", "budget", "provider-errors", "observer-errors"]),
+  reason: z.enum(["complete", "budget", "provider-errors", "observer-errors", "cost"]),
   message: z.string().optional(),
 });
 
@@ -80,7 +80,7 @@ const agree: [Same<z.infer<typeof attemptSchema>, AttemptEvent>, Same<z.infer<ty
 ];
 void agree;
 
-const categorySchema = z.object({ id: z.string().min(1), label: z.string(), phrase: z.string(), aliases: z.array(z.string()) });
+const categorySchema = z.object({ id: z.string().min(1), label: z.string(), phrase: z.string(), aliases: z.array(z.string()), observedOnly: z.boolean().optional() });
 const taxonomySchema = z.object({
   attributes: z
     .array(
