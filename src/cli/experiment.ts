@@ -4,7 +4,7 @@ import { EXPERIMENT_DEFAULTS, MAX_JOBS, planFromFile } from "../experiments/conf
 import { formatFindings } from "../experiments/findings.js";
 import { resumeExperiment, runExperiment, type ExperimentOutcome, type ExperimentRunOptions } from "../experiments/runner.js";
 import { EXIT, withInterrupt, type Io } from "./common.js";
-import { wholeNumber } from "./flags.js";
+import { nonNegativeNumber, wholeNumber } from "./flags.js";
 import { cellProgress } from "./progress.js";
 
 /** How to continue an experiment stopped by Ctrl-C. */
@@ -17,6 +17,7 @@ function outcomeText(o: ExperimentOutcome, seconds: number): string {
     .map(([s, n]) => `${n} ${s}`)
     .join(", ");
   const lines = [`experiment ${o.manifest.id}: ${total} cells (${statuses}); ${o.ran} run by this invocation in ${seconds.toFixed(1)} s`];
+  if (o.costStop) lines.push(o.costStop);
   if (o.interrupted) lines.push(`interrupted; continue with: debiaspi experiment --resume ${o.dir}`);
   if (o.input.findings && o.input.findings.length > 0) {
     lines.push((o.input.incomplete ?? []).length > 0 ? "Findings so far (finished cells only):" : "Findings:", formatFindings(o.input.findings));
@@ -33,9 +34,10 @@ export function registerExperimentCommand(program: Command, io: Io): void {
     .option("--resume <dir>", "continue the experiment in this folder (from its own experiment.json)")
     .option("-o, --out <dir>", "folder the experiment folder goes in (default: the config's out, else ./experiments)")
     .option("-J, --jobs <count>", `cells run at once (default: the config's jobs, else ${EXPERIMENT_DEFAULTS.jobs})`, wholeNumber("--jobs", { min: 1, max: MAX_JOBS }))
+    .option("--max-cost <usd>", "stop the experiment, resumably, before a call would take its spending (cells already run included) past this many US dollars", nonNegativeNumber("--max-cost"))
     .option("--json", "print one JSON object (folder, cell counts, findings) instead of text")
     .option("--no-progress", "no progress bar (it is only drawn on a terminal anyway)")
-    .action(async (config: string | undefined, opts: { resume?: string; out?: string; jobs?: number; json?: boolean; progress: boolean }) => {
+    .action(async (config: string | undefined, opts: { resume?: string; out?: string; jobs?: number; maxCost?: number; json?: boolean; progress: boolean }) => {
       if (!config && !opts.resume) throw new InputError("experiment: give a config file, or --resume <experiment folder>");
       if (config && opts.resume) throw new InputError("experiment: give either a config file or --resume <folder>, not both");
       const plan = config ? planFromFile(config, { ...(opts.out !== undefined ? { out: opts.out } : {}), ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}) }) : undefined;
@@ -46,6 +48,7 @@ export function registerExperimentCommand(program: Command, io: Io): void {
         const options: ExperimentRunOptions = {
           signal,
           ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+          ...(opts.maxCost !== undefined ? { maxCostUsd: opts.maxCost } : {}),
           onStart: (d, total) => {
             dir.current = d;
             bar.start(total);
@@ -66,6 +69,8 @@ export function registerExperimentCommand(program: Command, io: Io): void {
               ran: outcome.ran,
               seconds,
               interrupted: outcome.interrupted,
+              ...(outcome.spentUsd !== undefined ? { spentUsd: outcome.spentUsd } : {}),
+              ...(outcome.costStop ? { costStop: outcome.costStop } : {}),
               incomplete: outcome.input.incomplete ?? [],
               findings: outcome.input.findings ?? [],
             },

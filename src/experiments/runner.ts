@@ -8,6 +8,7 @@ import type { KeyScope } from "../providers/http.js";
 import type { ReportInput } from "../report/model.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
+import { CostBudget, usd } from "../engine/cost.js";
 import { EXPERIMENT_DEFAULTS, type PlannedExperiment } from "./config.js";
 import {
   EXPERIMENT_FORMAT,
@@ -47,6 +48,8 @@ export interface ExperimentRunOptions {
   /** Build the provider of a cell yourself (tests, custom backends). */
   provider?: (cell: ExperimentCell) => ImageProvider;
   now?: () => Date;
+  /** Spending cap in USD for the whole experiment (cells already run count); cells stop, resumably, at it. */
+  maxCostUsd?: number;
 }
 
 export interface ExperimentOutcome {
@@ -59,6 +62,9 @@ export interface ExperimentOutcome {
   interrupted: boolean;
   /** Cells run (or resumed) by this invocation. */
   ran: number;
+  /** With maxCostUsd: what the whole experiment has spent, and the cap's message when it stopped the experiment. */
+  spentUsd?: number;
+  costStop?: string;
 }
 
 /** Creates the experiment folder for a plan, or reopens it when it holds the same plan. */
@@ -96,9 +102,10 @@ function openFolder(plan: PlannedExperiment, now: Date): { dir: string; manifest
 }
 
 /** Runs, resumes or skips one cell. */
-async function runCell(dir: string, cell: ExperimentCell, options: ExperimentRunOptions): Promise<{ action: CellReport["action"]; summary: RunSummary }> {
+async function runCell(dir: string, cell: ExperimentCell, options: ExperimentRunOptions, budget?: CostBudget): Promise<{ action: CellReport["action"]; summary: RunSummary }> {
   const runDir = join(dir, RUNS_DIR, cell.id);
   const common = {
+    ...(budget ? { costBudget: budget } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.provider ? { provider: options.provider(cell) } : {}),
     ...(options.now ? { now: options.now } : {}),
@@ -130,17 +137,30 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
   const onAbort = (): void => stop.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const cellOptions = { ...options, signal: stop.signal };
+  let budget: CostBudget | undefined;
+  let costStop: string | undefined;
+  if (options.maxCostUsd !== undefined) {
+    // What the cells already run have spent counts against the cap.
+    let spent = 0;
+    for (const c of manifest.cells) {
+      const runDir = join(dir, RUNS_DIR, c.id);
+      if (existsSync(join(runDir, "run.json"))) spent += loadRun(runDir).summary.costUsd ?? 0;
+    }
+    budget = new CostBudget(options.maxCostUsd, spent);
+  }
   try {
     options.onStart?.(dir, total);
     const queue = [...manifest.cells];
     const worker = async (): Promise<void> => {
       for (;;) {
         if (stop.signal.aborted) return;
+        if (costStop) return;
         const cell = queue.shift();
         if (!cell) return;
         const started = Date.now();
         try {
-          const { action, summary } = await runCell(dir, cell, cellOptions);
+          const { action, summary } = await runCell(dir, cell, cellOptions, budget);
+          if (summary.status === "cost") costStop ??= `${summary.message ?? "spending cap reached"}; the experiment stopped at cell ${cell.id} (continue with a larger --max-cost)`;
           if (action !== "skipped") ran += 1;
           if (summary.status !== "incomplete") done += 1;
           options.onCell?.({ cell, action, summary, ms: Date.now() - started, done, total });
@@ -171,7 +191,16 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
       effects: input.effects ?? [],
     });
   } else rmSync(join(dir, FINDINGS_FILE), { force: true });
-  return { dir, manifest, input, counts, interrupted: Boolean(options.signal?.aborted), ran };
+  return {
+    dir,
+    manifest,
+    input,
+    counts,
+    interrupted: Boolean(options.signal?.aborted),
+    ran,
+    ...(budget ? { spentUsd: budget.spent } : {}),
+    ...(costStop ? { costStop: costStop.replace(/\$[\d.]+ spent/, `${usd(budget!.spent)} spent`) } : {}),
+  };
 }
 
 /**

@@ -78,3 +78,32 @@ describe("--max-cost", () => {
     expect(expectedCallCostUsd("sim:dall-e-3")?.usd).toBe(0);
   });
 });
+
+describe("experiment --max-cost", () => {
+  it("stops the whole experiment at the cap (cells already run count) and continues with a larger one", async () => {
+    const { runExperiment } = await import("../../src/experiments/runner.js");
+    const { planFromFile } = await import("../../src/experiments/config.js");
+    const { writeConfig, SMALL } = await import("../experiments/helpers.js");
+    const { path } = writeConfig({ ...SMALL, jobs: 1 });
+    const providers: ReturnType<typeof paid>[] = [];
+    const provider = (): ImageProvider => {
+      const p = paid(0.04);
+      providers.push(p);
+      return p;
+    };
+    const first = await runExperiment(planFromFile(path), { provider, maxCostUsd: 1 });
+    expect(first.spentUsd!).toBeLessThanOrEqual(1 + 1e-9);
+    expect(first.spentUsd!).toBeGreaterThan(1 - 0.04 - 1e-9);
+    expect(first.counts.cost).toBe(1);
+    expect(first.costStop).toMatch(/spending cap of \$1\.00 \(shared by the experiment\) reached.*stopped at cell/);
+    const calls = providers.reduce((s, p) => s + p.calls, 0);
+    expect(calls).toBe(25);
+    // The same cap again: nothing more is spent.
+    const same = await runExperiment(planFromFile(path), { provider, maxCostUsd: 1 });
+    expect(providers.reduce((s, p) => s + p.calls, 0)).toBe(calls);
+    expect(same.costStop).toBeDefined();
+    const more = await runExperiment(planFromFile(path), { provider, maxCostUsd: 100 });
+    expect(more.counts.complete).toBe(4);
+    expect(more.costStop).toBeUndefined();
+  });
+});
