@@ -20,6 +20,9 @@ import { registerCheckCommand } from "./check.js";
 import { registerExportCommand } from "./export.js";
 import { registerServe } from "./serve.js";
 import { registerReportCommand } from "./report.js";
+import { registerPlanCommand } from "./plan.js";
+import { profileListing } from "../providers/sim/profiles/listing.js";
+import { registerPricesCommand } from "./prices.js";
 
 const defaultIo: Io = {
   out: (t) => process.stdout.write(`${t}\n`),
@@ -181,11 +184,13 @@ export function buildProgram(io: Io = defaultIo): Command {
     .description("list the text-to-image providers, how to name them and the environment variables they read")
     .option("--json", "print JSON")
     .action((opts: { json?: boolean }) => {
-      const rows = providerEntries().map(([name, e]) => ({ name, description: e.description, usage: e.usage, env: e.env }));
+      const rows = providerEntries().map(([name, e]) => ({ name, description: e.description, usage: e.usage, env: e.env, ...(name === "sim" ? { profiles: profileListing() } : {}) }));
       if (opts.json) return io.out(JSON.stringify(rows, null, 2));
       const t = plainTable(["provider", "what", "use", "environment"]);
       for (const r of rows) t.push([r.name, r.description, r.usage, r.env.join(", ") || "-"]);
-      io.out(`${t.toString()}\nProvider settings go under providerOptions: in the config file or -P key=value; keys only ever come from the environment.`);
+      const p = plainTable(["sim profile", "imitates", "calibrated on"]);
+      for (const r of profileListing()) p.push([`sim:${r.id}`, r.model, r.calibratedOn]);
+      io.out(`${t.toString()}\n${p.toString()}\nProvider settings go under providerOptions: in the config file or -P key=value; keys only ever come from the environment.`);
     });
 
   program
@@ -241,6 +246,8 @@ export function buildProgram(io: Io = defaultIo): Command {
   registerExportCommand(program, io);
 
   registerReportCommand(program, io);
+  registerPlanCommand(program, io, { addRunOptions, settingsFrom });
+  registerPricesCommand(program, io);
 
   return program;
 }

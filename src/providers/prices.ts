@@ -35,8 +35,8 @@ export const LIST_PRICES: readonly ListPrice[] = [
     variant: "Imagen 4 Standard, per image",
     usd: 0.04,
     date: "2025-08",
-    source: "https://ai.google.dev/gemini-api/docs/pricing (Imagen 4 Standard $0.04 per image)",
-    note: "no provider here calls Google; a 2026-08 reading of that page reports Imagen 4 marked for shutdown on 2026-08-17",
+    source: "https://ai.google.dev/gemini-api/docs/pricing (Imagen 4 Standard $0.04 per image as published in 2025; not re-read from here, resellers list it 'from $0.04' in 2026-10)",
+    note: "no provider here calls Google; a third-party reading of that page (2026-08) reports Imagen 4 marked for shutdown on 2026-08-17",
   },
   {
     key: "replicate:black-forest-labs/flux-dev",
