@@ -6,6 +6,7 @@ import { createProvider } from "../../src/providers/index.js";
 import { SimModel } from "../../src/providers/sim/model.js";
 import { mergeSimParams, SIM_DEFAULTS } from "../../src/providers/sim/params.js";
 import { allProfiles, getProfile, profileIds, profileParams, type SimProfile } from "../../src/providers/sim/profiles/index.js";
+import { cli } from "../cli/helpers.js";
 
 const DRAWS = 1000;
 
@@ -38,6 +39,17 @@ describe("sim profiles", () => {
       }
       expect(p.provenance.some((e) => e.kind === "measured")).toBe(true);
     }
+  });
+
+  it("providers --json lists the profiles with every parameter's provenance and the list price", async () => {
+    const r = await cli("providers", "--json");
+    expect(r.code).toBe(0);
+    const sim = (JSON.parse(r.stdout) as { name: string; profiles?: { id: string; listPriceUsd: number | null; measured: number; parameters: { kind: string }[] }[] }[]).find((p) => p.name === "sim")!;
+    expect(sim.profiles!.map((p) => p.id)).toEqual(profileIds());
+    const dalle = sim.profiles!.find((p) => p.id === "dall-e-3")!;
+    expect(dalle.listPriceUsd).toBe(0.04);
+    expect(dalle.measured).toBe(20); // 5 occupations x 2 settings x (gender, race)
+    expect(sim.profiles!.find((p) => p.id === "midjourney")!.listPriceUsd).toBeNull();
   });
 
   it("sd15 is today's defaults, exactly", () => {
