@@ -56,7 +56,7 @@ describe("--max-cost", () => {
 
   it("refuses a cap on a provider whose price is unknown, before anything is written (exit 2, with the fix)", async () => {
     const out = tempDir();
-    const r = await cli("run", "a nurse", "--provider", "replicate:owner/model", "--max-cost", "1", "--out", out, "--no-progress");
+    const r = await cli("run", "a nurse", "--provider", "replicate:owner/model", "--observer", "requested", "--max-cost", "1", "--out", out, "--no-progress");
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no list price is known for replicate:owner\/model.*-P priceUsd=USD/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
