@@ -4,7 +4,7 @@
  *   npm run bench                 prints the Markdown tables to stdout (progress on stderr)
  *   npm run bench -- --write      also writes them into BENCHMARKS.md
  *
- * Options (for development): --only policy,overhead,throughput,faces   --prompts K (first K prompts only).
+ * Options (for development): --only policy,overhead,throughput,faces,queue   --prompts K (first K prompts only).
  * --write is refused with either, so BENCHMARKS.md always holds a full run.
  */
 import { writeFileSync } from "node:fs";
@@ -32,9 +32,10 @@ import { fmt, mdTable, median, pct, progress } from "./util.js";
 import { facesModelInfo } from "../src/observers/faces.js";
 import { sseBench, type SseBenchResult } from "./sse.js";
 import { FACES_IMAGES, FACES_REPS, FACES_SIZE, facesBench, facesTable, type FacesBenchResult } from "./faces.js";
+import { queueBench, queueSection } from "./queue.js";
 
-type Section = "policy" | "overhead" | "throughput" | "faces" | "sse";
-const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "sse"];
+type Section = "policy" | "overhead" | "throughput" | "faces" | "sse" | "queue";
+const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "sse", "queue"];
 
 interface Args {
   write: boolean;
@@ -63,7 +64,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (!Number.isInteger(k) || k < 1) throw new Error("--prompts needs a whole number >= 1");
       args.prompts = k;
     } else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces] [--prompts K]\n");
+      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,queue] [--prompts K]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -368,6 +369,7 @@ async function main(): Promise<void> {
   if (args.only.includes("throughput")) sections.push(throughputSection(await throughputBench()));
   if (args.only.includes("faces")) sections.push(facesSection(await facesBench()));
   if (args.only.includes("sse")) sections.push(sseSection(await sseBench()));
+  if (args.only.includes("queue")) sections.push(queueSection(await queueBench()));
   const seconds = (performance.now() - t0) / 1000;
   progress(`done in ${seconds.toFixed(1)} s`);
 

@@ -16,12 +16,14 @@ import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.
 import { expectedCallCostUsd } from "./providers/prices.js";
 import type { CostBudget } from "./engine/cost.js";
 import { packageVersion } from "./util/paths.js";
+import type { AttemptQueue } from "./queue/coordinator.js";
+import { queueJobSpec } from "./queue/spec.js";
 
 export interface RunOptions {
   onProgress?: (p: LoopProgress) => void;
   /** Abort to stop cleanly; the run folder stays resumable. */
   signal?: AbortSignal;
-  /** Use this provider instead of building one from the config (tests, custom backends). */
+  /** Use this provider instead of building one from the config (tests, custom backends); it gets the cache (unless `cache: false`) and the `rate` limit like a built-in one. */
   provider?: ImageProvider;
   /** Run in memory: no folder is written (benchmarks). */
   inMemory?: boolean;
@@ -35,6 +37,10 @@ export interface RunOptions {
   dir?: string;
   /** A spending cap shared with other runs (an experiment's --max-cost). */
   costBudget?: CostBudget;
+  /** Generate and observe on the workers of this queue (`--queue`); this process stays the only writer of the run folder. */
+  queue?: AttemptQueue;
+  /** With `queue`: images come back through this folder, shared by every machine, instead of through Redis. */
+  queueDir?: string;
 }
 
 /**
@@ -62,15 +68,19 @@ function runId(prompt: string, policy: string, now: Date): string {
   return `${stamp}-${slugify(prompt).slice(0, 40).replace(/_+$/, "")}-${policy}`;
 }
 
-/** The run's provider with its response cache (unless `cache: false`) and rate limit. */
-function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined, keyScope: KeyScope | undefined): ImageProvider {
+/**
+ * The run's provider (the configured one, or a custom provider object passed in `options.provider`)
+ * with its response cache (unless `cache: false`) and rate limit: a custom backend gets them too.
+ */
+function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined, keyScope: KeyScope | undefined, custom?: ImageProvider): ImageProvider {
   const { config } = resolved;
   const options = config.providerOptions ?? {};
-  const provider = createProvider(config.provider, { taxonomy: resolved.taxonomy, sim: config.sim, options, ...(keyScope ? { keyScope } : {}) });
+  const provider = custom ?? createProvider(config.provider, { taxonomy: resolved.taxonomy, sim: config.sim, options, ...(keyScope ? { keyScope } : {}) });
   return wrapProvider(provider, {
     ...(config.cache !== false && cacheDir ? { cacheDir } : {}),
     ...(config.rate !== undefined ? { rate: config.rate } : {}),
-    keyParams: { provider: config.provider, options },
+    // The cache key also holds the provider object's own id, so a custom provider never reads another's answers.
+    keyParams: { provider: custom ? `custom:${custom.id}` : config.provider, options },
   });
 }
 
@@ -124,6 +134,11 @@ export function checkObserverHasInput(observerId: string, providerSpec: string, 
     "observer",
   );
 }
+/** Stands in for the provider when a queue's workers generate: the loop then calls the queue's executor only. */
+const remoteOnly: ImageProvider = {
+  id: "queue",
+  generate: () => Promise.reject(new Error("internal: a queued run generated in the coordinator")),
+};
 
 /** Runs the loop into `folder` (created or attached, and locked, by the caller) or into memory; unlocks at the end. */
 async function execute(
@@ -135,9 +150,12 @@ async function execute(
 ): Promise<RunOutcome> {
   const { config, taxonomy, target } = resolved;
   try {
-    const provider = options.provider ?? buildProvider(resolved, undefined, options.keyScope);
+    // On a queue the workers build the provider (its keys live there); nothing calls this one.
+    const provider = options.provider ?? (options.queue ? remoteOnly : buildProvider(resolved, undefined, options.keyScope));
     const { observer, checkers } = buildObservers(resolved, options.keyScope);
     const callCostUsd = callCost(config, options);
+    const executor = options.queue ? options.queue.executor(queueJobSpec(resolved, record, folder?.dir, options.queueDir)) : undefined;
+    const signal = options.queue ? (options.signal ? AbortSignal.any([options.signal, options.queue.lost]) : options.queue.lost) : options.signal;
     const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
     const memory = folder ? undefined : new MemorySink();
     if (folder) options.onStart?.(folder.dir);
@@ -158,15 +176,17 @@ async function execute(
       provider,
       observer,
       checkers,
+      ...(executor ? { executor } : {}),
       sink: folder ?? memory!,
       history: history.events,
       pending: history.pending,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...(signal ? { signal } : {}),
       ...(options.now ? { now: options.now } : {}),
       ...(options.costBudget ? { costBudget: options.costBudget } : {}),
     });
     folder?.close();
+    if (options.queue?.failure) throw options.queue.failure;
     const events = folder ? folder.read(false).events : [...history.events, ...memory!.events];
     return { summary: summarizeRun(folder?.dir ?? "(memory)", record, events), result };
   } finally {
@@ -183,8 +203,8 @@ export async function run(input: RunConfigInput, options: RunOptions = {}): Prom
   const resolved = prepareRun(input, "run settings", options.keyScope);
   callCost(resolved.config, options); // an unknown price under a cap stops here, before any folder is written
   // Build the provider before any folder is written: a missing key or a bad URL stops here.
-  const provider = options.provider ?? buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"), options.keyScope);
-  options = { ...options, provider };
+  const provider = options.queue && !options.provider ? undefined : buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"), options.keyScope, options.provider);
+  if (provider) options = { ...options, provider };
   const now = options.now?.() ?? new Date();
   const record: RunRecord = {
     format: RUN_FORMAT,
@@ -249,11 +269,11 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     if (attempts >= record.config.maxAttempts && !summarizeRun(dir, record, loaded.events).exact && options.maxAttempts === undefined) {
       throw new InputError(`run ${dir} spent its attempt budget (${record.config.maxAttempts}); pass --max-attempts with a larger number to continue`);
     }
-    const provider = options.provider ?? buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"), options.keyScope);
+    const provider = options.queue && !options.provider ? undefined : buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"), options.keyScope, options.provider);
     folder.cleanTemp();
     folder.prepare();
     started = true;
-    return await execute(resolved, record, folder, { ...options, provider }, { events: loaded.events, pending: loaded.pending });
+    return await execute(resolved, record, folder, { ...options, ...(provider ? { provider } : {}) }, { events: loaded.events, pending: loaded.pending });
   } finally {
     if (!started) folder.unlock();
   }

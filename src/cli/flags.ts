@@ -171,7 +171,8 @@ export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<s
     }
     if (Object.keys(target).length > 0) cfg.target = target;
   }
-  if (f.joint && f.joint.length > 0) cfg.joint = f.joint.map((j) => list(j));
+  // Joint attributes are joined with "+" (race+gender) as everywhere; "," is read too (it was the flag's first form).
+  if (f.joint && f.joint.length > 0) cfg.joint = f.joint.map((j) => list(j.replace(/\+/g, ",")));
   if (attributes.length > 0) cfg.attributes = attributes;
   if (f.latency !== undefined) cfg.sim = { latencyMs: f.latency };
   if (f.cache === false) cfg.cache = false;

@@ -12,7 +12,7 @@ import { formatRun, runJson } from "../report/table.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
 import { audit } from "../audit.js";
-import { EXIT, withInterrupt, type Io } from "./common.js";
+import { EXIT, interruptedCode, withInterrupt, type Io } from "./common.js";
 import { flagName, flagsToConfig, nonEmptyList, nonNegativeNumber, parseProviderOptions, parseTargetSpec, policyList, wholeNumber, type RunFlags } from "./flags.js";
 import { progressReporter } from "./progress.js";
 import { registerExperimentCommand } from "./experiment.js";
@@ -23,6 +23,8 @@ import { registerReportCommand } from "./report.js";
 import { registerPlanCommand } from "./plan.js";
 import { profileListing } from "../providers/sim/profiles/listing.js";
 import { registerPricesCommand } from "./prices.js";
+import { addQueueOptions, registerWorkerCommand, withQueue, withQueueFlags, type QueueFlags } from "./queue.js";
+import { QueueError } from "../queue/connection.js";
 
 const defaultIo: Io = {
   out: (t) => process.stdout.write(`${t}\n`),
@@ -33,7 +35,7 @@ function addRunOptions(cmd: Command): Command {
   return cmd
     .option("-a, --attributes <list>", "attributes to control, comma-separated (gender, race, age, skin_tone, body_type, profession)", nonEmptyList("--attributes"))
     .option("-t, --target <spec>", "target weights: ATTR=CAT:W,CAT:W or ATTR=uniform (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
-    .option("-j, --joint <list>", "control these attributes jointly, e.g. race,gender (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("-j, --joint <list>", "control these attributes jointly, e.g. race+gender (race,gender is read too) (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option("-p, --policy <name>", "how requests are made (default debiaspi)").choices([...POLICY_IDS]))
     .addOption(new Option("--mode <mode>", "debiaspi: ask for one cell or offer the open cells (default direct)").choices(["direct", "choice"]))
     .option("--subgroup <k>", "debiaspi choice mode: offer only the k largest deficits (default all)", wholeNumber("--subgroup"))
@@ -71,7 +73,7 @@ const resumeRun = (dir: string | undefined): string => `debiaspi resume ${dir ??
 
 function report(io: Io, summary: RunSummary, json: boolean): number {
   io.out(json ? JSON.stringify(runJson(summary), null, 2) : formatRun(summary));
-  if (summary.status === "incomplete") return EXIT.interrupted;
+  if (summary.status === "incomplete") return interruptedCode();
   return summary.status === "complete" ? EXIT.ok : EXIT.incomplete;
 }
 
@@ -84,29 +86,34 @@ export function buildProgram(io: Io = defaultIo): Command {
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
 
-  addRunOptions(program.command("run").argument("[prompt]", "the image prompt, e.g. \"a photo of the face of a CEO\"").description("generate a set of N images that follows the target"))
-    .action(async (prompt: string | undefined, opts: RunFlags & { config?: string; json?: boolean; progress: boolean }) => {
+  addQueueOptions(addRunOptions(program.command("run").argument("[prompt]", "the image prompt, e.g. \"a photo of the face of a CEO\"").description("generate a set of N images that follows the target")))
+    .action(async (prompt: string | undefined, opts: RunFlags & QueueFlags & { config?: string; json?: boolean; progress: boolean }) => {
       const settings = settingsFrom(prompt, opts);
       const bar = progressReporter(opts.progress && !opts.json);
-      const outcome = await withInterrupt(io, resumeRun, (signal, dir) =>
-        run(settings, { signal, onProgress: bar.update, onStart: (d) => (dir.current = d) } satisfies RunOptions),
+      const outcome = await withQueue(opts, resumeRun, (queue, at) =>
+        withInterrupt(io, withQueueFlags(resumeRun, opts), (signal, dir) =>
+          run(settings, { signal, onProgress: bar.update, onStart: (d) => (dir.current = at.current = d), ...queue } satisfies RunOptions),
+        ),
       ).finally(() => bar.stop());
       program.setOptionValue("exitCode", report(io, outcome.summary, Boolean(opts.json)));
     });
 
-  program
-    .command("resume")
+  addQueueOptions(program
+    .command("resume"))
     .argument("<run>", "a run folder")
     .description("continue a run that was stopped or killed; nothing generated is lost or generated twice")
     .option("--max-attempts <count>", "raise the attempt budget", wholeNumber("--max-attempts"))
     .option("--max-cost <usd>", "raise (or set) the spending cap in US dollars", nonNegativeNumber("--max-cost"))
     .option("--json", "print one JSON object instead of tables")
     .option("--no-progress", "no progress bar")
-    .action(async (dir: string, opts: { maxAttempts?: number; maxCost?: number; json?: boolean; progress: boolean }) => {
+    .action(async (dir: string, opts: QueueFlags & { maxAttempts?: number; maxCost?: number; json?: boolean; progress: boolean }) => {
       const bar = progressReporter(opts.progress && !opts.json);
-      const outcome = await withInterrupt(io, resumeRun, (signal, d) => {
-        d.current = dir;
-        return resume(dir, { signal, onProgress: bar.update, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}), ...(opts.maxCost !== undefined ? { maxCost: opts.maxCost } : {}) });
+      const outcome = await withQueue(opts, resumeRun, (queue, at) => {
+        at.current = dir;
+        return withInterrupt(io, withQueueFlags(resumeRun, opts), (signal, d) => {
+          d.current = dir;
+          return resume(dir, { signal, onProgress: bar.update, ...queue, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}), ...(opts.maxCost !== undefined ? { maxCost: opts.maxCost } : {}) });
+        });
       }).finally(() => bar.stop());
       program.setOptionValue("exitCode", report(io, outcome.summary, Boolean(opts.json)));
     });
@@ -248,6 +255,7 @@ export function buildProgram(io: Io = defaultIo): Command {
   registerReportCommand(program, io);
   registerPlanCommand(program, io, { addRunOptions, settingsFrom });
   registerPricesCommand(program, io);
+  registerWorkerCommand(program, io);
 
   return program;
 }
@@ -262,6 +270,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
       return EXIT.input;
+    }
+    if (e instanceof QueueError) {
+      io.err(`debiaspi: error: ${e.message}`);
+      return EXIT.incomplete;
     }
     if (e instanceof InputError) {
       io.err(`debiaspi: error: ${e.message}`);

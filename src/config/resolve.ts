@@ -6,6 +6,7 @@ import { resolveTarget, type Target } from "../core/target.js";
 import { applyTaxonomyPatch, builtinTaxonomy, findAttribute, withGenderPreset, type GenderPreset, type Taxonomy } from "../core/taxonomy.js";
 import type { PolicyId } from "../policies/types.js";
 import { DEFAULT_TEMPLATES, REQUIRED_PLACEHOLDERS, type Templates } from "../prompts/templates.js";
+import type { CheckThresholds } from "./check-schema.js";
 import { formatZodError, runConfigSchema, type RunConfigInput, type SimOverrides } from "./schema.js";
 
 /** A run's settings with every default filled in: what run.json records. */
@@ -41,6 +42,8 @@ export interface RunConfig {
   taxonomy: NonNullable<RunConfigInput["taxonomy"]>;
   templates: Templates;
   sim: SimOverrides;
+  /** Thresholds of `debiaspi check`, when the config has a `check:` block. */
+  check?: CheckThresholds;
 }
 
 export const RUN_DEFAULTS = {
@@ -207,6 +210,7 @@ export function resolveRun(input: RunConfigInput, randomSeed: () => number = () 
     taxonomy: input.taxonomy ?? {},
     templates: { ...DEFAULT_TEMPLATES, ...(input.templates ?? {}) },
     sim: input.sim ?? {},
+    ...(input.check !== undefined ? { check: input.check } : {}),
   };
   if (config.checks.includes(config.observer)) throw new InputError(`observer "${config.observer}" drives the loop; list only other observers under checks`);
   if (config.maxAttempts < n) throw new InputError(`maxAttempts (${config.maxAttempts}) must be at least N (${n})`);

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { POLICY_IDS } from "../policies/types.js";
 import { MAX_N } from "../core/target.js";
 import { GENDER_PRESETS } from "../core/taxonomy.js";
+import { checkThresholdsSchema } from "./check-schema.js";
 
 const weights = z.record(z.string(), z.number());
 
@@ -115,6 +116,8 @@ export const runConfigSchema = z
       .strict(),
     templates: templatesSchema,
     sim: simSchema,
+    /** Thresholds of `debiaspi check` (see src/config/check-schema.ts). */
+    check: checkThresholdsSchema,
   })
   .partial()
   .strict();

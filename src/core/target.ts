@@ -15,7 +15,8 @@ export interface TargetSpec {
   joint?: string[][];
   /**
    * Explicit weights for a joint group, keyed by the group's attributes joined with "," and then
-   * by cell (categories joined with "|"): { "race,gender": { "black|female": 2 } }. Cells left out
+   * by cell (categories joined with "|"): { "race+gender": { "black|female": 2 } } (the attributes joined with
+   * "+", as everywhere; "race,gender" is read too, for configs written before). Cells left out
    * get weight 0. Without it, a joint cell's weight is the product of its marginal weights.
    */
   jointWeights?: Record<string, Record<string, number>>;
@@ -100,11 +101,11 @@ export function resolveTarget(
   const groups: Attribute[][] = [];
   const inGroup = new Set<string>();
   for (const group of spec.joint ?? []) {
-    if (group.length < 2) throw new InputError(`a joint target needs at least two attributes, got "${group.join(",")}"`);
+    if (group.length < 2) throw new InputError(`a joint target needs at least two attributes, got "${group.join("+")}"`);
     const resolved = group.map((name) => getAttribute(tax, name, "attribute in joint target"));
     const ids = resolved.map((a) => a.id);
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
-    if (dup) throw new InputError(`joint target "${group.join(",")}" names "${dup}" twice; name each attribute once`);
+    if (dup) throw new InputError(`joint target "${group.join("+")}" names "${dup}" twice; name each attribute once`);
     for (const a of resolved) {
       if (inGroup.has(a.id)) throw new InputError(`attribute "${a.id}" is in two joint targets; an attribute can be in one only`);
       inGroup.add(a.id);
@@ -131,7 +132,7 @@ export function resolveTarget(
     const cellIdx = cartesian(fa.map((a) => a.categories.map((_, i) => String(i)))).map((c) => c.map(Number));
     const cells = cellIdx.map((ix) => ix.map((i, k) => fa[k]!.categories[i]!.id));
     let w = cellIdx.map((ix) => ix.reduce((p, i, k) => p * marg[k]![i]!, 1));
-    const groupKey = fa.map((a) => a.id).join(",");
+    const groupKey = fa.map((a) => a.id).join("+");
     const explicit = fa.length > 1 ? jointWeights.get(groupKey) : undefined;
     if (explicit) {
       w = cells.map(() => 0);
@@ -155,7 +156,7 @@ export function resolveTarget(
 }
 
 /**
- * The joint weights keyed by their group's attributes in the group's order ("race,gender"), with
+ * The joint weights keyed by their group's attributes in the group's order ("race+gender"), with
  * each cell's categories put in that order too: a key may name the group's attributes in any order
  * ("gender,race": { "female|black": 2 }) and with aliases. A key that is no joint group is refused,
  * not ignored (it would give a uniform target without a word).
@@ -167,11 +168,11 @@ function normaliseJointWeights(tax: Taxonomy, all: TargetSpec["jointWeights"], g
     const named = key.split(/[,+×]/).map((s) => getAttribute(tax, s.trim(), "attribute in jointTarget"));
     const group = groups.find((g) => g.length === named.length && named.every((a) => g.includes(a)) && new Set(named).size === named.length);
     if (!group) {
-      const have = groups.length > 0 ? groups.map((g) => g.map((a) => a.id).join(",")).join("; ") : "none";
+      const have = groups.length > 0 ? groups.map((g) => g.map((a) => a.id).join("+")).join("; ") : "none";
       const hint = groups.length === 0 ? `; add joint: [[${named.map((a) => a.id).join(", ")}]]` : "";
       throw new InputError(`jointTarget "${key}": no joint target of these attributes (joint: ${have})${hint}`);
     }
-    const groupKey = group.map((a) => a.id).join(",");
+    const groupKey = group.map((a) => a.id).join("+");
     const earlier = from.get(groupKey);
     if (earlier !== undefined) throw new InputError(`jointTarget: "${earlier}" and "${key}" name the same joint target; give its weights once`);
     from.set(groupKey, key);

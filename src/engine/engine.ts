@@ -9,6 +9,7 @@ import type { Policy } from "../policies/types.js";
 import { composePrompt } from "../prompts/compose.js";
 import type { Templates } from "../prompts/templates.js";
 import type { GenerateResult, ImageProvider } from "../providers/types.js";
+import { localExecutor, observeAll, type AttemptExecutor } from "./executor.js";
 import type { AttemptEvent, Decision, EndEvent, PendingRecord, RunEvent } from "../store/events.js";
 import type { RunSink } from "../store/sink.js";
 import { CostBudget, usd } from "./cost.js";
@@ -45,6 +46,8 @@ export interface LoopInput {
   observer: Observer;
   /** Observers that look at every image without driving the loop (their agreement is reported). */
   checkers?: Observer[];
+  /** Where each attempt is generated and observed (default: here, with provider, observer and checkers). */
+  executor?: AttemptExecutor;
   sink: RunSink;
   /** Events already in the run folder (resume). */
   history?: RunEvent[];
@@ -149,9 +152,8 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       finish(rec, lost(input.observer), (input.checkers ?? []).map(lost));
       continue;
     }
-    const observation = rec.outcome === "image" ? await safeObserve(input, input.observer, result, rec.request, rec.prompt) : undefined;
-    const checks = rec.outcome === "image" ? await runChecks(input, result, rec.request, rec.prompt) : undefined;
-    finish(rec, observation, checks);
+    const observed = rec.outcome === "image" ? await observeAll(input, result, rec.request, rec.prompt) : undefined;
+    finish(rec, observed?.observation, observed?.checks);
   }
 
   function decide(observation: Observation | undefined, outcome: AttemptEvent["outcome"]): Decision {
@@ -191,6 +193,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     return { status: "complete", kept: tally.kept, attempts };
   }
 
+  const executor = input.executor ?? localExecutor(input);
   const inFlight = new Map<number, Promise<void>>();
   let stopReason: LoopResult["status"] | undefined;
   let message: string | undefined;
@@ -232,48 +235,36 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     const prompt = composePrompt(settings.prompt, request, taxonomy, input.templates, policy.id);
     const seed = deriveSeed(settings.seed, i);
     if (request.kind === "direct") tally.changePending(request.cells, 1);
-    const started = Date.now();
     const job = (async () => {
-      let result: GenerateResult | undefined;
-      let error: string | undefined;
-      try {
-        result = await input.provider.generate({ prompt, seed, ...(input.signal ? { signal: input.signal } : {}) });
-      } catch (e) {
-        if (input.signal?.aborted) {
-          for (const b of budgets) b.settle(reservedUsd, 0);
-          // Cancelled: nothing came back, nothing to record; resume issues it again.
-          if (request.kind === "direct") tally.changePending(request.cells, -1);
-          policy.settle?.(request, { produced: false });
-          return;
-        }
-        error = e instanceof Error ? e.message : String(e);
-      }
-      if (request.kind === "direct") tally.changePending(request.cells, -1);
-      const ms = Date.now() - started;
-      const outcome: AttemptEvent["outcome"] = error !== undefined || !result ? "error" : result.refusal ? "refusal" : "image";
-      const rec: PendingRecord = {
-        type: "attempt",
-        i,
-        t: isoNow(input.now),
-        request,
-        prompt,
-        seed,
-        outcome,
-        ms,
-        ...(error !== undefined ? { error } : {}),
-        ...(result?.refusal ? { refusal: result.refusal } : {}),
-        ...(result?.selfReport ? { selfReport: result.selfReport } : {}),
-        ...(result?.revisedPrompt ? { revisedPrompt: result.revisedPrompt } : {}),
-        ...(result?.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
-        ...(result && result.warnings.length > 0 ? { warnings: result.warnings } : {}),
-        ...(result && Object.keys(result.meta).length > 0 ? { meta: result.meta } : {}),
+      let released = false;
+      const release = (): void => {
+        if (!released && request.kind === "direct") tally.changePending(request.cells, -1);
+        released = true;
       };
-      if (outcome === "image" && result?.image) {
-        rec.image = sink.writeImage(result.image, result.mime ?? "image/png");
-        sink.writePending(rec);
+      let rec: PendingRecord | undefined;
+      const outcome = await executor.run(
+        { i, request, prompt, seed },
+        {
+          ...(input.signal ? { signal: input.signal } : {}),
+          onGenerated: (result, ms) => {
+            release();
+            rec = attemptRecord(input.now, i, request, prompt, seed, ms, result, undefined);
+            if (rec.outcome === "image" && result.image) {
+              rec.image = sink.writeImage(result.image, result.mime ?? "image/png");
+              sink.writePending(rec);
+            }
+          },
+        },
+      );
+      release();
+      if (!outcome) {
+        // Cancelled: nothing came back, nothing to record; resume issues it again.
+        for (const b of budgets) b.settle(reservedUsd, 0);
+        policy.settle?.(request, { produced: false });
+        return;
       }
-      const observation = outcome === "image" && result ? await safeObserve(input, input.observer, result, request, prompt) : undefined;
-      const checks = outcome === "image" && result ? await runChecks(input, result, request, prompt) : undefined;
+      rec ??= attemptRecord(input.now, i, request, prompt, seed, outcome.ms, outcome.result, outcome.error);
+      const { observation, checks } = outcome;
       const event = finish(rec, observation, checks);
       for (const b of budgets) b.settle(reservedUsd, rec.costUsd ?? 0);
       if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS && !stopReason) {
@@ -339,16 +330,33 @@ function currentTv(tally: Tally, target: Target): number {
   return sum / target.factors.length;
 }
 
-async function safeObserve(input: LoopInput, observer: Observer, result: GenerateResult, request: Request, prompt: string): Promise<Observation> {
-  try {
-    return await observer.observe({ result, request, prompt }, input.taxonomy);
-  } catch (e) {
-    const why = `observer failed: ${e instanceof Error ? e.message : String(e)}`;
-    return { observer: observer.id, persons: [], note: why, error: why };
-  }
-}
-
-/** What the checking observers see in the same image. */
-function runChecks(input: LoopInput, result: GenerateResult, request: Request, prompt: string): Promise<Observation[]> {
-  return Promise.all((input.checkers ?? []).map((o) => safeObserve(input, o, result, request, prompt)));
+/** The attempt's line before it is observed. */
+function attemptRecord(
+  now: (() => Date) | undefined,
+  i: number,
+  request: Request,
+  prompt: string,
+  seed: number,
+  ms: number,
+  result: GenerateResult | undefined,
+  error: string | undefined,
+): PendingRecord {
+  const outcome: AttemptEvent["outcome"] = error !== undefined || !result ? "error" : result.refusal ? "refusal" : "image";
+  return {
+    type: "attempt",
+    i,
+    t: isoNow(now),
+    request,
+    prompt,
+    seed,
+    outcome,
+    ms,
+    ...(error !== undefined ? { error } : {}),
+    ...(result?.refusal ? { refusal: result.refusal } : {}),
+    ...(result?.selfReport ? { selfReport: result.selfReport } : {}),
+    ...(result?.revisedPrompt ? { revisedPrompt: result.revisedPrompt } : {}),
+    ...(result?.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
+    ...(result && result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+    ...(result && Object.keys(result.meta).length > 0 ? { meta: result.meta } : {}),
+  };
 }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { basename, dirname, extname, resolve } from "node:path";
 import { z } from "zod";
 import { prepareRun } from "../api.js";
+import { checkThresholdsSchema } from "../config/check-schema.js";
 import { mergeConfigs, readConfigFile } from "../config/resolve.js";
 import { formatZodError, runConfigSchema, type RunConfigInput } from "../config/schema.js";
 import { InputError, listAccepted } from "../core/errors.js";
@@ -32,6 +33,7 @@ const sharedSettings = runConfigSchema.omit({
   target: true,
   joint: true,
   jointTarget: true,
+  check: true,
 });
 
 /** A target written out: its name and the target keys of a run config. */
@@ -87,6 +89,8 @@ const experimentConfigSchema = z
     jobs: z.number().int().min(1).max(MAX_JOBS),
     parts: z.array(partSchema).min(1),
     ...matrixShape,
+    /** Thresholds of `debiaspi check` for this experiment (src/config/check-schema.ts). */
+    check: checkThresholdsSchema,
   })
   .partial()
   .strict();

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadRun } from "../api.js";
+import { checkThresholdsSchema } from "../config/check-schema.js";
 import { InputError } from "../core/errors.js";
 import type { ReportInput, ReportRun } from "../report/model.js";
 import { packageVersion } from "../util/paths.js";
@@ -59,7 +60,18 @@ function loadExperiment(dir: string, options: LoadOptions): ReportInput {
     runs.push(r);
     if (!isFinished(r)) incomplete.push(cell.id);
   }
-  const input: ReportInput = { kind: "experiment", title: manifest.title, dir, createdAt: manifest.createdAt, version: manifest.version, runs, incomplete };
+  const check = checkThresholdsSchema.safeParse(manifest.config.check);
+  if (manifest.config.check !== undefined && !check.success) throw new InputError(`experiment folder ${dir}: experiment.json has an invalid check: block (${check.error.issues[0]?.message ?? "invalid"})`);
+  const input: ReportInput = {
+    kind: "experiment",
+    title: manifest.title,
+    dir,
+    createdAt: manifest.createdAt,
+    version: manifest.version,
+    runs,
+    incomplete,
+    ...(manifest.config.check !== undefined && check.success ? { check: check.data } : {}),
+  };
   if (options.analysis === false) return input;
   const finished = runs.filter(isFinished);
   const effects = crossAttributeEffects(finished);

@@ -5,6 +5,7 @@ import type { RunConfigInput } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import type { ImageProvider } from "../providers/types.js";
 import type { KeyScope } from "../providers/http.js";
+import type { AttemptQueue } from "../queue/coordinator.js";
 import type { ReportInput } from "../report/model.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
@@ -50,6 +51,10 @@ export interface ExperimentRunOptions {
   now?: () => Date;
   /** Spending cap in USD for the whole experiment (cells already run count); cells stop, resumably, at it. */
   maxCostUsd?: number;
+  /** Generate and observe every cell's attempts on this queue's workers (jobs namespaced by run folder). */
+  queue?: AttemptQueue;
+  /** With `queue`: images come back through this shared folder instead of Redis. */
+  queueDir?: string;
 }
 
 export interface ExperimentOutcome {
@@ -67,19 +72,31 @@ export interface ExperimentOutcome {
   costStop?: string;
 }
 
-/** Creates the experiment folder for a plan, or reopens it when it holds the same plan. */
-function openFolder(plan: PlannedExperiment, now: Date): { dir: string; manifest: ExperimentManifest } {
+/**
+ * Creates the experiment folder for a plan, or reopens it when it holds the same plan (taking the
+ * config's new `check:` block, title and jobs, which change no cell). A folder made from a config that
+ * plans other cells is refused with the fix, or, with `fresh`, deleted and started over.
+ */
+function openFolder(plan: PlannedExperiment, now: Date, fresh: boolean): { dir: string; manifest: ExperimentManifest } {
   const dir = resolvePath(plan.out, plan.id);
   if (isExperimentFolder(dir)) {
     const manifest = readManifest(dir);
-    if (manifest.planHash !== plan.planHash) {
-      const before = new Set(manifest.cells.map((c) => c.id));
-      const added = plan.cells.filter((c) => !before.has(c.id)).length;
+    if (manifest.planHash === plan.planHash) {
+      const updated: ExperimentManifest = { ...manifest, title: plan.title, config: plan.config as Record<string, unknown> };
+      if (JSON.stringify(updated) !== JSON.stringify(manifest)) writeManifest(dir, updated);
+      return { dir, manifest: updated };
+    }
+    if (!fresh) {
+      const key = (c: ExperimentCell): string => JSON.stringify([c.id, c.settings]);
+      const before = new Set(manifest.cells.map(key));
+      const changed = plan.cells.filter((c) => !before.has(key(c))).length;
       throw new InputError(
-        `experiment folder ${dir} holds a different plan (${manifest.cells.length} cells there, ${plan.cells.length} in the config, ${added} new or changed ids); give the experiment another id, another --out, or delete the folder`,
+        `experiment folder ${dir} was made from a different config (${manifest.cells.length} cells there, ${plan.cells.length} in the config, ${changed} new or changed); its results would not match the config: start it over with --fresh (deletes the folder's runs), or write to a new folder with --out DIR`,
       );
     }
-    return { dir, manifest };
+    // --fresh: only when no process works on it.
+    lockExperiment(dir)();
+    rmSync(dir, { recursive: true, force: true });
   }
   // An empty folder is taken (a kill before experiment.json was written leaves one).
   if (existsSync(dir) && readdirSync(dir).some((f) => f !== RUNS_DIR || readdirSync(join(dir, f)).length > 0)) {
@@ -110,6 +127,8 @@ async function runCell(dir: string, cell: ExperimentCell, options: ExperimentRun
     ...(options.provider ? { provider: options.provider(cell) } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.keyScope ? { keyScope: options.keyScope } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
+    ...(options.queueDir !== undefined ? { queueDir: options.queueDir } : {}),
   };
   if (existsSync(join(runDir, "run.json"))) {
     const loaded = loadRun(runDir);
@@ -208,8 +227,8 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
  * `runs/<cell-id>/` (up to `jobs` at once) and writes findings.json once every cell is done. Run again
  * with the same plan, it skips finished cells and resumes the others.
  */
-export async function runExperiment(plan: PlannedExperiment, options: ExperimentRunOptions = {}): Promise<ExperimentOutcome> {
-  const { dir, manifest } = openFolder(plan, options.now?.() ?? new Date());
+export async function runExperiment(plan: PlannedExperiment, options: ExperimentRunOptions & { fresh?: boolean } = {}): Promise<ExperimentOutcome> {
+  const { dir, manifest } = openFolder(plan, options.now?.() ?? new Date(), options.fresh ?? false);
   return execute(dir, manifest, options.jobs ?? plan.jobs, options);
 }
 

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { mainSubject } from "../core/request.js";
 import type { Request } from "../core/request.js";
 import type { AttemptEvent } from "../store/events.js";
@@ -12,7 +12,7 @@ import { writeAtomic } from "../store/files.js";
  * experiment, findings and cross-attribute effects). The columns are documented in docs/export-schema.md;
  * change both together and bump EXPORT_SCHEMA when a column changes meaning or goes away.
  */
-export const EXPORT_SCHEMA = "debiaspi-export/1";
+export const EXPORT_SCHEMA = "debiaspi-export/2";
 
 export type Cell = string | number | boolean | null;
 export type Row = Record<string, Cell>;
@@ -70,7 +70,7 @@ function runsTable(input: ReportInput): Table {
       mean_tv: error.tv,
       max_tv: s.factors.length > 0 ? Math.max(...s.factors.map((f) => f.tv)) : null,
       max_abs_diff: error.maxAbsDiff,
-      run_dir: r.runDir,
+      run_dir: relative(input.dir, r.runDir).split(sep).join("/") || ".",
     };
   });
   const columns = [
@@ -203,7 +203,7 @@ function imagesTable(input: ReportInput): Table {
         i: e.i,
         decision: e.decision,
         outcome: e.outcome,
-        image: e.image ? join(r.runDir, e.image) : null,
+        image: e.image ?? null,
         request: requestText(e.request),
         prompt: e.prompt,
         seed: e.seed,

@@ -5,6 +5,7 @@
  * Producers: `src/experiments/` (an experiment folder) and `reportInputFromRun` (a run folder).
  * Consumers: `src/report/html/`, `src/report/export.ts`, `check`, the dashboard.
  */
+import type { CheckThresholds } from "../config/check-schema.js";
 import type { RunEvent } from "../store/events.js";
 import type { RunRecord, RunSummary } from "./summary.js";
 
@@ -67,6 +68,8 @@ export interface ReportInput {
   runs: ReportRun[];
   /** Experiments only: the paper's findings, stated with numbers. */
   findings?: Finding[];
+  /** Experiments: the thresholds of the config's `check:` block, for `debiaspi check`. */
+  check?: CheckThresholds;
   /** Experiments only: cells not finished yet (a report of a partial experiment says so). */
   incomplete?: string[];
   /** Experiments: side effects on attributes a run did not control, against the `none` run of the same prompt (see src/experiments/effects.ts). */

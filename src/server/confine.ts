@@ -3,7 +3,7 @@ import { imageMime } from "../providers/common.js";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 
 /** A run or experiment id as it appears in a URL: a folder name, nothing that walks. */
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+const ID = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$/;
 
 export const isSafeId = (id: string): boolean => ID.test(id) && !id.includes("..");
 

@@ -15,7 +15,8 @@ import type { ReportRun } from "../report/model.js";
 import { confinedPath, sniffImageFile } from "./confine.js";
 import { toApiAttempt } from "./feed.js";
 import { HttpError, MAX_BODY_BYTES, readJsonBody, SECURITY_HEADERS, sendJson, sendText } from "./http-util.js";
-import { renderReport } from "./report.js";
+import { renderCompareCharts, renderConvergenceChart, renderReport } from "./report.js";
+import { loadReportRun } from "../experiments/load.js";
 import type { RunManager } from "./runs.js";
 import { CONTENT_TYPES } from "./static.js";
 import { thumbnailOf } from "./thumbs.js";
@@ -189,6 +190,10 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
     thumbnailUrl: (run: ReportRun, rel: string): string => imageUrl(run, rel.replace(/^images\//, "thumbs/")),
   };
 
+  add("GET", "/api/runs/:id/charts/convergence", async ({ res, params }) => {
+    sendJson(res, 200, await renderConvergenceChart(manager.load(params.id!).summary));
+  });
+
   add("GET", "/api/runs/:id/report", async ({ res, params }) => {
     sendJson(res, 200, await renderReport(manager.dirOf(params.id!), reportLinks));
   });
@@ -231,10 +236,20 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
     sendJson(res, 202, { id: params.id, live });
   });
 
-  add("GET", "/api/compare", ({ res, url }) => {
+  const compareIds = (url: URL): string[] => {
     const ids = (url.searchParams.get("ids") ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
     if (ids.length < 2) throw new HttpError(400, "ids: name at least two runs, comma-separated: /api/compare?ids=RUN1,RUN2");
     if (ids.length > MAX_COMPARE) throw new HttpError(400, `ids: at most ${MAX_COMPARE} runs side by side, got ${ids.length}`);
+    return ids;
+  };
+
+  add("GET", "/api/compare/charts", async ({ res, url }) => {
+    const runs = compareIds(url).map((id) => loadReportRun(manager.dirOf(id), id));
+    sendJson(res, 200, await renderCompareCharts(runs));
+  });
+
+  add("GET", "/api/compare", ({ res, url }) => {
+    const ids = compareIds(url);
     const rows = compareRuns(ids.map((id) => ({ label: id, summary: manager.load(id).summary })));
     const body: ApiCompare = { runs: rows.map((r) => ({ id: r.policy, summary: r.summary, crossEffects: r.crossEffects })) };
     sendJson(res, 200, body);

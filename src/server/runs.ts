@@ -119,7 +119,7 @@ export class RunManager {
       createdAt: manifest.createdAt,
       runs: manifest.cells.length,
       incomplete,
-      meanTv: mean(finished.flatMap((s) => s.factors.map((f) => f.tv))),
+      meanTv: mean(finished.filter((s) => s.kept > 0).flatMap((s) => s.factors.map((f) => f.tv))),
       exactShare: finished.length > 0 ? finished.filter((s) => s.exact).length / finished.length : null,
       live: this.experimentLiveState(id).state,
     };
@@ -244,7 +244,8 @@ export class RunManager {
       kept: s.kept,
       status: s.status,
       exact: s.exact,
-      tv: mean(s.factors.map((f) => f.tv)),
+      // Nothing kept: no distance to speak of (the distance of an empty set would read 0.500).
+      tv: s.kept > 0 ? mean(s.factors.map((f) => f.tv)) : null,
       maxAbsDiff: s.factors.length > 0 ? Math.max(...s.factors.map((f) => f.maxAbsDiff)) : null,
       generationsPerKept: s.generationsPerKept,
       refusals: s.refusals,

@@ -16,6 +16,8 @@ import type { FieldError } from "./api-types.js";
  */
 export const runRequestSchema = runConfigSchema.omit({ out: true });
 
+type RunRequest = z.infer<typeof runRequestSchema>;
+
 export type Validation = { ok: true; config: RunConfigInput } | { ok: false; errors: FieldError[] };
 
 /** One message per zod issue (per unknown key), named by its path in the settings; worded as the CLI words it. */
@@ -80,10 +82,20 @@ function attempt(errors: FieldError[], field: string, check: () => void): boolea
  */
 export function validateRunRequest(body: unknown, runsDir: string, keyScope: KeyScope = "env"): Validation {
   const parsed = runRequestSchema.safeParse(body);
-  if (!parsed.success) return { ok: false, errors: zodFieldErrors(parsed.error, body) };
-  const input = parsed.data;
+  // Every problem at once: when some settings are malformed, the others are still checked (without them).
+  const schemaErrors = parsed.success ? [] : zodFieldErrors(parsed.error, body);
+  const bad = new Set(parsed.success ? [] : parsed.error.issues.flatMap((i) => (i.path.length > 0 ? [String(i.path[0])] : i.code === "unrecognized_keys" ? i.keys : [])));
+  let input: RunRequest;
+  if (parsed.success) input = parsed.data;
+  else {
+    const rest = body !== null && typeof body === "object" && !Array.isArray(body) ? Object.fromEntries(Object.entries(body).filter(([k]) => !bad.has(k))) : {};
+    const again = runRequestSchema.safeParse(rest);
+    if (!again.success) return { ok: false, errors: schemaErrors };
+    input = again.data;
+  }
   const errors: FieldError[] = [];
-  if (!input.prompt) errors.push({ field: "prompt", message: "a prompt is needed, e.g. \"a photo of the face of a CEO\"" });
+  const finish = (): Validation => ({ ok: false, errors: [...schemaErrors, ...errors.filter((e) => !bad.has(e.field.split(".")[0]!))] });
+  if (!input.prompt && !bad.has("prompt")) errors.push({ field: "prompt", message: "a prompt is needed, e.g. \"a photo of the face of a CEO\"" });
 
   let taxonomy: Taxonomy | undefined;
   const taxonomyOk = attempt(errors, input.professions?.length ? "professions" : "taxonomy", () => {
@@ -106,7 +118,7 @@ export function validateRunRequest(body: unknown, runsDir: string, keyScope: Key
   attempt(errors, "observer", () => void getObserver(observer, { options: input.observerOptions?.[observer] ?? {}, keyScope }));
   for (const c of input.checks ?? []) attempt(errors, "checks", () => void getObserver(c, { options: input.observerOptions?.[c] ?? {}, keyScope }));
   if (input.maxAttempts !== undefined && input.maxAttempts < n) errors.push({ field: "maxAttempts", message: `must be at least N (${n})` });
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0 || schemaErrors.length > 0) return finish();
 
   const config: RunConfigInput = { ...input, out: runsDir };
   // A driving observer blind to a controlled attribute comes back on the observer field.

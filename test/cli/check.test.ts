@@ -43,7 +43,7 @@ describe("check", () => {
     expect(dpi.stdout).toMatch(/ok: all 2 runs within tolerance/);
   });
 
-  it("refuses, with one line and exit 2, a run still in progress, an unfinished run, and bad tolerances", async () => {
+  it("refuses, with one line and exit 2, a run still in progress and bad tolerances; fails an unfinished run", async () => {
     const dir = await oneRun("debiaspi");
     writeFileSync(join(dir, "run.lock"), String(process.ppid));
     const live = await cli("check", dir);
@@ -55,8 +55,8 @@ describe("check", () => {
     const events = join(cut, "events.jsonl");
     writeFileSync(events, readFileSync(events, "utf8").split("\n").slice(0, 10).join("\n") + "\n");
     const unfinished = await cli("check", cut);
-    expect(unfinished.code).toBe(2);
-    expect(unfinished.stderr).toMatch(/is not finished \(10 of 28 images kept, no end line\); finish it with: debiaspi resume/);
+    expect(unfinished.code).toBe(1);
+    expect(unfinished.stdout).toMatch(/run\s+not finished \(no end line; continue with: debiaspi resume .*\); 10 of 28 images kept/);
 
     for (const args of [["--max-tv", "1.5"], ["--min-p", "abc"], ["--policies", "nonee"]]) {
       const r = await cli("check", cut, ...args);
@@ -65,11 +65,22 @@ describe("check", () => {
     }
   });
 
-  it("refuses an experiment with cells not done", async () => {
+  it("fails an experiment with cells not done, listing them", async () => {
     const controller = new AbortController();
     const { outcome } = await runConfig({ ...SMALL, jobs: 1 }, { signal: controller.signal, onCell: () => controller.abort() });
-    const r = await cli("check", outcome.dir);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/is not finished: \d of 4 cells not done; finish it with: debiaspi experiment --resume/);
+    const r = await cli("check", outcome.dir, "--max-tv", "1");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL: 3 of 4 runs outside tolerance/);
+    expect(r.stdout.match(/run\s+(not run yet \(no run folder\)|not finished)/g)?.length).toBe(3);
+  });
+
+  it("takes the thresholds of the experiment's check: block, and a changed block on a rerun", async () => {
+    const { outcome, path } = await runConfig({ ...SMALL, check: { maxTv: 0 } });
+    const strict = await cli("check", outcome.dir, "--policies", "none");
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/\(TV <= 0\)/);
+    writeFileSync(path, readFileSync(path, "utf8").replace("maxTv: 0\n", "maxTv: 1\n"));
+    expect((await cli("experiment", path, "--no-progress")).code).toBe(0);
+    expect((await cli("check", outcome.dir, "--policies", "none")).stdout).toMatch(/^ok: all 2 runs within tolerance \(TV <= 1;/);
   });
 });

@@ -99,7 +99,7 @@ describe("bad input: one line, exit code 2, no stack trace", () => {
     ["N < 1", ["run", "a CEO", "--n", "0"], /--n: must be at least 1/],
     ["N absurd", ["run", "a CEO", "--n", "999999999"], /--n: must be at most 100000/],
     ["N not a number", ["run", "a CEO", "--n", "ten"], /--n must be a whole number, got "ten"/],
-    ["joint twice", ["run", "a CEO", "--joint", "race,race"], /joint target "race,race" names "race" twice/],
+    ["joint twice", ["run", "a CEO", "--joint", "race,race"], /joint target "race\+race" names "race" twice/],
     ["unknown policy", ["run", "a CEO", "--policy", "magic"], /argument 'magic' is invalid. Allowed choices are none, eip, random, quota, debiaspi/],
     ["unknown provider", ["run", "a CEO", "--provider", "dalle9"], /unknown provider "dalle9"; accepted: sim/],
     ["unknown observer", ["run", "a CEO", "--observer", "oracle"], /unknown observer "oracle"; accepted: requested, self-report/],

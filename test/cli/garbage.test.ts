@@ -104,7 +104,7 @@ describe("item 10: joint weights are never silently ignored", () => {
     };
     expectOneLineError(
       await cli("run", "--config", cfg("prompt: a CEO\njoint: [[race, gender]]\njointTarget:\n  race,age:\n    black|young: 1\n"), "--out", out, "--no-progress"),
-      /jointTarget "race,age": no joint target of these attributes \(joint: race,gender\)/,
+      /jointTarget "race,age": no joint target of these attributes \(joint: race\+gender\)/,
     );
     expectOneLineError(
       await cli("run", "--config", cfg("prompt: a CEO\njointTarget:\n  race,gender:\n    black|female: 1\n"), "--out", out, "--no-progress"),

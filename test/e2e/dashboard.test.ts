@@ -4,11 +4,14 @@
  * Set DASHBOARD_SHOTS=/some/dir to keep screenshots of every page at phone and desktop width.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { parse, stringify } from "yaml";
 import type { ApiRunDetail } from "../../src/server/api-types.js";
+import { planFromFile } from "../../src/experiments/config.js";
+import { runExperiment } from "../../src/experiments/runner.js";
 import { defaultWebRoot, startDashboard, type Dashboard } from "../../src/server/server.js";
 import { packageRoot } from "../../src/util/paths.js";
 import { tempDir } from "../server/helpers.js";
@@ -138,7 +141,9 @@ describe.skipIf(!haveChromium)("dashboard in chromium", () => {
     expect(captions.filter((c) => c === "Female")).toHaveLength(6);
     // Target-versus-achieved bars and the convergence line.
     await expect(page.locator("[data-factor=gender] .bar-value").allTextContents()).resolves.toEqual(["6/6 75 %", "2/2 25 %"]);
-    await expect(page.locator(".line-chart polyline").count()).resolves.toBe(1);
+    // The convergence line is the report's Vega-Lite chart, rendered by the server.
+    await page.locator("[data-test=convergence] svg[role=img] path").first().waitFor();
+    await expect(page.locator(".line-chart").count()).resolves.toBe(0);
     // Clicking a bar filters the gallery to that category.
     await page.click("[data-factor=gender] .bar-row:nth-of-type(2)");
     await expect(page.locator("[data-test=gallery] figure.shot").count()).resolves.toBe(2);
@@ -196,16 +201,29 @@ describe.skipIf(!haveChromium)("dashboard in chromium", () => {
     await a.locator(`tr[data-run="${id}"] input`).check();
     await a.locator(`tr[data-run="${none}"] input`).check();
     await shot(a, "runs-desktop");
+    await expect(a.locator(`tr[data-run="${id}"] td[data-label=refused]`).textContent()).resolves.toBe(String(live.summary.refusals));
     await a.click("[data-test=compare]");
     await a.waitForURL(/#\/compare\//);
     await a.locator("table.compare").first().waitFor();
     const heads = await a.locator("table.compare").first().locator("thead th").allTextContents();
     expect(heads.slice(1).sort()).toEqual(["debiaspi", "none"]);
-    await expect(a.locator(".side-by-side .card.chart-card").count()).resolves.toBe(2);
-    await expect(a.locator(".line-chart polyline").count()).resolves.toBe(2);
+    // The report's charts (server-rendered Vega-Lite SVG): both runs are series of one chart, so they share one scale.
+    const charts = a.locator("[data-test=compare-charts] .dbp-report");
+    await charts.waitFor();
+    const svgs = charts.locator("svg");
+    await expect(svgs.count()).resolves.toBeGreaterThanOrEqual(2); // gender, convergence
+    await expect(a.locator(".line-chart").count()).resolves.toBe(0);
+    await expect(a.locator(".side-by-side .bar-row").count()).resolves.toBe(0);
+    const first = await svgs.first().textContent();
+    expect(first).toContain("debiaspi");
+    expect(first).toContain("none");
+    // The runs list counts refusals only in its "refused" column.
+    const listed = (await api("GET", "/api/runs")) as { runs: { id: string; refusals: number; errors: number }[] };
+    const nurse = listed.runs.find((r) => r.id === id)!;
     const thumbs = await a.$$eval(".shots.small img", (imgs) => imgs.map((i) => i.getAttribute("src") ?? ""));
     expect(thumbs.length).toBeGreaterThan(0);
     for (const src of thumbs) expect(src).toMatch(/\/thumbs\//);
+    expect(nurse.refusals).toBe(live.summary.refusals);
     await shot(a, "compare-desktop");
 
     const p = await open(phone, "#/");
@@ -244,6 +262,68 @@ describe.skipIf(!haveChromium)("dashboard in chromium", () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await shot(mobile, "experiment-phone");
     await mobile.close();
+    await page.close();
+  }, 60_000);
+
+  it("lists and opens the paper study's experiment (joint target: cell ids with +), labels whole on a phone", async () => {
+    // The bundled study, reduced to one headline of its joint part so the test stays fast: the same id and cell id shape.
+    const study = parse(readFileSync(join(packageRoot(), "studies", "debiaspi-paper.yaml"), "utf8")) as { parts: { id: string }[] } & Record<string, unknown>;
+    const joint = study.parts.find((p) => p.id === "joint")!;
+    const dir = tempDir("debiaspi-e2e-study-");
+    const path = join(dir, "debiaspi-paper.yaml");
+    writeFileSync(path, stringify({ ...study, out: d.manager.experimentsDir, parts: [{ ...joint, prompts: { set: "headlines", limit: 1 }, policies: ["none", "debiaspi"] }] }));
+    const outcome = await runExperiment(planFromFile(path));
+    expect(outcome.manifest.id).toBe("debiaspi-paper");
+    expect(outcome.manifest.cells.every((c) => c.id.includes("race+gender"))).toBe(true);
+
+    const page = await open(desktop, "#/");
+    await page.locator(`a[href="#/experiments/debiaspi-paper"]`).click();
+    await page.waitForURL(/#\/experiments\/debiaspi-paper$/);
+    await page.locator("tr[data-run]").nth(1).waitFor();
+    await expect(page.locator("tr[data-run]").count()).resolves.toBe(2);
+    await page.locator(".report .dbp-report").waitFor({ timeout: 20_000 });
+    await shot(page, "paper-study-desktop");
+    const cell = page.locator("tr[data-run] td.what a").last();
+    const prompt = await cell.textContent();
+    await cell.click();
+    await page.waitForURL(/#\/runs\/debiaspi-paper~/);
+    await expect(page.locator("h1").first().textContent()).resolves.toBe(prompt);
+    await page.locator("[data-factor='race+gender'] .bar-row").nth(13).waitFor();
+
+    // On a phone the joint cells' labels ("East Asian · Female") wrap instead of being cut.
+    const mobile = await open(phone, page.url().slice(page.url().indexOf("#")));
+    await mobile.locator("[data-factor='race+gender'] .bar-row").nth(13).waitFor();
+    const cut = await mobile.$$eval("[data-factor='race+gender'] .bar-label", (els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent));
+    expect(cut).toEqual([]);
+    const labels = await mobile.locator("[data-factor='race+gender'] .bar-label").allTextContents();
+    expect(labels).toContain("East Asian · Female");
+    await mobile.locator("[data-factor='race+gender']").screenshot({ path: join(SHOTS ?? dir, "dashboard-joint-bars-phone.png") });
+    await mobile.close();
+    await page.close();
+  }, 60_000);
+
+  it("the form shows every field error at once, and takes provider settings as key = value rows", async () => {
+    const page = await open(desktop, "#/new");
+    await page.fill("[data-test=prompt]", "a photo of a judge");
+    await page.fill("input[name=n]", "0");
+    await page.click("details summary");
+    await page.fill("input[name=concurrency]", "0");
+    await page.click("[data-test=start]");
+    await page.locator("[data-field=n] .field-error").filter({ hasText: "at least 1" }).waitFor();
+    await page.locator("[data-field=concurrency] .field-error").filter({ hasText: "at least 1" }).waitFor();
+    await page.fill("input[name=n]", "4");
+    await page.fill("input[name=concurrency]", "1");
+
+    // ComfyUI needs its workflow: the provider field says so until the setting is given.
+    await page.selectOption("select[name=provider]", "comfyui");
+    await page.fill("input[name=model]", "http://127.0.0.1:9");
+    await page.locator("[data-field=provider] .field-error").filter({ hasText: "workflow" }).waitFor();
+    await page.click("[data-test=add-provider-option]");
+    await page.fill("input[name=providerOptionKey]", "workflow");
+    await page.fill("input[name=providerOptionValue]", join(packageRoot(), "test", "fixtures", "comfyui-workflow.json"));
+    await page.locator("[data-field=provider] .field-error:empty").waitFor({ state: "attached" });
+    await page.locator("[data-test=start]:not([disabled])").waitFor();
+    await shot(page, "form-provider-options-desktop");
     await page.close();
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadRun } from "../../src/api.js";
 import { planFromFile } from "../../src/experiments/config.js";
 import { EXPERIMENT_FORMAT } from "../../src/experiments/folder.js";
 import { loadReportInput } from "../../src/experiments/load.js";
@@ -56,10 +57,10 @@ describe("experiment runner", () => {
     expect(existsSync(join(outcome.dir, "findings.json"))).toBe(false);
     const r = await cli("experiment", "--resume", outcome.dir, "--json");
     expect(r.code).toBe(0);
-    const json = JSON.parse(r.stdout) as { counts: { complete: number }; incomplete: string[]; findings: unknown[] };
+    const json = JSON.parse(r.stdout) as { counts: { complete: number }; incomplete: string[]; perCell: { status: string }[] };
     expect(json.counts.complete).toBe(4);
     expect(json.incomplete).toEqual([]);
-    expect(json.findings.length).toBeGreaterThan(0);
+    expect(json.perCell.map((c) => c.status)).toEqual(["complete", "complete", "complete", "complete"]);
     expect(existsSync(join(outcome.dir, "findings.json"))).toBe(true);
   });
 
@@ -67,7 +68,14 @@ describe("experiment runner", () => {
     const { outcome, path } = await runConfig(SMALL);
     const config = readFileSync(path, "utf8").replace("n: 14", "n: 12");
     writeFileSync(path, config);
-    await expect(runExperiment(planFromFile(path))).rejects.toThrow(/holds a different plan/);
+    await expect(runExperiment(planFromFile(path))).rejects.toThrow(/was made from a different config \(4 cells there, 4 in the config, 4 new or changed\); .*start it over with --fresh .*or write to a new folder with --out DIR$/);
+    const refused = await cli("experiment", path, "--no-progress");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+    const fresh = await cli("experiment", path, "--fresh", "--no-progress", "--json");
+    expect(fresh.code).toBe(0);
+    expect((JSON.parse(fresh.stdout) as { ran: number }).ran).toBe(4);
+    expect(loadRun(join(outcome.dir, "runs", outcome.manifest.cells[0]!.id)).summary.n).toBe(12);
     writeFileSync(join(outcome.dir, "experiment.lock"), String(process.ppid));
     await expect(resumeExperiment(outcome.dir)).rejects.toThrow(/is in progress in process/);
   });

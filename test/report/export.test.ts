@@ -78,7 +78,7 @@ describe("export", () => {
     const r = await cli("export", runDir, "--format", "json", "--out", join(outcome.dir, "j"));
     expect(r.code).toBe(0);
     const doc = JSON.parse(readFileSync(join(outcome.dir, "j", "export.json"), "utf8")) as Record<string, unknown[]> & { schema: string; kind: string };
-    expect(doc.schema).toBe("debiaspi-export/1");
+    expect(doc.schema).toBe("debiaspi-export/2");
     expect(doc.kind).toBe("run");
     expect(doc.runs).toHaveLength(1);
     expect(doc.images!.length).toBe(outcome.input.runs[0]!.summary.attempts);

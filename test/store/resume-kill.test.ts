@@ -116,8 +116,11 @@ describe("resume after kill -9", () => {
   }
 });
 
-describe("Ctrl-C", () => {
-  it("stops cleanly with exit code 130, says how to resume, and the run resumes to completion", async () => {
+describe("Ctrl-C and SIGTERM", () => {
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("%s stops cleanly with exit code %i, says how to resume, and the run resumes to completion", async (signal, exitCode) => {
     const out = tempDir();
     const child = spawn(process.execPath, [BIN, ...settings(out, 2).map((a) => (a === "30" ? "40" : a))], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
@@ -127,12 +130,12 @@ describe("Ctrl-C", () => {
     const poll = setInterval(() => {
       if (countLines(out) >= 6) {
         clearInterval(poll);
-        child.kill("SIGINT");
+        child.kill(signal);
       }
     }, 2);
     const code = await new Promise<number | null>((done) => child.on("exit", (c) => done(c)));
     clearInterval(poll);
-    expect(code).toBe(130);
+    expect(code).toBe(exitCode);
     const dir = join(out, readdirSync(out)[0]!);
     expect(stderr).toContain(`continue with: debiaspi resume ${dir}`);
     expect(stderr).not.toMatch(/\n\s+at /);

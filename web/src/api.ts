@@ -65,6 +65,8 @@ export const api = {
   experiment: (id: string) => call<ApiExperimentDetail>("GET", `/api/experiments/${enc(id)}`),
   experimentReport: (id: string) => call<ApiReport>("GET", `/api/experiments/${enc(id)}/report`),
   compare: (ids: string[]) => call<ApiCompare>("GET", `/api/compare?ids=${ids.map(enc).join(",")}`),
+  convergenceChart: (id: string) => call<{ svg: string }>("GET", `/api/runs/${enc(id)}/charts/convergence`),
+  compareCharts: (ids: string[]) => call<ApiReport>("GET", `/api/compare/charts?ids=${ids.map(enc).join(",")}`),
   imageUrl: (id: string, image: string) => `/api/runs/${enc(id)}/${image.split("/").map(enc).join("/")}`,
   /** The gallery's small version of a run image ("images/<file>"), made and cached by the server. */
   thumbUrl: (id: string, image: string) => api.imageUrl(id, image.replace(/^images\//, "thumbs/")),

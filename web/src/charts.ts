@@ -1,5 +1,5 @@
 import type { ApiAttributeSummary, ApiFactorSummary } from "../../src/server/api-types.js";
-import { h, pct, s } from "./dom.js";
+import { h, pct } from "./dom.js";
 
 export interface ShareRow {
   /** Category id, or "cat|cat" for a joint cell. */
@@ -88,73 +88,6 @@ export function shareBars(rows: ShareRow[], opts: { onPick?: (key: string) => vo
       return row;
     }),
   );
-}
-
-export interface ConvergenceChart {
-  el: HTMLElement;
-  /** Re-draws with the run's latest convergence (a live run): one chart, one resize observer, per page. */
-  update(values: number[], n: number): void;
-}
-
-/**
- * A line chart of the distance to the target after each kept image, drawn at the width it is given
- * (re-drawn when that changes, so text keeps its size on a phone).
- */
-export function convergenceChart(values: number[], n: number, series: { label: string; values: number[] }[] = []): ConvergenceChart {
-  const box = h("div", { class: "line-chart" });
-  let all = series.length > 0 ? series : [{ label: "mean TV", values }];
-  const draw = (): void => {
-    const width = Math.max(240, Math.floor(box.clientWidth || 600));
-    const height = Math.round(Math.min(220, Math.max(150, width * 0.38)));
-    const m = { l: 40, r: 12, t: 10, b: 30 };
-    const w = width - m.l - m.r;
-    const ht = height - m.t - m.b;
-    const xMax = Math.max(n, ...all.map((a) => a.values.length), 1);
-    const yMax = Math.max(0.1, ...all.flatMap((a) => a.values));
-    const yTop = Math.ceil(yMax * 10) / 10;
-    const x = (i: number): number => m.l + (i / xMax) * w;
-    const y = (v: number): number => m.t + ht - (v / yTop) * ht;
-    const yTicks = [0, yTop / 2, yTop];
-    const xTicks = [0, Math.round(xMax / 2), xMax];
-    const colours = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442"];
-    const svg = s(
-      "svg",
-      { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "distance to the target (mean total variation) after each kept image" },
-      yTicks.map((t) => [
-        s("line", { x1: m.l, x2: width - m.r, y1: y(t), y2: y(t), class: "grid" }),
-        s("text", { x: m.l - 6, y: y(t) + 4, "text-anchor": "end", class: "tick" }, t.toFixed(2)),
-      ]),
-      xTicks.map((t) => s("text", { x: x(t), y: height - m.b + 16, "text-anchor": "middle", class: "tick" }, String(t))),
-      s("text", { x: m.l + w / 2, y: height - 2, "text-anchor": "middle", class: "axis" }, "images kept"),
-      all.map((a, k) =>
-        a.values.length > 0
-          ? s("polyline", {
-              points: a.values.map((v, i) => `${x(i + 1).toFixed(1)},${y(v).toFixed(1)}`).join(" "),
-              fill: "none",
-              stroke: colours[k % colours.length]!,
-              "stroke-width": 2,
-              "stroke-linejoin": "round",
-            })
-          : null,
-      ),
-    );
-    box.replaceChildren(svg);
-    if (series.length > 1) {
-      box.appendChild(
-        h("div", { class: "legend" }, series.map((a, k) => [h("span", { class: "key", style: `background:${colours[k % colours.length]}` }), `${a.label} `])),
-      );
-    }
-  };
-  new ResizeObserver(() => draw()).observe(box);
-  requestAnimationFrame(draw);
-  return {
-    el: box,
-    update(latest, latestN) {
-      all = [{ label: "mean TV", values: latest }];
-      n = latestN;
-      draw();
-    },
-  };
 }
 
 /** An image's observed labels for the given attributes ("woman · Black"), "?" where not seen. */

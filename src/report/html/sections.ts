@@ -512,14 +512,10 @@ ${agreement ?? ""}
 <div class="gallery" data-filter="all">${body}</div></section>`;
 }
 
-/**
- * The report's sections as HTML (no document around them): title, findings, summary, charts, side
- * effects, cost and gallery. Charts are rendered to inline SVG here.
- */
-export async function renderReportSections(input: ReportInput, options: SectionOptions): Promise<string> {
-  const prefix = options.idPrefix ?? "dbp-";
+/** The context of a rendering: catalog, grouping, ids and the chart renderer. */
+function reportContext(input: ReportInput, prefix: string): Context {
   let charts = 0;
-  const ctx: Context = {
+  return {
     input,
     catalog: buildCatalog(input.runs),
     grouping: groupRuns(input),
@@ -529,6 +525,26 @@ export async function renderReportSections(input: ReportInput, options: SectionO
       return { svg: raw(c.svg), width: c.width };
     },
   };
+}
+
+/**
+ * Only the report's charts (target vs achieved per attribute, joint heatmaps, convergence), with the
+ * report's stylesheet scope: the dashboard's comparison shows these for the runs it compares, each run
+ * a series of one chart, so the runs share one scale.
+ */
+export async function renderChartSections(input: ReportInput, options: Pick<SectionOptions, "idPrefix"> = {}): Promise<string> {
+  const ctx = reportContext(input, options.idPrefix ?? "dbp-");
+  if (input.runs.length === 0) return html`<div class="dbp-report"></div>`.value;
+  const parts = [await attributesSection(ctx), await jointSection(ctx), await convergenceSection(ctx)].filter((p): p is SafeHtml => p !== undefined);
+  return html`<div class="dbp-report">${join(parts, "\n")}</div>`.value;
+}
+
+/**
+ * The report's sections as HTML (no document around them): title, findings, summary, charts, side
+ * effects, cost and gallery. Charts are rendered to inline SVG here.
+ */
+export async function renderReportSections(input: ReportInput, options: SectionOptions): Promise<string> {
+  const ctx = reportContext(input, options.idPrefix ?? "dbp-");
   if (input.runs.length === 0) {
     const present = new Set<string>();
     return html`<div class="dbp-report">${header(ctx, present)}<p class="muted">No finished run to report yet.</p></div>`.value;

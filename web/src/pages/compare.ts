@@ -1,13 +1,19 @@
 import type { ApiRunDetail } from "../../../src/server/api-types.js";
 import { api } from "../api.js";
-import { convergenceChart, factorRows, observedCaption, shareBars, type Labels } from "../charts.js";
-import { add, h, num, pct } from "../dom.js";
+import { observedCaption, type Labels } from "../charts.js";
+import { add, h, num, pct, replace } from "../dom.js";
+import { reportElement } from "../report.js";
 import { statusBadge } from "./runs.js";
 
 /** Two or more runs side by side: headline numbers, target-versus-achieved per factor, convergence, side effects, images. */
 export async function comparePage(root: HTMLElement, arg: string): Promise<void> {
   // Split before decoding: an id may hold an (encoded) comma.
   const ids = arg.split(",").filter((s) => s.length > 0).map((s) => decodeURIComponent(s));
+  const chartsBox = h("div", { class: "compare-charts", "data-test": "compare-charts" }, h("p", { class: "hint" }, "Drawing the charts…"));
+  void api.compareCharts(ids).then(
+    (r) => replace(chartsBox, reportElement(r)),
+    (err: Error) => replace(chartsBox, h("p", { class: "hint" }, err.message)),
+  );
   const [cmp, details, attempts] = await Promise.all([
     api.compare(ids),
     Promise.all(ids.map((id) => api.run(id))),
@@ -37,8 +43,8 @@ export async function comparePage(root: HTMLElement, arg: string): Promise<void>
         metric("kept", (k) => `${runs[k]!.summary.kept} / ${runs[k]!.summary.n}`),
         metric("every bin met", (k) => (runs[k]!.summary.exact ? "yes" : "no")),
         factorIds.flatMap((fid) => [
-          metric(`TV ${fid}`, (k) => num(runs[k]!.summary.factors.find((f) => f.id === fid)?.tv)),
-          metric(`max |p-q| ${fid}`, (k) => pct(runs[k]!.summary.factors.find((f) => f.id === fid)?.maxAbsDiff, 1)),
+          metric(`TV ${fid}`, (k) => (runs[k]!.summary.kept > 0 ? num(runs[k]!.summary.factors.find((f) => f.id === fid)?.tv) : "–")),
+          metric(`max |p-q| ${fid}`, (k) => (runs[k]!.summary.kept > 0 ? pct(runs[k]!.summary.factors.find((f) => f.id === fid)?.maxAbsDiff, 1) : "–")),
         ]),
         metric("generations / kept", (k) => num(runs[k]!.summary.generationsPerKept, 2)),
         metric("refused / errors", (k) => `${runs[k]!.summary.refusals} / ${runs[k]!.summary.errors}`),
@@ -79,32 +85,8 @@ export async function comparePage(root: HTMLElement, arg: string): Promise<void>
   add(root, 
     h("div", { class: "page-head" }, h("h1", null, `${runs.length} runs side by side`), h("div", { class: "actions" }, h("a", { class: "btn", href: "#/" }, "All runs"))),
     h("section", { class: "card" }, headline),
-    factorIds.map((fid) =>
-      h(
-        "section",
-        null,
-        h("h2", null, `Target vs achieved: ${fid.replace(/\+/g, " × ")}`),
-        h(
-          "div",
-          { class: "side-by-side" },
-          runs.map((r, k) => {
-            const f = r.summary.factors.find((x) => x.id === fid);
-            return h(
-              "div",
-              { class: "card chart-card" },
-              h("h3", null, name(k), h("small", null, f ? ` TV ${num(f.tv)}` : "")),
-              f ? shareBars(factorRows(f, r.summary.attributes[f.attributes[0]!], labels), { caption: `${name(k)} ${fid}` }) : h("p", { class: "hint" }, "not controlled in this run"),
-            );
-          }),
-        ),
-      ),
-    ),
-    h(
-      "section",
-      { class: "card chart-card" },
-      h("h3", null, "Convergence", h("small", null, " mean TV after each kept image")),
-      convergenceChart([], Math.max(...runs.map((r) => r.summary.n)), runs.map((r, k) => ({ label: name(k), values: r.summary.convergence }))).el,
-    ),
+    // The report's charts: each run a series of one chart per attribute, so every panel has the same scale.
+    chartsBox,
     effects,
     h("h2", null, "Images kept"),
     h(

@@ -64,6 +64,40 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
   const provider = h("select", { name: "provider" }, options.providers.map((p) => h("option", { value: p.id, selected: p.id === options.defaults.provider }, p.id)));
   const model = h("input", { type: "text", name: "model", placeholder: "model or URL" });
   const providerHint = h("div", { class: "hint" });
+  // Provider settings as key = value rows (the CLI's -P key=value): a value that reads as JSON (30, true, {"a":1}) is sent as such, else as text.
+  const optionRows = h("div", { class: "kv-rows", "data-test": "provider-options" });
+  const addOption = (key = "", value = ""): void => {
+    const k = h("input", { type: "text", name: "providerOptionKey", placeholder: "setting, e.g. workflow", value: key, "aria-label": "provider setting name", autocomplete: "off" });
+    const v = h("input", { type: "text", name: "providerOptionValue", placeholder: "value, e.g. ./workflow_api.json", value, "aria-label": "provider setting value", autocomplete: "off" });
+    const row = h("div", { class: "kv-row" }, k, h("span", { "aria-hidden": "true" }, "="), v);
+    const remove = h("button", { type: "button", class: "btn small", "aria-label": "remove this setting" }, "×");
+    remove.addEventListener("click", () => {
+      row.remove();
+      changed();
+    });
+    row.append(remove);
+    optionRows.append(row);
+  };
+  const addOptionBtn = h("button", { type: "button", class: "btn small", "data-test": "add-provider-option" }, "Add a provider setting");
+  addOptionBtn.addEventListener("click", () => {
+    addOption();
+    optionRows.querySelector<HTMLInputElement>(".kv-row:last-child input")?.focus();
+  });
+  const providerOptions = (): Record<string, unknown> | undefined => {
+    const out: Record<string, unknown> = {};
+    for (const row of optionRows.querySelectorAll(".kv-row")) {
+      const [k, v] = [...row.querySelectorAll("input")].map((i) => i.value);
+      if (!k?.trim()) continue;
+      let value: unknown = v ?? "";
+      try {
+        value = JSON.parse(v ?? "");
+      } catch {
+        // plain text
+      }
+      out[k.trim()] = value;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  };
   const observer = h("select", { name: "observer" }, options.observers.map((o) => h("option", { value: o.id, selected: o.id === options.defaults.observer }, o.id)));
   const observerHint = h("div", { class: "hint" });
   const mode = h("select", { name: "mode" }, ["direct", "choice"].map((m) => h("option", { value: m, selected: m === options.defaults.mode }, m)));
@@ -243,7 +277,7 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
     jointField.hidden = ids.length < 2;
     if (isJoint()) {
       const group = jointGroup().map((id) => attrById.get(id)!);
-      const key = jointGroup().join(",");
+      const key = jointGroup().join("+");
       const box = h("div", { class: "field target", "data-field": `jointTarget.${key}` });
       box.append(
         h("div", { class: "target-head" }, h("strong", null, `Target over ${group.map((a) => a.label).join(" × ")}`), modeSwitch("joint-mode", jointMode, (m) => {
@@ -288,7 +322,7 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
     if (isJoint()) {
       out.attributes = [];
       out.joint = [jointGroup()];
-      if (jointMode === "weights") out.jointTarget = { [jointGroup().join(",")]: Object.fromEntries(jointWeights) };
+      if (jointMode === "weights") out.jointTarget = { [jointGroup().join("+")]: Object.fromEntries(jointWeights) };
     } else {
       out.attributes = ids;
       const target: Record<string, Record<string, number>> = {};
@@ -309,6 +343,7 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
     out.maxAttempts = num(maxAttempts);
     out.provider = model.value.trim() && provider.value !== "sim" ? `${provider.value}:${model.value.trim()}` : provider.value;
     out.observer = observer.value;
+    out.providerOptions = providerOptions();
     const lat = num(latency);
     if (lat !== undefined && provider.value === "sim") out.sim = { latencyMs: lat };
     for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
@@ -343,6 +378,7 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
       h("h2", null, "Model and observer"),
       h("div", { class: "row" }, field("provider", "Provider", [provider, model], undefined), field("observer", "Observer (reads who is in each image)", observer)),
       providerHint,
+      h("div", { class: "field", "data-field": "providerOptions" }, h("label", null, "Provider settings"), optionRows, addOptionBtn, h("div", { class: "hint" }, "What -P key=value sets on the command line, e.g. workflow = ./workflow_api.json for ComfyUI, steps = 30 for A1111. Keys never go here: they come from the server's environment."), h("div", { class: "field-error", role: "alert" })),
       observerHint,
       h(
         "details",

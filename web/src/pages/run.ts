@@ -1,6 +1,6 @@
 import type { ApiAttempt, ApiEnd, ApiLiveState, ApiRunDetail, ApiSummary } from "../../../src/server/api-types.js";
 import { api } from "../api.js";
-import { attributeRows, cellLabel, convergenceChart, factorRows, observedCaption, shareBars, type Labels } from "../charts.js";
+import { attributeRows, cellLabel, factorRows, observedCaption, shareBars, type Labels } from "../charts.js";
 import { add, h, num, pct, replace, when } from "../dom.js";
 import { reportElement } from "../report.js";
 import { statusBadge } from "./runs.js";
@@ -31,7 +31,7 @@ function measurementTables(s: ApiSummary, labels: Labels): HTMLElement {
       h(
         "table",
         { class: "data" },
-        h("caption", null, `${f.attributes.map((a) => s.attributes[a]?.label ?? a).join(" × ")}: TV ${num(f.tv)}, max |p-q| ${pct(f.maxAbsDiff, 1)}, ${f.exact ? "every bin met" : "not every bin met"}`),
+        h("caption", null, `${f.attributes.map((a) => s.attributes[a]?.label ?? a).join(" × ")}: ${s.kept > 0 ? `TV ${num(f.tv)}, max |p-q| ${pct(f.maxAbsDiff, 1)}, ` : "nothing kept yet, "}${f.exact ? "every bin met" : "not every bin met"}`),
         h("thead", null, h("tr", null, h("th", null, "category"), h("th", null, "target"), h("th", null, "bin"), h("th", null, "kept"), h("th", null, "share"))),
         h(
           "tbody",
@@ -92,7 +92,7 @@ export async function runPage(root: HTMLElement, arg: string): Promise<() => voi
         ["set apart", String(set)],
         ["refused", String(summary.refusals)],
         ["errors", String(summary.errors)],
-        ["TV", num(summary.factors.length > 0 ? summary.factors.reduce((a, f) => a + f.tv, 0) / summary.factors.length : null)],
+        ["TV", num(summary.kept > 0 && summary.factors.length > 0 ? summary.factors.reduce((a, f) => a + f.tv, 0) / summary.factors.length : null)],
         ["exact", summary.exact ? "yes" : "no"],
         ...(summary.costUsd > 0 ? [["cost", `$${summary.costUsd.toFixed(3)}`]] : []),
       ].map(([k, v]) => h("div", null, h("dt", null, k!), h("dd", null, v!))),
@@ -129,8 +129,34 @@ export async function runPage(root: HTMLElement, arg: string): Promise<() => voi
   // ---- charts
   const chartsBox = h("div", { class: "charts" });
   const sideBox = h("div", { class: "charts" });
-  const convergence = convergenceChart(summary.convergence, summary.n);
-  const convergenceCard = h("section", { class: "card chart-card" }, h("h3", null, "Convergence", h("small", null, " mean TV to the target after each kept image")), convergence.el);
+  // The report's convergence chart (Vega-Lite, rendered to SVG by the server), redrawn at most every 1.5 s while the run goes on.
+  const convergenceBox = h("div", { class: "vega-chart", "data-test": "convergence" });
+  let drawing = false;
+  let again = false;
+  const drawConvergence = (): void => {
+    if (drawing) {
+      again = true;
+      return;
+    }
+    drawing = true;
+    void api
+      .convergenceChart(id)
+      .then(
+        (c) => (convergenceBox.innerHTML = c.svg),
+        (err: Error) => replace(convergenceBox, h("p", { class: "hint" }, err.message)),
+      )
+      .finally(() =>
+        window.setTimeout(() => {
+          drawing = false;
+          if (again) {
+            again = false;
+            drawConvergence();
+          }
+        }, 1500),
+      );
+  };
+  drawConvergence();
+  const convergenceCard = h("section", { class: "card chart-card" }, h("h3", null, "Convergence", h("small", null, " mean TV to the target after each kept image")), convergenceBox);
   const drawCharts = (): void => {
     replace(
       chartsBox,
@@ -139,7 +165,7 @@ export async function runPage(root: HTMLElement, arg: string): Promise<() => voi
         return h(
           "section",
           { class: "card chart-card", "data-factor": f.id },
-          h("h3", null, `${title}: target vs achieved`, h("small", null, ` TV ${num(f.tv)}`)),
+          h("h3", null, `${title}: target vs achieved`, h("small", null, summary.kept > 0 ? ` TV ${num(f.tv)}` : " nothing kept yet")),
           shareBars(factorRows(f, summary.attributes[f.attributes[0]!], labels), {
             caption: title,
             picked: picked?.factor === f.id ? picked.key : undefined,
@@ -290,7 +316,7 @@ export async function runPage(root: HTMLElement, arg: string): Promise<() => voi
     summary = JSON.parse((e as MessageEvent<string>).data) as ApiSummary;
     drawHead();
     drawCharts();
-    convergence.update(summary.convergence, summary.n);
+    drawConvergence();
     loadReport();
   });
   es.addEventListener("state", (e) => {

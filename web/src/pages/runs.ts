@@ -53,7 +53,7 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
       h("td", { "data-label": "TV", class: "numc", title: "mean total variation from the target (0 = on target)" }, num(r.tv)),
       h("td", { "data-label": "max |p-q|", class: "numc" }, pct(r.maxAbsDiff, 1)),
       h("td", { "data-label": "gen/kept", class: "numc" }, num(r.generationsPerKept, 2)),
-      h("td", { "data-label": "refused", class: "numc" }, String(r.refusals + r.errors)),
+      h("td", { "data-label": "refused", class: "numc", title: `${r.refusals} refused by the provider${r.errors > 0 ? `; ${r.errors} failed (errors)` : ""}` }, String(r.refusals)),
     );
   };
 
