@@ -10,7 +10,7 @@ import { createProvider, parseProviderSpec, wrapProvider } from "./providers/ind
 import type { ImageProvider } from "./providers/types.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder, type LoadedRun } from "./store/run-folder.js";
-import { MemorySink } from "./store/sink.js";
+import { MemorySink, type RunSink } from "./store/sink.js";
 import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.js";
 import { packageVersion } from "./util/paths.js";
 
@@ -99,6 +99,19 @@ async function execute(
     const { observer, checkers } = buildObservers(resolved);
     const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
     const memory = folder ? undefined : new MemorySink();
+    // What this run appends, kept so the summary does not read the whole log again at the end.
+    const appended: RunEvent[] = [];
+    const inner: RunSink = folder ?? memory!;
+    const sink: RunSink = {
+      writeImage: (bytes, mime) => inner.writeImage(bytes, mime),
+      readImage: (path) => inner.readImage(path),
+      writePending: (rec) => inner.writePending(rec),
+      clearPending: (i) => inner.clearPending(i),
+      append: (event) => {
+        inner.append(event);
+        if (folder) appended.push(event);
+      },
+    };
     if (folder) options.onStart?.(folder.dir);
     const result = await runLoop({
       settings: { prompt: config.prompt, seed: config.seed, concurrency: config.concurrency, maxAttempts: config.maxAttempts, overflow: config.overflow },
@@ -109,7 +122,7 @@ async function execute(
       provider,
       observer,
       checkers,
-      sink: folder ?? memory!,
+      sink,
       history: history.events,
       pending: history.pending,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -117,7 +130,7 @@ async function execute(
       ...(options.now ? { now: options.now } : {}),
     });
     folder?.close();
-    const events = folder ? folder.read(false).events : [...history.events, ...memory!.events];
+    const events = [...history.events, ...(folder ? appended : memory!.events)];
     return { summary: summarizeRun(folder?.dir ?? "(memory)", record, events), result };
   } finally {
     folder?.close();

@@ -49,6 +49,7 @@ function addRunOptions(cmd: Command): Command {
     .option("--check <list>", "further observers that look at every image and are compared with --observer, comma-separated", nonEmptyList("--check"))
     .option("--professions <list>", "categories of the profession attribute, comma-separated", nonEmptyList("--professions"))
     .option("--latency <ms>", "sim: simulated latency per image in ms", nonNegativeNumber("--latency"))
+    .option("--no-render", "sim: draw no PNG (the self-report, truth and every measurement stay the same)")
     .option("--config <file>", "YAML or JSON file with the same settings; flags override it")
     .option("--json", "print one JSON object instead of tables")
     .option("--no-progress", "no progress bar");

@@ -150,14 +150,13 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       ...(checks && checks.length > 0 ? { checks } : {}),
       decision,
       kept: 0,
-      tally: {},
     };
     account({ ...event, i: rec.i });
-    // account() counted it; fill in the state after it.
+    // account() counted it; fill in the kept count after it (the cells follow from decision and observation).
     event.kept = tally.kept;
-    event.tally = tally.snapshot();
     sink.append(event);
-    sink.clearPending(rec.i);
+    // Only an attempt with an image had a pending file written (refusals and errors never do).
+    if (rec.image !== undefined) sink.clearPending(rec.i);
     return event;
   }
 

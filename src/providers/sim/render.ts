@@ -625,9 +625,11 @@ function hueOf(c: RGB): number {
 /** Render the portrait and encode it as an opaque RGBA PNG. */
 export function renderPortrait(spec: PortraitSpec): Uint8Array {
   const { width, height, data } = renderPortraitRGBA(spec);
-  const png = new PNG({ width, height });
-  png.data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const buf = PNG.sync.write(png, { colorType: 6, filterType: 1, deflateLevel: 6 });
+  // A plain {width, height, data} for the synchronous packer: `new PNG()` would build stream parsers
+  // whose set-up waits on process.nextTick, and a loop that never yields to the event loop (sim at
+  // latency 0) would keep every one of them, with its pixel buffer, alive until the run ends.
+  const image = { width, height, gamma: 0, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) } as unknown as PNG;
+  const buf = PNG.sync.write(image, { colorType: 6, filterType: 1, deflateLevel: 6 });
   // Copy out: small Buffers may be views into Node's shared pool.
   return new Uint8Array(buf);
 }
