@@ -1,7 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve as resolvePath } from "node:path";
-import { loadRun, resume, run } from "../api.js";
-import type { RunConfigInput } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import type { ImageProvider } from "../providers/types.js";
 import type { ReportInput } from "../report/model.js";
@@ -21,11 +19,12 @@ import {
   type ExperimentManifest,
 } from "./folder.js";
 import { loadReportInput } from "./load.js";
+import { runCell, type CellAction } from "./cell.js";
+import { CellPool, cellWorkerScript } from "./cell-pool.js";
 
 export interface CellReport {
   cell: ExperimentCell;
-  /** "skipped": finished before this invocation; "ran": started fresh; "resumed": continued. */
-  action: "skipped" | "ran" | "resumed";
+  action: CellAction;
   summary: RunSummary;
   ms: number;
   /** Cells finished so far (skipped ones included) and in all. */
@@ -41,8 +40,13 @@ export interface ExperimentRunOptions {
   onCell?: (report: CellReport) => void;
   /** Called once the experiment folder exists, with its path and the number of cells. */
   onStart?: (dir: string, total: number) => void;
-  /** Build the provider of a cell yourself (tests, custom backends). */
+  /** Build the provider of a cell yourself (tests, custom backends); cells then run in this thread. */
   provider?: (cell: ExperimentCell) => ImageProvider;
+  /**
+   * Run cells in worker threads, one per job, so `jobs` cells use as many cores (default: when jobs > 1,
+   * the compiled worker script exists, and neither `provider` nor `now` is given, which cannot cross threads).
+   */
+  threads?: boolean;
   now?: () => Date;
 }
 
@@ -92,29 +96,6 @@ function openFolder(plan: PlannedExperiment, now: Date): { dir: string; manifest
   return { dir, manifest };
 }
 
-/** Runs, resumes or skips one cell. */
-async function runCell(dir: string, cell: ExperimentCell, options: ExperimentRunOptions): Promise<{ action: CellReport["action"]; summary: RunSummary }> {
-  const runDir = join(dir, RUNS_DIR, cell.id);
-  const common = {
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.provider ? { provider: options.provider(cell) } : {}),
-    ...(options.now ? { now: options.now } : {}),
-  };
-  if (existsSync(join(runDir, "run.json"))) {
-    const loaded = loadRun(runDir);
-    // A cell stopped by a failing provider or observer is tried again (the service may be back); a
-    // complete cell, or one that spent its budget, is done.
-    if (loaded.summary.status === "complete" || loaded.summary.status === "budget") return { action: "skipped", summary: loaded.summary };
-    const outcome = await resume(runDir, common);
-    return { action: "resumed", summary: outcome.summary };
-  }
-  // A folder without run.json was cut off while being created: it holds nothing yet.
-  if (existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
-  const settings = { ...cell.settings, out: join(dir, RUNS_DIR) } as RunConfigInput;
-  const outcome = await run(settings, { ...common, dir: runDir });
-  return { action: "ran", summary: outcome.summary };
-}
-
 async function execute(dir: string, manifest: ExperimentManifest, jobs: number, options: ExperimentRunOptions): Promise<ExperimentOutcome> {
   const unlock = lockExperiment(dir);
   const total = manifest.cells.length;
@@ -126,17 +107,23 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
   const onAbort = (): void => stop.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const cellOptions = { ...options, signal: stop.signal };
+  let pool: CellPool | undefined;
   try {
     options.onStart?.(dir, total);
     const queue = [...manifest.cells];
-    const worker = async (): Promise<void> => {
+    const width = Math.max(1, Math.min(jobs, total));
+    const script = cellWorkerScript();
+    const threaded = (options.threads ?? width > 1) && width > 1 && script !== undefined && !options.provider && !options.now;
+    if (threaded) pool = new CellPool(script, width, stop.signal);
+    const runOne = (cell: ExperimentCell, slot: number): ReturnType<typeof runCell> => (pool ? pool.run(slot, dir, cell) : runCell(dir, cell, cellOptions));
+    const worker = async (slot: number): Promise<void> => {
       for (;;) {
         if (stop.signal.aborted) return;
         const cell = queue.shift();
         if (!cell) return;
         const started = Date.now();
         try {
-          const { action, summary } = await runCell(dir, cell, cellOptions);
+          const { action, summary } = await runOne(cell, slot);
           if (action !== "skipped") ran += 1;
           if (summary.status !== "incomplete") done += 1;
           options.onCell?.({ cell, action, summary, ms: Date.now() - started, done, total });
@@ -147,8 +134,9 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, total)) }, worker));
+    await Promise.all(Array.from({ length: width }, (_, slot) => worker(slot)));
   } finally {
+    await pool?.close();
     options.signal?.removeEventListener("abort", onAbort);
     unlock();
   }
