@@ -68,6 +68,13 @@ export const MAX_CONSECUTIVE_ERRORS = 10;
  */
 export const MAX_CONSECUTIVE_OBSERVER_FAILURES = MAX_CONSECUTIVE_ERRORS;
 
+/**
+ * How long free slots may idle, with the requests in flight expected to fill the last bins, before the
+ * loop over-requests (see `wanted`). A provider that answers within it (sim at latency 0, a cache)
+ * never triggers the rule, so such runs issue exactly the same requests as without it.
+ */
+export const ENDGAME_GRACE_MS = 20;
+
 const isoNow = (now?: () => Date): string => (now ? now() : new Date()).toISOString();
 
 /**
@@ -172,9 +179,21 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   let message: string | undefined;
 
   const keepRate = (): number => (tally.kept + 1) / (Math.max(produced, tally.kept) + 1);
+  // Set once slots have idled ENDGAME_GRACE_MS with the requests in flight expected to cover what is left.
+  let endgame = false;
+  // Aborted when an end game's set is complete: the over-requested generations still in flight are
+  // cancelled (nothing recorded, as on Ctrl-C) instead of waited for.
+  const overRequested = new AbortController();
+  const requestSignal = input.signal ? AbortSignal.any([input.signal, overRequested.signal]) : overRequested.signal;
   const wanted = (): boolean => {
     if (done()) return false;
-    if (closed) return tally.left - inFlight.size * keepRate() > 1e-9;
+    if (closed) {
+      const covered = inFlight.size * keepRate();
+      if (tally.left - covered > 1e-9) return true;
+      // End game: about two standard deviations more than expected to be needed, so that a few misses
+      // among the last requests do not cost another whole round of provider latency.
+      return endgame && covered < tally.left + 2 * Math.sqrt(tally.left);
+    }
     return produced + inFlight.size < target.n;
   };
 
@@ -190,9 +209,9 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       let result: GenerateResult | undefined;
       let error: string | undefined;
       try {
-        result = await input.provider.generate({ prompt, seed, ...(input.signal ? { signal: input.signal } : {}) });
+        result = await input.provider.generate({ prompt, seed, signal: requestSignal });
       } catch (e) {
-        if (input.signal?.aborted) {
+        if (requestSignal.aborted) {
           // Cancelled: nothing came back, nothing to record; resume issues it again.
           if (request.kind === "direct") tally.changePending(request.cells, -1);
           policy.settle?.(request, { produced: false });
@@ -257,7 +276,20 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       launch();
     }
     if (inFlight.size === 0) break;
-    await Promise.race(inFlight.values());
+    const idle =
+      closed && !endgame && !stopReason && !input.signal?.aborted && inFlight.size < settings.concurrency && attempts + inFlight.size < settings.maxAttempts;
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = idle
+      ? new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            endgame = true;
+            resolve();
+          }, ENDGAME_GRACE_MS);
+        })
+      : undefined;
+    await Promise.race(graceOver ? [...inFlight.values(), graceOver] : inFlight.values());
+    clearTimeout(timer);
+    if (endgame && done() && inFlight.size > 0) overRequested.abort();
   }
 
   if (input.signal?.aborted) return { status: "stopped", kept: tally.kept, attempts };
