@@ -4,7 +4,7 @@
  *   npm run bench                 prints the Markdown tables to stdout (progress on stderr)
  *   npm run bench -- --write      also writes them into BENCHMARKS.md
  *
- * Options (for development): --only policy,overhead,throughput,faces   --prompts K (first K prompts only).
+ * Options (for development): --only policy,overhead,throughput,faces,scaling   --prompts K (first K prompts only).
  * --write is refused with either, so BENCHMARKS.md always holds a full run.
  */
 import { writeFileSync } from "node:fs";
@@ -31,9 +31,10 @@ import { THROUGHPUT_LATENCY_MS, THROUGHPUT_LEVELS, THROUGHPUT_PROMPT, THROUGHPUT
 import { fmt, mdTable, median, pct, progress } from "./util.js";
 import { facesModelInfo } from "../src/observers/faces.js";
 import { FACES_IMAGES, FACES_REPS, FACES_SIZE, facesBench, facesTable, type FacesBenchResult } from "./faces.js";
+import { scalingBench, scalingRatios, scalingTable, type ScalingRow } from "./scaling.js";
 
-type Section = "policy" | "overhead" | "throughput" | "faces";
-const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces"];
+type Section = "policy" | "overhead" | "throughput" | "faces" | "scaling";
+const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "scaling"];
 
 interface Args {
   write: boolean;
@@ -62,7 +63,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (!Number.isInteger(k) || k < 1) throw new Error("--prompts needs a whole number >= 1");
       args.prompts = k;
     } else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces] [--prompts K]\n");
+      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,scaling] [--prompts K]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -337,6 +338,22 @@ the group photo with several faces runs at ${fmt(slowest, 2)} images/s, since fa
 `;
 }
 
+function scalingSection(rows: readonly ScalingRow[]): string {
+  return `## 5. Scaling
+
+Whole runs on disk (run folder, events.jsonl, images), the way \`debiaspi run\` writes them, each in its own
+process (its peak RSS is \`process.resourceUsage().maxRSS\`): sim at latency 0, debiaspi direct/discard unless the
+case names another policy, prompt "a photo of the face of a CEO", seed 11, concurrency 4, race x gender (14 cells)
+or race x gender x age x body type (224 cells). *rendered*: a PNG per generation (\`sim: { render: true }\`, the
+default); *no render*: \`--no-render\`. The paper study is studies/debiaspi-paper.yaml (concurrency 1 per cell),
+with \`--jobs 1\` and \`--jobs 2\` (cells in worker threads). *us per generation*: wall time / images generated.
+
+${scalingTable(rows)}
+
+${scalingRatios(rows).map((l) => `- ${l}`).join("\n")}
+`;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
@@ -350,6 +367,7 @@ async function main(): Promise<void> {
   if (args.only.includes("overhead")) sections.push(overheadSection(await overheadBench(benchPrompts())));
   if (args.only.includes("throughput")) sections.push(throughputSection(await throughputBench()));
   if (args.only.includes("faces")) sections.push(facesSection(await facesBench()));
+  if (args.only.includes("scaling")) sections.push(scalingSection(scalingBench()));
   const seconds = (performance.now() - t0) / 1000;
   progress(`done in ${seconds.toFixed(1)} s`);
 
@@ -365,7 +383,7 @@ Everything here runs against \`sim\`, the simulated biased text-to-image model (
 the self-report observer. The numbers say how the control policies and the engine behave on that model; they are
 not measurements of any real text-to-image model. Re-running gives the same policy tables (all seeds are fixed);
 the timings vary with the machine and its load. Sections: 1. policies (quality and cost), 2. engine overhead,
-3. throughput under latency, 4. the \`faces\` observer's speed on CPU (real sample photographs and sim renders).
+3. throughput under latency, 4. the \`faces\` observer's speed on CPU (real sample photographs and sim renders), 5. scaling.
 `;
   const body = sections.join("\n");
   process.stdout.write(`${body}\n`);
