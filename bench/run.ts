@@ -11,6 +11,7 @@ import { writeFileSync } from "node:fs";
 import { cpus, platform, release } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../src/util/paths.js";
+import { ENDGAME_GRACE_MS } from "../src/engine/engine.js";
 import { OVERHEAD_N, OVERHEAD_RUNS, OVERHEAD_RUNS_PNG, overheadBench, overheadTable, type OverheadResult } from "./overhead.js";
 import {
   exactOverviewTable,
@@ -307,9 +308,11 @@ Mean per level: ${perLevel.join("; ")}.
 
 Goal (at least 12 images/s at concurrency ${top}, exactness unchanged): ${pass ? "PASS" : "**FAIL**"}; slowest run at C=${top}:
 ${fmt(minTop, 2)} images/s; ${allExact ? "every run at every concurrency was exact" : "**not every run was exact**"}.
-The gap to the ideal comes from discarded generations (gen/kept above 1) and from the tail of a run: near the end
-the loop launches only as many requests as the remaining images need (discounted by the keep rate), so slots idle
-while the last images are in flight.
+The gap to the ideal comes from discarded generations (gen/kept above 1: every round of C generations takes the
+full latency, so a run needs at least generations / C rounds) and from the tail of a run: once free slots have idled
+${ENDGAME_GRACE_MS} ms with the last images covered by the requests in flight, the loop over-requests (about two standard
+deviations more than the keep rate says) so that a miss does not cost another round, and cancels what is still in
+flight when the set completes.
 `;
 }
 
