@@ -1,8 +1,8 @@
 /**
- * A small PNG encoder for the sim renderer's opaque portraits: 8-bit RGB, the Sub filter on every row,
- * zlib (node:zlib) at a low level. The renderer's pixels are flat regions, so Sub + a fast deflate gives
- * files about as small as pngjs's default settings at a fraction of the time (pngjs filters and packs
- * in JavaScript, one pixel at a time through generic code paths).
+ * A small PNG encoder for the sim renderer's opaque portraits: 8-bit RGBA, no row filter, zlib
+ * (node:zlib) at a low level. The renderer draws flat regions, which deflate finds without a filter, so the
+ * files are about half the size of pngjs's (Sub filter, RLE strategy) in a fraction of the time (pngjs
+ * filters and packs in JavaScript, byte by byte).
  */
 import { crc32, deflateSync } from "node:zlib";
 
@@ -20,37 +20,20 @@ function chunk(type: string, body: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Encodes opaque RGBA pixels (alpha is dropped) as an RGB PNG. */
+/** Encodes opaque RGBA pixels as an RGBA PNG. */
 export function encodeOpaquePng(width: number, height: number, rgba: Uint8Array): Uint8Array {
-  if (rgba.length !== width * height * 4) throw new RangeError(`encodeOpaquePng: ${rgba.length} bytes for ${width}x${height} RGBA`);
-  const stride = width * 3 + 1;
+  const rowBytes = width * 4;
+  if (rgba.length !== rowBytes * height) throw new RangeError(`encodeOpaquePng: ${rgba.length} bytes for ${width}x${height} RGBA`);
+  // Filter type 0 (None) on every row: each row is one native copy, and zlib finds the flat regions itself.
+  const stride = rowBytes + 1;
   const raw = new Uint8Array(stride * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * stride;
-    raw[row] = 1; // Sub: each byte minus the same channel of the pixel to its left
-    let src = y * width * 4;
-    let dst = row + 1;
-    let pr = 0;
-    let pg = 0;
-    let pb = 0;
-    for (let x = 0; x < width; x++, src += 4, dst += 3) {
-      const r = rgba[src]!;
-      const g = rgba[src + 1]!;
-      const b = rgba[src + 2]!;
-      raw[dst] = (r - pr) & 0xff;
-      raw[dst + 1] = (g - pg) & 0xff;
-      raw[dst + 2] = (b - pb) & 0xff;
-      pr = r;
-      pg = g;
-      pb = b;
-    }
-  }
+  for (let y = 0; y < height; y++) raw.set(rgba.subarray(y * rowBytes, (y + 1) * rowBytes), y * stride + 1);
   const ihdr = new Uint8Array(13);
   const hv = new DataView(ihdr.buffer);
   hv.setUint32(0, width);
   hv.setUint32(4, height);
   ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // colour type: RGB
+  ihdr[9] = 6; // colour type: RGBA
   const idat = deflateSync(raw, { level: LEVEL });
   const parts = [SIGNATURE, chunk("IHDR", ihdr), chunk("IDAT", idat), chunk("IEND", new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));

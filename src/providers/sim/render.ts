@@ -622,7 +622,7 @@ function hueOf(c: RGB): number {
   return (h * 60 + 360) % 360;
 }
 
-/** Render the portrait and encode it as an opaque PNG (RGB; see png.ts). */
+/** Render the portrait and encode it as an opaque RGBA PNG (see png.ts). */
 export function renderPortrait(spec: PortraitSpec): Uint8Array {
   const { width, height, data } = renderPortraitRGBA(spec);
   return encodeOpaquePng(width, height, data);
