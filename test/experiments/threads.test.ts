@@ -18,10 +18,10 @@ describe.runIf(cellWorkerScript() !== undefined)("experiment cells in worker thr
     expect(cells.sort()).toEqual(threaded.plan.cells.map((c) => `${c.id}:ran:complete`).sort());
     expect(keptImages(threaded.outcome.input)).toEqual(keptImages(inline.outcome.input));
     expect(Object.values(keptImages(inline.outcome.input)).every((imgs) => imgs.length === 14)).toBe(true);
-  });
+  }, 120_000);
 
   it("stop their cells cleanly when aborted; the experiment resumes to the same result", async () => {
-    const config = { ...SMALL, jobs: 2, n: 40, settings: { concurrency: 1, sim: { latencyMs: 5 } } };
+    const config = { ...SMALL, jobs: 2, n: 20, settings: { concurrency: 1, sim: { latencyMs: 5 } } };
     const controller = new AbortController();
     const first = await runConfig(config, { threads: true, signal: controller.signal, onStart: () => setTimeout(() => controller.abort(), 150) });
     expect(first.outcome.interrupted).toBe(true);
@@ -30,7 +30,7 @@ describe.runIf(cellWorkerScript() !== undefined)("experiment cells in worker thr
     expect(done.counts.complete).toBe(4);
     const reference = await runConfig(config, { threads: false });
     expect(keptImages(done.input)).toEqual(keptImages(reference.outcome.input));
-  });
+  }, 120_000);
 
   it("pass a bad cell's input error back as an InputError", async () => {
     const { writeFileSync, mkdirSync } = await import("node:fs");
@@ -41,5 +41,5 @@ describe.runIf(cellWorkerScript() !== undefined)("experiment cells in worker thr
     mkdirSync(join(first.outcome.dir, "runs", cell), { recursive: true });
     writeFileSync(join(first.outcome.dir, "runs", cell, "run.json"), "{ not json");
     await expect(resumeExperiment(first.outcome.dir, { threads: true })).rejects.toMatchObject({ name: "InputError", message: expect.stringMatching(/run.json is missing or not valid JSON/) });
-  });
+  }, 120_000);
 });
