@@ -43,8 +43,9 @@ export interface ExperimentRunOptions {
   /** Build the provider of a cell yourself (tests, custom backends); cells then run in this thread. */
   provider?: (cell: ExperimentCell) => ImageProvider;
   /**
-   * Run cells in worker threads, one per job, so `jobs` cells use as many cores (default: when jobs > 1,
-   * the compiled worker script exists, and neither `provider` nor `now` is given, which cannot cross threads).
+   * Run cells in worker threads, one per job, so `jobs` cells use as many cores. Default: when jobs > 1 and
+   * there are at least THREAD_MIN_CELLS_PER_JOB cells per job (a thread takes about 0.3-1 s to load the
+   * code). Never without the compiled worker script, or with `provider` or `now` (functions cannot cross threads).
    */
   threads?: boolean;
   now?: () => Date;
@@ -61,6 +62,9 @@ export interface ExperimentOutcome {
   /** Cells run (or resumed) by this invocation. */
   ran: number;
 }
+
+/** Fewer cells per job than this run in the calling thread by default: starting the threads would cost more than they gain. */
+export const THREAD_MIN_CELLS_PER_JOB = 8;
 
 /** Creates the experiment folder for a plan, or reopens it when it holds the same plan. */
 function openFolder(plan: PlannedExperiment, now: Date): { dir: string; manifest: ExperimentManifest } {
@@ -113,7 +117,7 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
     const queue = [...manifest.cells];
     const width = Math.max(1, Math.min(jobs, total));
     const script = cellWorkerScript();
-    const threaded = (options.threads ?? width > 1) && width > 1 && script !== undefined && !options.provider && !options.now;
+    const threaded = (options.threads ?? total >= THREAD_MIN_CELLS_PER_JOB * width) && width > 1 && script !== undefined && !options.provider && !options.now;
     if (threaded) pool = new CellPool(script, width, stop.signal);
     const runOne = (cell: ExperimentCell, slot: number): ReturnType<typeof runCell> => (pool ? pool.run(slot, dir, cell) : runCell(dir, cell, cellOptions));
     const worker = async (slot: number): Promise<void> => {
