@@ -4,13 +4,14 @@
  *   npm run bench                 prints the Markdown tables to stdout (progress on stderr)
  *   npm run bench -- --write      also writes them into BENCHMARKS.md
  *
- * Options (for development): --only policy,overhead,throughput,faces,queue   --prompts K (first K prompts only).
+ * Options (for development): --only policy,overhead,throughput,faces,sse,queue,scaling   --prompts K (first K prompts only).
  * --write is refused with either, so BENCHMARKS.md always holds a full run.
  */
 import { writeFileSync } from "node:fs";
 import { cpus, platform, release } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../src/util/paths.js";
+import { ENDGAME_GRACE_MS } from "../src/engine/engine.js";
 import { OVERHEAD_N, OVERHEAD_RUNS, OVERHEAD_RUNS_PNG, overheadBench, overheadTable, type OverheadResult } from "./overhead.js";
 import {
   exactOverviewTable,
@@ -33,9 +34,10 @@ import { facesModelInfo } from "../src/observers/faces.js";
 import { sseBench, type SseBenchResult } from "./sse.js";
 import { FACES_IMAGES, FACES_REPS, FACES_SIZE, facesBench, facesTable, type FacesBenchResult } from "./faces.js";
 import { queueBench, queueSection } from "./queue.js";
+import { scalingBench, scalingRatios, scalingTable, type ScalingRow } from "./scaling.js";
 
-type Section = "policy" | "overhead" | "throughput" | "faces" | "sse" | "queue";
-const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "sse", "queue"];
+type Section = "policy" | "overhead" | "throughput" | "faces" | "sse" | "queue" | "scaling";
+const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "sse", "queue", "scaling"];
 
 interface Args {
   write: boolean;
@@ -64,7 +66,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (!Number.isInteger(k) || k < 1) throw new Error("--prompts needs a whole number >= 1");
       args.prompts = k;
     } else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,queue] [--prompts K]\n");
+      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,sse,queue,scaling] [--prompts K]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -308,9 +310,11 @@ Mean per level: ${perLevel.join("; ")}.
 
 Goal (at least 12 images/s at concurrency ${top}, exactness unchanged): ${pass ? "PASS" : "**FAIL**"}; slowest run at C=${top}:
 ${fmt(minTop, 2)} images/s; ${allExact ? "every run at every concurrency was exact" : "**not every run was exact**"}.
-The gap to the ideal comes from discarded generations (gen/kept above 1) and from the tail of a run: near the end
-the loop launches only as many requests as the remaining images need (discounted by the keep rate), so slots idle
-while the last images are in flight.
+The gap to the ideal comes from discarded generations (gen/kept above 1: every round of C generations takes the
+full latency, so a run needs at least generations / C rounds) and from the tail of a run: once free slots have idled
+${ENDGAME_GRACE_MS} ms with the last images covered by the requests in flight, the loop over-requests (about two standard
+deviations more than the keep rate says) so that a miss does not cost another round, and cancels what is still in
+flight when the set completes.
 `;
 }
 
@@ -355,6 +359,22 @@ ${mdTable(
 `;
 }
 
+function scalingSection(rows: readonly ScalingRow[]): string {
+  return `## 5. Scaling
+
+Whole runs on disk (run folder, events.jsonl, images), the way \`debiaspi run\` writes them, each in its own
+process (its peak RSS is \`process.resourceUsage().maxRSS\`): sim at latency 0, debiaspi direct/discard unless the
+case names another policy, prompt "a photo of the face of a CEO", seed 11, concurrency 4, race x gender (14 cells)
+or race x gender x age x body type (224 cells). *rendered*: a PNG per generation (\`sim: { render: true }\`, the
+default); *no render*: \`--no-render\`. The paper study is studies/debiaspi-paper.yaml (concurrency 1 per cell),
+with \`--jobs 1\` and \`--jobs 2\` (cells in worker threads). *us per generation*: wall time / images generated.
+
+${scalingTable(rows)}
+
+${scalingRatios(rows).map((l) => `- ${l}`).join("\n")}
+`;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
@@ -370,6 +390,7 @@ async function main(): Promise<void> {
   if (args.only.includes("faces")) sections.push(facesSection(await facesBench()));
   if (args.only.includes("sse")) sections.push(sseSection(await sseBench()));
   if (args.only.includes("queue")) sections.push(queueSection(await queueBench()));
+  if (args.only.includes("scaling")) sections.push(scalingSection(scalingBench()));
   const seconds = (performance.now() - t0) / 1000;
   progress(`done in ${seconds.toFixed(1)} s`);
 
@@ -385,7 +406,7 @@ Everything here runs against \`sim\`, the simulated biased text-to-image model (
 the self-report observer. The numbers say how the control policies and the engine behave on that model; they are
 not measurements of any real text-to-image model. Re-running gives the same policy tables (all seeds are fixed);
 the timings vary with the machine and its load. Sections: 1. policies (quality and cost), 2. engine overhead,
-3. throughput under latency, 4. the \`faces\` observer's speed on CPU (real sample photographs and sim renders).
+3. throughput under latency, 4. the \`faces\` observer's speed on CPU (real sample photographs and sim renders), 5. scaling.
 `;
   const body = sections.join("\n");
   process.stdout.write(`${body}\n`);

@@ -11,7 +11,7 @@ import type { ImageProvider } from "./providers/types.js";
 import type { KeyScope } from "./providers/http.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder, type LoadedRun } from "./store/run-folder.js";
-import { MemorySink } from "./store/sink.js";
+import { MemorySink, type RunSink } from "./store/sink.js";
 import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.js";
 import { expectedCallCostUsd } from "./providers/prices.js";
 import type { CostBudget } from "./engine/cost.js";
@@ -158,6 +158,19 @@ async function execute(
     const signal = options.queue ? (options.signal ? AbortSignal.any([options.signal, options.queue.lost]) : options.queue.lost) : options.signal;
     const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
     const memory = folder ? undefined : new MemorySink();
+    // What this run appends, kept so the summary does not read the whole log again at the end.
+    const appended: RunEvent[] = [];
+    const inner: RunSink = folder ?? memory!;
+    const sink: RunSink = {
+      writeImage: (bytes, mime) => inner.writeImage(bytes, mime),
+      readImage: (path) => inner.readImage(path),
+      writePending: (rec) => inner.writePending(rec),
+      clearPending: (i) => inner.clearPending(i),
+      append: (event) => {
+        inner.append(event);
+        if (folder) appended.push(event);
+      },
+    };
     if (folder) options.onStart?.(folder.dir);
     const result = await runLoop({
       settings: {
@@ -177,7 +190,7 @@ async function execute(
       observer,
       checkers,
       ...(executor ? { executor } : {}),
-      sink: folder ?? memory!,
+      sink,
       history: history.events,
       pending: history.pending,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -187,7 +200,7 @@ async function execute(
     });
     folder?.close();
     if (options.queue?.failure) throw options.queue.failure;
-    const events = folder ? folder.read(false).events : [...history.events, ...memory!.events];
+    const events = [...history.events, ...(folder ? appended : memory!.events)];
     return { summary: summarizeRun(folder?.dir ?? "(memory)", record, events), result };
   } finally {
     folder?.close();

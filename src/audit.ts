@@ -107,7 +107,6 @@ export async function audit(source: string, opts: AuditOptions): Promise<RunSumm
       ...(observations.length > 1 ? { checks: observations.slice(1) } : {}),
       decision: "kept",
       kept: i + 1,
-      tally: {},
       ms: 0,
     };
   };

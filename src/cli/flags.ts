@@ -18,6 +18,7 @@ export const FLAG_NAMES: Record<string, string> = {
   observer: "--observer",
   prompt: "PROMPT",
   "sim.latencyMs": "--latency",
+  "sim.render": "--no-render",
   rate: "--rate",
   // attributes: not one flag (--attributes and --target both name attributes), so it stays "attributes"
   checks: "--check",
@@ -130,6 +131,8 @@ export interface RunFlags {
   latency?: number;
   genderCategories?: string;
   maxCost?: number;
+  /** false with --no-render (commander's negated flag). */
+  render?: boolean;
   cache?: boolean;
   rate?: number;
   providerOption?: string[];
@@ -174,7 +177,10 @@ export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<s
   // Joint attributes are joined with "+" (race+gender) as everywhere; "," is read too (it was the flag's first form).
   if (f.joint && f.joint.length > 0) cfg.joint = f.joint.map((j) => list(j.replace(/\+/g, ",")));
   if (attributes.length > 0) cfg.attributes = attributes;
-  if (f.latency !== undefined) cfg.sim = { latencyMs: f.latency };
+  const sim: Record<string, unknown> = {};
+  if (f.latency !== undefined) sim.latencyMs = f.latency;
+  if (f.render === false) sim.render = false;
+  if (Object.keys(sim).length > 0) cfg.sim = sim;
   if (f.cache === false) cfg.cache = false;
   if (f.rate !== undefined) cfg.rate = f.rate;
   if (f.check && f.check.length > 0) cfg.checks = f.check;

@@ -56,6 +56,7 @@ function addRunOptions(cmd: Command): Command {
     .option("--latency <ms>", "sim: simulated latency per image in ms", nonNegativeNumber("--latency"))
     .option("--gender-categories <preset>", "gender categories: binary (default), non-binary, inclusive (non-binary and can't tell)")
     .option("--max-cost <usd>", "stop, resumably, before the next call would take spending past this many US dollars (list prices: debiaspi prices)", nonNegativeNumber("--max-cost"))
+    .option("--no-render", "sim: draw no PNG (the self-report, truth and every measurement stay the same)")
     .option("--config <file>", "YAML or JSON file with the same settings; flags override it")
     .option("--json", "print one JSON object instead of tables")
     .option("--no-progress", "no progress bar");

@@ -86,6 +86,13 @@ export const MAX_CONSECUTIVE_OBSERVER_FAILURES = MAX_CONSECUTIVE_ERRORS;
  */
 export const MAX_CONSECUTIVE_UNLABELLED = MAX_CONSECUTIVE_ERRORS;
 
+/**
+ * How long free slots may idle, with the requests in flight expected to fill the last bins, before the
+ * loop over-requests (see `wanted`). A provider that answers within it (sim at latency 0, a cache)
+ * never triggers the rule, so such runs issue exactly the same requests as without it.
+ */
+export const ENDGAME_GRACE_MS = 20;
+
 const isoNow = (now?: () => Date): string => (now ? now() : new Date()).toISOString();
 
 /**
@@ -175,14 +182,13 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       ...(checks && checks.length > 0 ? { checks } : {}),
       decision,
       kept: 0,
-      tally: {},
     };
     account({ ...event, i: rec.i });
-    // account() counted it; fill in the state after it.
+    // account() counted it; fill in the kept count after it (the cells follow from decision and observation).
     event.kept = tally.kept;
-    event.tally = tally.snapshot();
     sink.append(event);
-    sink.clearPending(rec.i);
+    // Only an attempt with an image had a pending file written (refusals and errors never do).
+    if (rec.image !== undefined) sink.clearPending(rec.i);
     return event;
   }
 
@@ -221,9 +227,21 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   };
 
   const keepRate = (): number => (tally.kept + 1) / (Math.max(produced, tally.kept) + 1);
+  // Set once slots have idled ENDGAME_GRACE_MS with the requests in flight expected to cover what is left.
+  let endgame = false;
+  // Aborted when an end game's set is complete: the over-requested generations still in flight are
+  // cancelled (nothing recorded, as on Ctrl-C) instead of waited for.
+  const overRequested = new AbortController();
+  const requestSignal = input.signal ? AbortSignal.any([input.signal, overRequested.signal]) : overRequested.signal;
   const wanted = (): boolean => {
     if (done()) return false;
-    if (closed) return tally.left - inFlight.size * keepRate() > 1e-9;
+    if (closed) {
+      const covered = inFlight.size * keepRate();
+      if (tally.left - covered > 1e-9) return true;
+      // End game: about two standard deviations more than expected to be needed, so that a few misses
+      // among the last requests do not cost another whole round of provider latency.
+      return endgame && covered < tally.left + 2 * Math.sqrt(tally.left);
+    }
     return produced + inFlight.size < target.n;
   };
 
@@ -245,7 +263,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       const outcome = await executor.run(
         { i, request, prompt, seed },
         {
-          ...(input.signal ? { signal: input.signal } : {}),
+          signal: requestSignal,
           onGenerated: (result, ms) => {
             release();
             rec = attemptRecord(input.now, i, request, prompt, seed, ms, result, undefined);
@@ -303,7 +321,20 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       launch();
     }
     if (inFlight.size === 0) break;
-    await Promise.race(inFlight.values());
+    const idle =
+      closed && !endgame && !stopReason && !input.signal?.aborted && inFlight.size < settings.concurrency && attempts + inFlight.size < settings.maxAttempts;
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = idle
+      ? new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            endgame = true;
+            resolve();
+          }, ENDGAME_GRACE_MS);
+        })
+      : undefined;
+    await Promise.race(graceOver ? [...inFlight.values(), graceOver] : inFlight.values());
+    clearTimeout(timer);
+    if (endgame && done() && inFlight.size > 0) overRequested.abort();
   }
 
   if (input.signal?.aborted) return { status: "stopped", kept: tally.kept, attempts };

@@ -59,7 +59,8 @@ export const attemptSchema = z.object({
   checks: z.array(observationSchema).optional(),
   decision: z.enum(["kept", "overflow", "unknown", "surplus", "refused", "error"]),
   kept: count,
-  tally: z.record(z.string(), z.record(z.string(), count)),
+  /** Old line shape only (lines once carried the whole tally); read and ignored. */
+  tally: z.record(z.string(), z.record(z.string(), count)).optional(),
 });
 
 export const endSchema = z.object({
