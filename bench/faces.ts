@@ -4,14 +4,12 @@
  * sample photographs shipped inside human's npm package, resampled to 512x512, and simulated renders
  * upscaled to 512x512.
  */
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import jpeg from "jpeg-js";
-import { PNG } from "pngjs";
+import sharp from "sharp";
 import { builtinTaxonomy } from "../src/core/taxonomy.js";
-import { closeFaceWorkers, createFacesObserver, defaultFaceWorkers, loadFaceModels, measureFaces } from "../src/observers/faces.js";
-import { decodeImage, type RgbaImage } from "../src/observers/skin-tone.js";
+import { decodeImage } from "../src/image/decode.js";
+import { FACES_MAX_SIDE, closeFaceWorkers, createFacesObserver, defaultFaceWorkers, loadFaceModels, measureFaces } from "../src/observers/faces.js";
 import { renderPortraitRGBA } from "../src/providers/sim/render.js";
 import { fmt, mdTable, median, progress } from "./util.js";
 
@@ -27,48 +25,25 @@ interface Source {
   images: number;
 }
 
-/** Bilinear resample of a region of an RGBA image to size x size. */
-function resample(img: RgbaImage, x0: number, y0: number, w: number, h: number, size: number): RgbaImage {
-  const out = new Uint8Array(size * size * 4);
-  for (let y = 0; y < size; y++) {
-    const sy = Math.min(img.height - 1.001, y0 + ((y + 0.5) * h) / size - 0.5);
-    const yi = Math.max(0, Math.floor(sy));
-    const fy = Math.max(0, sy - yi);
-    for (let x = 0; x < size; x++) {
-      const sx = Math.min(img.width - 1.001, x0 + ((x + 0.5) * w) / size - 0.5);
-      const xi = Math.max(0, Math.floor(sx));
-      const fx = Math.max(0, sx - xi);
-      for (let c = 0; c < 4; c++) {
-        const at = (xx: number, yy: number): number => img.data[4 * (yy * img.width + xx) + c]!;
-        const top = at(xi, yi) * (1 - fx) + at(xi + 1, yi) * fx;
-        const bottom = at(xi, yi + 1) * (1 - fx) + at(xi + 1, yi + 1) * fx;
-        out[4 * (y * size + x) + c] = Math.round(top * (1 - fy) + bottom * fy);
-      }
-    }
-  }
-  return { width: size, height: size, data: out };
+/** A region of a photo resampled to size x size, as PNG (sharp). */
+async function cropPng(file: string, left: number, top: number, side: number, size: number): Promise<Uint8Array> {
+  return new Uint8Array(await sharp(file).extract({ left, top, width: side, height: side }).resize(size, size).png().toBuffer());
 }
 
-function encodePng(img: RgbaImage): Uint8Array {
-  const png = new PNG({ width: img.width, height: img.height });
-  png.data = Buffer.from(img.data);
-  return new Uint8Array(PNG.sync.write(png));
-}
-
-function sources(): Source[] {
+async function sources(): Promise<Source[]> {
   const require = createRequire(import.meta.url);
   const assets = path.resolve(path.dirname(require.resolve("@vladmandic/human")), "..", "assets");
-  const photo = (name: string): RgbaImage => {
-    const img = jpeg.decode(readFileSync(path.join(assets, name)), { useTArray: true, formatAsRGBA: true });
-    return { width: img.width, height: img.height, data: img.data };
-  };
-  const faceid = photo("screenshot-faceid.jpg");
-  const group = photo("screenshot-facedetect.jpg");
   const sim = renderPortraitRGBA({ skinTone: 6, gender: "female", seed: 11 });
+  const simPng = new Uint8Array(
+    await sharp(Buffer.from(sim.data.buffer, sim.data.byteOffset, sim.data.byteLength), { raw: { width: sim.width, height: sim.height, channels: 4 } })
+      .resize(FACES_SIZE, FACES_SIZE)
+      .png()
+      .toBuffer(),
+  );
   return [
-    { id: "portrait", describe: "screenshot-faceid.jpg, the man's head and shoulders (1 face)", png: encodePng(resample(faceid, 0, 100, 220, 220, FACES_SIZE)), images: FACES_IMAGES },
-    { id: "group", describe: "screenshot-facedetect.jpg, its left 560x560 (several faces)", png: encodePng(resample(group, 0, 60, 560, 560, FACES_SIZE)), images: FACES_IMAGES / 5 },
-    { id: "sim", describe: "a sim render upscaled (1 cartoon face)", png: encodePng(resample(sim, 0, 0, sim.width, sim.height, FACES_SIZE)), images: FACES_IMAGES },
+    { id: "portrait", describe: "screenshot-faceid.jpg, the man's head and shoulders (1 face)", png: await cropPng(path.join(assets, "screenshot-faceid.jpg"), 0, 100, 220, FACES_SIZE), images: FACES_IMAGES },
+    { id: "group", describe: "screenshot-facedetect.jpg, its left 560x560 (several faces)", png: await cropPng(path.join(assets, "screenshot-facedetect.jpg"), 0, 60, 560, FACES_SIZE), images: FACES_IMAGES / 5 },
+    { id: "sim", describe: "a sim render upscaled (1 cartoon face)", png: simPng, images: FACES_IMAGES },
   ];
 }
 
@@ -102,7 +77,7 @@ export async function facesBench(): Promise<FacesBenchResult> {
   const workers = defaultFaceWorkers();
   const pooled = createFacesObserver({ workers });
   const rows: FacesBenchRow[] = [];
-  for (const src of sources()) {
+  for (const src of await sources()) {
     const input = { result: { image: src.png, mime: "image/png", warnings: [], meta: {} }, request: { kind: "plain" as const }, prompt: "a person" };
     // Warm-up: the first calls compile WASM kernels for this input size.
     let faces = 0;
@@ -132,7 +107,7 @@ export async function facesBench(): Promise<FacesBenchResult> {
     const modelTimes: number[] = [];
     for (let i = 0; i < Math.min(20, src.images); i++) {
       const a = performance.now();
-      const img = decodeImage(src.png);
+      const img = await decodeImage(src.png, { maxSide: FACES_MAX_SIDE });
       const b = performance.now();
       await measureFaces(img);
       modelTimes.push(performance.now() - b);

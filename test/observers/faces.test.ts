@@ -13,7 +13,7 @@ import {
   closeFaceWorkers,
   facesWorkerScript,
   createFacesObserver,
-  decodeRgb,
+  padImage,
   faceSkinMask,
   facesModelInfo,
   measureFaceSkin,
@@ -80,12 +80,15 @@ describe("faces observer: pure parts", () => {
     expect(obs.note).toMatch(/human \d+\.\d+\.\d+/);
   });
 
-  it("decodes PNG and JPEG to RGB and refuses anything else", () => {
-    const png = decodeRgb(pngBytes(3, 2, () => [10, 20, 30]));
-    expect([png.width, png.height, png.data.length, png.data[0], png.data[2]]).toEqual([3, 2, 18, 10, 30]);
-    const jpg = decodeRgb(asset("screenshot-faceid.jpg"));
-    expect([jpg.width, jpg.height, jpg.data.length]).toEqual([800, 564, 800 * 564 * 3]);
-    expect(() => decodeRgb(new Uint8Array([1, 2, 3]), "image/webp")).toThrow(/unsupported image type "image\/webp"/);
+  it("pads an image with a grey margin and keeps the original at the offset", () => {
+    const img = { width: 4, height: 2, data: new Uint8Array(4 * 2 * 4).fill(200) };
+    const { image, offset } = padImage(img, 0.25);
+    expect([offset, image.width, image.height]).toEqual([1, 6, 4]);
+    const at = (x: number, y: number): number[] => Array.from(image.data.subarray(4 * (y * 6 + x), 4 * (y * 6 + x) + 4));
+    expect(at(0, 0)).toEqual([128, 128, 128, 255]);
+    expect(at(1, 1)).toEqual([200, 200, 200, 200]);
+    expect(at(4, 2)).toEqual([200, 200, 200, 200]);
+    expect(at(5, 3)).toEqual([128, 128, 128, 255]);
   });
 
   it("measures skin inside the face outline only, eyes, brows and lips left out", () => {
@@ -199,14 +202,15 @@ describe("faces observer on the sample photographs (real models, WASM)", () => {
     expect(right).toBe(levels.length);
   });
 
-  it("garbage bytes give no person and a note, without throwing", async () => {
+  it("garbage or truncated bytes are a failed observation (error set), never an empty one", async () => {
     const garbage = await look(new Uint8Array([0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4]), "image/png");
     expect(garbage.persons).toEqual([]);
     expect(garbage.note).toMatch(/could not read the image/);
+    expect(garbage.error).toMatch(/could not read the image .*accepted: JPEG, PNG, WebP, AVIF, TIFF, GIF/);
     const truncated = asset("screenshot-faceid.jpg").slice(0, 2000);
     const broken = await look(truncated, "image/jpeg");
     expect(broken.persons).toEqual([]);
-    expect(broken.note).toBeTruthy();
+    expect(broken.error).toMatch(/could not (read|decode)/);
     const empty = await look(new Uint8Array(0));
     expect(empty.persons).toEqual([]);
     expect(empty.note).toMatch(/no image/);
@@ -240,6 +244,6 @@ describe("faces on worker threads", () => {
     ]);
     expect(a.map((o) => o.persons)).toEqual(b.map((o) => o.persons));
     expect(a.map((o) => o.persons.length)).toEqual([1, 6, 0, 1]);
-    expect(a[2]!.note).toMatch(/could not read the image/);
+    expect(a[2]!.error).toMatch(/could not read the image/);
   }, 60_000);
 });
