@@ -10,6 +10,7 @@ import sharp from "sharp";
 import { builtinTaxonomy } from "../src/core/taxonomy.js";
 import { decodeImage } from "../src/image/decode.js";
 import { FACES_MAX_SIDE, closeFaceWorkers, createFacesObserver, defaultFaceWorkers, loadFaceModels, measureFaces } from "../src/observers/faces.js";
+import { skinToneObserver } from "../src/observers/skin-tone.js";
 import { renderPortraitRGBA } from "../src/providers/sim/render.js";
 import { fmt, mdTable, median, progress } from "./util.js";
 
@@ -30,6 +31,69 @@ async function cropPng(file: string, left: number, top: number, side: number, si
   return new Uint8Array(await sharp(file).extract({ left, top, width: side, height: side }).resize(size, size).png().toBuffer());
 }
 
+/** Pixels of the "large photo" inputs: 1.8 MP, the top of the range issue 14 measured (0.6-1.8 MP photos). */
+export const PHOTO_PIXELS = 1.8e6;
+
+/**
+ * The same photograph as a 1.8 MP JPEG and as a JPEG of 512 px on the long side (screenshot-faceid.jpg,
+ * 800x564, resampled up by sharp: what matters for the cost is the pixel count the observer is handed).
+ */
+async function photoSizes(file: string): Promise<{ id: string; describe: string; bytes: Uint8Array }[]> {
+  const meta = await sharp(file).metadata();
+  const scale = Math.sqrt(PHOTO_PIXELS / (meta.width * meta.height));
+  const w = Math.round(meta.width * scale);
+  const h = Math.round(meta.height * scale);
+  const big = new Uint8Array(await sharp(file).resize(w, h).jpeg({ quality: 90 }).toBuffer());
+  const small = new Uint8Array(await sharp(file).resize(512, 512, { fit: "inside" }).jpeg({ quality: 90 }).toBuffer());
+  const sm = await sharp(small).metadata();
+  return [
+    { id: "photo-1.8MP", describe: `screenshot-faceid.jpg as a ${w}x${h} JPEG`, bytes: big },
+    { id: "photo-512", describe: `the same photo as a ${sm.width}x${sm.height} JPEG`, bytes: small },
+  ];
+}
+
+export interface SkinBenchRow {
+  id: string;
+  describe: string;
+  /** skin-tone observe() calls per second, per repetition. */
+  perSecond: number[];
+}
+
+/** The `skin-tone` observer on the same photo at 1.8 MP and at 512 px: images per second, median of reps. */
+export async function skinToneBench(): Promise<SkinBenchRow[]> {
+  const require = createRequire(import.meta.url);
+  const faceid = path.resolve(path.dirname(require.resolve("@vladmandic/human")), "..", "assets", "screenshot-faceid.jpg");
+  const tax = builtinTaxonomy();
+  const rows: SkinBenchRow[] = [];
+  for (const p of await photoSizes(faceid)) {
+    const input = { result: { image: p.bytes, mime: "image/jpeg", warnings: [], meta: {} }, request: { kind: "plain" as const }, prompt: "" };
+    for (let i = 0; i < 3; i++) await skinToneObserver.observe(input, tax);
+    const perSecond: number[] = [];
+    for (let r = 0; r < FACES_REPS; r++) {
+      const t = performance.now();
+      for (let i = 0; i < SKIN_IMAGES; i++) await skinToneObserver.observe(input, tax);
+      perSecond.push(SKIN_IMAGES / ((performance.now() - t) / 1000));
+    }
+    rows.push({ id: p.id, describe: p.describe, perSecond });
+    progress(`skin-tone: ${p.id} ${fmt(median(perSecond), 1)} images/s`);
+  }
+  return rows;
+}
+
+export const SKIN_IMAGES = 40;
+
+export function skinToneTable(rows: readonly SkinBenchRow[]): string {
+  const base = rows.find((r) => r.id === "photo-512");
+  return mdTable(
+    ["image", "images/s (min-max)", "time per image vs 512 px"],
+    rows.map((r) => [
+      `${r.id}: ${r.describe}`,
+      `${fmt(median(r.perSecond), 1)} (${fmt(Math.min(...r.perSecond), 1)}-${fmt(Math.max(...r.perSecond), 1)})`,
+      base ? `${fmt(median(base.perSecond) / median(r.perSecond), 2)}x` : "n/a",
+    ]),
+  );
+}
+
 async function sources(): Promise<Source[]> {
   const require = createRequire(import.meta.url);
   const assets = path.resolve(path.dirname(require.resolve("@vladmandic/human")), "..", "assets");
@@ -40,10 +104,12 @@ async function sources(): Promise<Source[]> {
       .png()
       .toBuffer(),
   );
+  const faceid = path.join(assets, "screenshot-faceid.jpg");
   return [
-    { id: "portrait", describe: "screenshot-faceid.jpg, the man's head and shoulders (1 face)", png: await cropPng(path.join(assets, "screenshot-faceid.jpg"), 0, 100, 220, FACES_SIZE), images: FACES_IMAGES },
-    { id: "group", describe: "screenshot-facedetect.jpg, its left 560x560 (several faces)", png: await cropPng(path.join(assets, "screenshot-facedetect.jpg"), 0, 60, 560, FACES_SIZE), images: FACES_IMAGES / 5 },
-    { id: "sim", describe: "a sim render upscaled (1 cartoon face)", png: simPng, images: FACES_IMAGES },
+    ...(await photoSizes(faceid)).map((p): Source => ({ id: p.id, describe: p.describe, png: p.bytes, images: FACES_IMAGES / 3 })),
+    { id: "portrait", describe: "512x512 PNG of screenshot-faceid.jpg, the man's head and shoulders (1 face)", png: await cropPng(path.join(assets, "screenshot-faceid.jpg"), 0, 100, 220, FACES_SIZE), images: FACES_IMAGES },
+    { id: "group", describe: "512x512 PNG of screenshot-facedetect.jpg, its left 560x560 (several faces)", png: await cropPng(path.join(assets, "screenshot-facedetect.jpg"), 0, 60, 560, FACES_SIZE), images: FACES_IMAGES / 5 },
+    { id: "sim", describe: "512x512 PNG of a sim render upscaled (1 cartoon face)", png: simPng, images: FACES_IMAGES },
   ];
 }
 
@@ -65,6 +131,7 @@ export interface FacesBenchResult {
   loadMs: number;
   workers: number;
   rows: FacesBenchRow[];
+  skin: SkinBenchRow[];
 }
 
 export async function facesBench(): Promise<FacesBenchResult> {
@@ -78,7 +145,7 @@ export async function facesBench(): Promise<FacesBenchResult> {
   const pooled = createFacesObserver({ workers });
   const rows: FacesBenchRow[] = [];
   for (const src of await sources()) {
-    const input = { result: { image: src.png, mime: "image/png", warnings: [], meta: {} }, request: { kind: "plain" as const }, prompt: "a person" };
+    const input = { result: { image: src.png, warnings: [], meta: {} }, request: { kind: "plain" as const }, prompt: "a person" };
     // Warm-up: the first calls compile WASM kernels for this input size.
     let faces = 0;
     for (let i = 0; i < 3; i++) faces = (await observer.observe(input, tax)).persons.length;
@@ -117,20 +184,22 @@ export async function facesBench(): Promise<FacesBenchResult> {
     progress(`faces: ${src.id} ${fmt(median(ips), 2)} images/s in one thread, ${fmt(median(pooledIps), 2)} with ${workers} worker threads`);
   }
   await closeFaceWorkers();
-  return { loadMs, workers, rows };
+  const skin = await skinToneBench();
+  return { loadMs, workers, rows, skin };
 }
 
 export function facesTable(res: FacesBenchResult): string {
   return mdTable(
-    ["image (512x512 PNG)", "persons", `images/s, ${res.workers} worker threads (min-max)`, "images/s, one thread (min-max)", "ms decode", "ms models + skin"],
+    ["image", "persons", `images/s, ${res.workers} worker threads (min-max)`, "images/s, one thread (min-max)", `${res.workers} threads / one`, "ms decode", "ms models + skin"],
     res.rows.map((r) => [
       `${r.id}: ${r.describe}`,
       String(r.faces),
       `${fmt(median(r.pooledPerSecond), 2)} (${fmt(Math.min(...r.pooledPerSecond), 2)}-${fmt(Math.max(...r.pooledPerSecond), 2)})`,
       `${fmt(median(r.imagesPerSecond), 2)} (${fmt(Math.min(...r.imagesPerSecond), 2)}-${fmt(Math.max(...r.imagesPerSecond), 2)})`,
+      `${fmt(median(r.pooledPerSecond) / median(r.imagesPerSecond), 2)}x`,
       fmt(r.decodeMs, 1),
       fmt(r.modelMs, 1),
     ]),
-    ["l", "r", "r", "r", "r", "r"],
+    ["l", "r", "r", "r", "r", "r", "r"],
   );
 }

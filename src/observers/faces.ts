@@ -24,7 +24,9 @@
  * - faceres gives no probability for age; the face score (facemesh's confidence that this is a
  *   face) stands in as the age's confidence.
  *
- * JPEG is decoded with `jpeg-js`, PNG with `pngjs`; the RGB pixels become a tensor directly (no canvas).
+ * Images are decoded by src/image/decode.ts (sharp: EXIF orientation applied, JPEG/PNG/WebP/AVIF/TIFF/GIF,
+ * downscaled to {@link FACES_MAX_SIDE}); the RGB pixels become a tensor directly (no canvas). A tight crop
+ * (all face, no margin) is retried with a grey margin when no face is found ({@link PAD_FRACTION}).
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -657,7 +659,10 @@ export type ImageAnalysis =
   | { ok: true; faces: FaceMeasurement[]; fallback?: SkinMeasurement; padded?: boolean }
   | { ok: false; unreadable: boolean; message: string };
 
-/** How tight crops are handled: no margin, a margin only when no face was found without it, or always one. */
+/**
+ * How tight crops are handled: no margin; a margin only where the image looks tight ({@link looksTight}: no
+ * face found, or the face fills the frame), keeping the margin's result when it finds a face; or always one.
+ */
 export type PadMode = "off" | "retry" | "always";
 
 export interface AnalyseOptions {
@@ -672,9 +677,27 @@ export interface AnalyseOptions {
   models?: FaceModelSet;
 }
 
-/** See BENCHMARKS.md, "faces on FairFace": the margin costs a second pass only on images without a face. */
+/** See BENCHMARKS.md, section 5: the margin costs a second pass only on images that look tight. */
 export const DEFAULT_PAD_MODE: PadMode = "retry";
 export const PAD_FRACTION = 0.25;
+
+/** A face box this close (as a share of the image's side) to an edge touches it. */
+const EDGE = 0.02;
+
+/**
+ * Whether an image looks like a tight crop that the detector needs a margin for: no face counted, or the
+ * largest counted face touches at least two edges of the image (the face fills the frame; blazeface then
+ * finds it weakly, clipped, or twice).
+ */
+export function looksTight(faces: readonly FaceMeasurement[], img: { width: number; height: number }, minFaceScore: number): boolean {
+  const main = faces.filter((f) => f.score >= minFaceScore).sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0];
+  if (!main) return true;
+  const [x, y, w, h] = main.box;
+  const ex = EDGE * img.width;
+  const ey = EDGE * img.height;
+  const touching = [x <= ex, y <= ey, x + w >= img.width - ex, y + h >= img.height - ey].filter(Boolean).length;
+  return touching >= 2;
+}
 
 /** Decodes (upright, at most {@link FACES_MAX_SIDE} px) and measures one image in this thread. Never throws. */
 export async function analyseImage(bytes: Uint8Array, mime: string | undefined, opts: AnalyseOptions): Promise<ImageAnalysis> {
@@ -692,7 +715,7 @@ export async function analyseImage(bytes: Uint8Array, mime: string | undefined, 
     let faces: FaceMeasurement[] = [];
     let padded = false;
     if (mode !== "always") faces = await measureFaces(img, opts.maxFaces, set);
-    if (mode === "always" || (mode === "retry" && !counts(faces))) {
+    if (mode === "always" || (mode === "retry" && looksTight(faces, img, opts.minFaceScore))) {
       const { image, offset } = padImage(img, fraction);
       const again = (await measureFaces(image, opts.maxFaces, set)).map((f) => unpad(f, offset));
       if (mode === "always" || counts(again)) {
