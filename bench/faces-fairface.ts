@@ -15,7 +15,6 @@ import path from "node:path";
 import sharp from "sharp";
 import { builtinTaxonomy, getAttribute } from "../src/core/taxonomy.js";
 import {
-  ATTRIBUTE_MODELS,
   ageBin,
   analyseInWorkers,
   closeFaceWorkers,
@@ -40,12 +39,12 @@ export const MIN_FACE_SCORE = 0.5;
 
 interface Truth {
   file: string;
-  /** FairFace's age group: "0-2", ..., "60-69", "more than 70". */
+  /** FairFace's age group: "0-2", ..., "60-69", "70+". */
   age: string;
   gender: "female" | "male";
 }
 
-export const AGE_GROUPS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70"] as const;
+export const AGE_GROUPS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"] as const;
 
 function loadTruth(dir: string): Truth[] {
   const raw = JSON.parse(readFileSync(path.join(dir, "ground_truth.json"), "utf8")) as { filename: string; age: string; gender: string }[];
@@ -54,9 +53,11 @@ function loadTruth(dir: string): Truth[] {
 
 /** Years range [lo, hi) of a FairFace age group. */
 function groupRange(g: string): [number, number] {
-  if (g === "more than 70") return [70, Infinity];
-  const [a, b] = g.split("-").map(Number);
-  return [a!, b! + 1];
+  const open = /^(?:more than\s*(\d+)|(\d+)\s*\+)$/.exec(g);
+  if (open) return [Number(open[1] ?? open[2]), Infinity];
+  const span = /^(\d+)\s*-\s*(\d+)$/.exec(g);
+  if (!span) throw new Error(`faces-fairface: unknown age group "${g}" in ground_truth.json`);
+  return [Number(span[1]), Number(span[2]) + 1];
 }
 
 export interface Variant {
@@ -267,24 +268,25 @@ export interface FairfaceResult {
   dir: string;
   workers: number;
   variants: { v: Variant; res: CacheFile; s: Scores }[];
-  skin: { group: string; monks: number[]; n: number; unreadable: number }[];
+  /** skin-tone's Monk level per file; null = too little skin; "error" = not decoded. */
+  skin: Record<string, number | null | "error">;
   truth: Truth[];
 }
 
 /**
  * The attribute models are compared without the margin (the same detector finds the same faces for all of
- * them); the margin is measured with the default model. "retry" is derived from "off" and "always".
+ * them; gear and SSR-Net on every second photo, for time); the margin is measured with the default model.
  */
 export const PHOTO_VARIANTS: readonly Variant[] = [
   { id: "faceres-off", model: "faceres", pad: "off", set: "photo" },
-  ...ATTRIBUTE_MODELS.filter((m) => m !== "faceres").map((m): Variant => ({ id: `${m}-off`, model: m, pad: "off", set: "photo" })),
+  { id: "faceres-deep-off", model: "faceres-deep", pad: "off", set: "photo" },
+  { id: "gear-off", model: "gear", pad: "off", set: "photo", stride: 2 },
+  { id: "ssrnet-off", model: "ssrnet", pad: "off", set: "photo", stride: 2 },
   { id: "faceres-retry", model: "faceres", pad: "retry", set: "photo" },
-  { id: "faceres-always", model: "faceres", pad: "always", set: "photo", stride: 3 },
 ];
 export const TIGHT_VARIANTS: readonly Variant[] = [
   { id: "tight-faceres-off", model: "faceres", pad: "off", set: "tight", stride: 3 },
   { id: "tight-faceres-retry", model: "faceres", pad: "retry", set: "tight", stride: 3 },
-  { id: "tight-faceres-always", model: "faceres", pad: "always", set: "tight", stride: 3 },
 ];
 
 /**
@@ -312,21 +314,11 @@ export async function fairfaceBench(variants: readonly Variant[] = [...PHOTO_VAR
   }
   await closeFaceWorkers();
   out.sort((a, b) => variants.indexOf(a.v) - variants.indexOf(b.v));
-  const skin: FairfaceResult["skin"] = [];
-  for (const g of AGE_GROUPS) {
-    for (const gender of ["female", "male"] as const) {
-      const rows = truth.filter((t) => t.age === g && t.gender === gender);
-      const monks: number[] = [];
-      let unreadable = 0;
-      for (const t of rows) {
-        const m = await skinMeasurement(new Uint8Array(readFileSync(path.join(dir, t.file))), "image/jpeg").catch(() => {
-          unreadable++;
-          return undefined;
-        });
-        if (m) monks.push(m.monk);
-      }
-      skin.push({ group: `${g} ${gender}`, monks, n: rows.length, unreadable });
-    }
+  // skin-tone, the whole-image observer, on every photo (its own decoding and 512 px downscale).
+  const skin: FairfaceResult["skin"] = {};
+  for (const t of truth) {
+    const m = await skinMeasurement(new Uint8Array(readFileSync(path.join(dir, t.file))), "image/jpeg").catch(() => null);
+    skin[t.file] = m === null ? "error" : (m?.monk ?? null);
   }
   return { dir, workers, variants: out, skin, truth };
 }
@@ -357,11 +349,43 @@ export function fairfaceTables(r: FairfaceResult): string {
     ["set, margin", "face found", "gender right", "ms/image"],
     [...photo.filter((x) => x.v.model === "faceres"), ...tight].map(({ v, res, s }) => [`${v.set === "tight" ? "tight crops" : "photographs"}, ${v.pad}`, cell(s.detected), cell(s.gender), res.ms.toFixed(0)]),
   );
-  const skinTable = mdTable(
-    ["group", "measured", ...Array.from({ length: 10 }, (_, i) => `Monk ${i + 1}`)],
-    r.skin.map((g) => [g.group, `${g.monks.length}/${g.n}`, ...Array.from({ length: 10 }, (_, i) => String(g.monks.filter((m) => m === i + 1).length))]),
-  );
-  return [overview, perGroup, tightTable, skinTable].join("\n\n");
+  const faceSkin = photo.find((x) => x.v.id === "faceres-retry") ?? photo[0];
+  const skinRows = [...AGE_GROUPS.map((g) => [g] as string[]), ["women"], ["men"], ["all"]].map(([label]) => {
+    const rows = r.truth.filter((t) => (label === "all" ? true : label === "women" ? t.gender === "female" : label === "men" ? t.gender === "male" : t.age === label));
+    const levels = rows.map((t) => r.skin[t.file]).filter((m): m is number => typeof m === "number");
+    const band = (lo: number, hi: number): string => share(levels.filter((m) => m >= lo && m <= hi).length, levels.length);
+    let same = 0;
+    let near = 0;
+    let both = 0;
+    for (const t of rows) {
+      const whole = r.skin[t.file];
+      const face = faceSkin?.res.images[t.file]?.main?.monk;
+      if (typeof whole !== "number" || face === undefined) continue;
+      both++;
+      if (whole === face) same++;
+      if (Math.abs(whole - face) <= 1) near++;
+    }
+    return [label!, share(levels.length, rows.length), band(1, 4), band(5, 8), band(9, 10), share(same, both), share(near, both)];
+  });
+  const skinTable = mdTable(["FairFace group", "measured", "Monk 1-4", "Monk 5-8", "Monk 9-10", "= faces' face skin", "within 1 level"], skinRows);
+  const strided = photo.filter((x) => x.v.stride !== undefined);
+  let sameImages = "";
+  if (strided.length > 0) {
+    const files = new Set(Object.keys(strided[0]!.res.images));
+    const subset = r.truth.filter((t) => files.has(t.file));
+    const models = photo.filter((x) => x.v.pad === "off");
+    sameImages =
+      `On the same ${subset.length} photographs (every second one) for every model:\n\n` +
+      mdTable(
+        ["model (no margin)", "gender right", "women right (20+)", "men right (20+)", "women 60+ right", "age group right", "age bin right (adults)", "age error 30+ (years)"],
+        models.map(({ v, res }) => {
+          const sc = score(res, subset);
+          const old = [...sc.cells.entries()].filter(([k]) => k === "60-69|female" || k === "70+|female").reduce((a, [, c]) => [a[0] + c[0], a[1] + c[1]] as [number, number], [0, 0] as [number, number]);
+          return [v.model, cell(sc.gender), cell(sc.adultWomen), cell(sc.adultMen), cell(old), cell(sc.ageGroup), cell(sc.ageBin), (sc.ageBias >= 0 ? "+" : "") + sc.ageBias.toFixed(1)];
+        }),
+      );
+  }
+  return [overview, sameImages, perGroup, tightTable, skinTable].filter((x) => x !== "").join("\n\n");
 }
 
 export function fairfaceSection(r: FairfaceResult): string {

@@ -15,7 +15,7 @@ import { renderPortraitRGBA } from "../src/providers/sim/render.js";
 import { fmt, mdTable, median, progress } from "./util.js";
 
 export const FACES_SIZE = 512;
-export const FACES_IMAGES = 60;
+export const FACES_IMAGES = 24;
 export const FACES_REPS = 3;
 
 interface Source {
@@ -80,7 +80,7 @@ export async function skinToneBench(): Promise<SkinBenchRow[]> {
   return rows;
 }
 
-export const SKIN_IMAGES = 40;
+export const SKIN_IMAGES = 20;
 
 export function skinToneTable(rows: readonly SkinBenchRow[]): string {
   const base = rows.find((r) => r.id === "photo-512");
@@ -108,7 +108,7 @@ async function sources(): Promise<Source[]> {
   return [
     ...(await photoSizes(faceid)).map((p): Source => ({ id: p.id, describe: p.describe, png: p.bytes, images: FACES_IMAGES / 3 })),
     { id: "portrait", describe: "512x512 PNG of screenshot-faceid.jpg, the man's head and shoulders (1 face)", png: await cropPng(path.join(assets, "screenshot-faceid.jpg"), 0, 100, 220, FACES_SIZE), images: FACES_IMAGES },
-    { id: "group", describe: "512x512 PNG of screenshot-facedetect.jpg, its left 560x560 (several faces)", png: await cropPng(path.join(assets, "screenshot-facedetect.jpg"), 0, 60, 560, FACES_SIZE), images: FACES_IMAGES / 5 },
+    { id: "group", describe: "512x512 PNG of screenshot-facedetect.jpg, its left 560x560 (several faces)", png: await cropPng(path.join(assets, "screenshot-facedetect.jpg"), 0, 60, 560, FACES_SIZE), images: FACES_IMAGES / 4 },
     { id: "sim", describe: "512x512 PNG of a sim render upscaled (1 cartoon face)", png: simPng, images: FACES_IMAGES },
   ];
 }

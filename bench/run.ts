@@ -336,7 +336,7 @@ downscaled to 1024 px on the long side before the models and the skin measure se
 worker threads, one per core (here ${res.workers}), each with its own copy of the models; the engine observes images as
 they arrive, so with \`--concurrency\` above 1 several are analysed at once. Model load, once per thread: ${fmt(res.loadMs, 0)} ms,
 not counted below. Each image is observed 3 times to warm up (and twice per thread), then ${FACES_IMAGES} times per
-repetition (the group photo ${FACES_IMAGES / 5} times, the photo sizes ${FACES_IMAGES / 3}), ${FACES_REPS} repetitions.
+repetition (the group photo ${FACES_IMAGES / 4} times, the photo sizes ${FACES_IMAGES / 3}), ${FACES_REPS} repetitions.
 
 **Columns.** *persons*: people the observer reports. *images/s, worker threads*: whole \`observe()\` calls per second
 (decode, models, labels, skin) with as many images in flight as threads. *one thread*: \`workers: 0\`, one image at a

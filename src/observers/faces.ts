@@ -87,8 +87,6 @@ export interface FacesOptions {
   maxFaces?: number;
   /** Without a face, measure skin tone over the whole image (one person, skin tone only). Default true. */
   skinFallback?: boolean;
-  /** The age and gender model (see {@link ATTRIBUTE_MODELS}). Default {@link DEFAULT_ATTRIBUTE_MODEL}. */
-  model?: AttributeModel;
   /**
    * Worker threads that analyse images in parallel, each with its own copy of the models. Default: one per
    * core, at most 4. 0 analyses in the calling thread, one image at a time.
@@ -875,11 +873,11 @@ export class FacesObserver implements Observer {
   readonly skinFallback: boolean;
   /** Worker threads analysing images in parallel; 0 = in this thread, one image at a time. */
   readonly workers: number;
-  /** The age and gender model. */
+  /** The age and gender model: {@link DEFAULT_ATTRIBUTE_MODEL} (the others are for the benchmark, see BENCHMARKS.md section 5). */
   readonly models: FaceModelSet;
 
   constructor(options: FacesOptions = {}) {
-    this.models = { attributes: options.model ?? DEFAULT_ATTRIBUTE_MODEL };
+    this.models = { attributes: DEFAULT_ATTRIBUTE_MODEL };
     this.minConfidence = options.minConfidence ?? 0.6;
     this.minFaceScore = options.minFaceScore ?? 0.5;
     this.maxFaces = options.maxFaces ?? 20;
