@@ -172,12 +172,12 @@ if (process.argv[1]?.endsWith("calibration.js")) {
 export async function calibrationSection(): Promise<string> {
   const held = await heldOutBench();
   const res = await calibrationBench();
-  if (!held || !res) return `## Calibration\n\nSkipped: no FairFace data at ${FAIRFACE_DIR} (set DEBIASPI_FAIRFACE).\n`;
+  if (!held || !res) return `## 9. Calibration\n\nSkipped: no FairFace data at ${FAIRFACE_DIR} (set DEBIASPI_FAIRFACE).\n`;
   const g = res.cal.attributes.gender!;
   const at100 = (steer: string): SteerCell => res.cells.find((c) => c.target === "gender" && c.n === 100 && c.steer === steer)!;
   const raw = mean(at100("raw").femaleErr);
   const cor = mean(at100("corrected").femaleErr);
-  return `## Calibration: correcting for the observer's errors
+  return `## 9. Calibration: correcting for the observer's errors
 
 ### Held-out test on real photographs
 

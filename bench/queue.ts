@@ -165,7 +165,7 @@ export function queueSection(rows: readonly QueueBenchRow[]): string {
   const q = rows.filter((r) => r.mode === "queue" && !r.render);
   const one = q.find((r) => r.workers === 1);
   const scaling = q.map((r) => `${r.workers} worker${r.workers > 1 ? "s" : ""}: ${fmt(r.imagesPerSecond, 2)} images/s (x${fmt(one ? r.imagesPerSecond / one.imagesPerSecond : Number.NaN, 2)})`).join("; ");
-  return `## 5. Scale-out through a queue (BullMQ on Redis)
+  return `## 7. Scale-out through a queue (BullMQ on Redis)
 
 \`debiaspi worker\` processes on this machine take attempts from one redis-server (Debian's, started by the bench on a
 loopback port, no persistence); the coordinator is \`run(settings, { queue })\` in the bench process. sim with

@@ -4,13 +4,14 @@
  *   npm run bench                 prints the Markdown tables to stdout (progress on stderr)
  *   npm run bench -- --write      also writes them into BENCHMARKS.md
  *
- * Options (for development): --only policy,overhead,throughput,faces,queue   --prompts K (first K prompts only).
+ * Options (for development): --only policy,overhead,throughput,faces,faces-fairface,sse,queue,scaling,calibration   --prompts K (first K prompts only).
  * --write is refused with either, so BENCHMARKS.md always holds a full run.
  */
 import { writeFileSync } from "node:fs";
 import { cpus, platform, release } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../src/util/paths.js";
+import { ENDGAME_GRACE_MS } from "../src/engine/engine.js";
 import { OVERHEAD_N, OVERHEAD_RUNS, OVERHEAD_RUNS_PNG, overheadBench, overheadTable, type OverheadResult } from "./overhead.js";
 import {
   exactOverviewTable,
@@ -31,12 +32,14 @@ import { THROUGHPUT_LATENCY_MS, THROUGHPUT_LEVELS, THROUGHPUT_PROMPT, THROUGHPUT
 import { fmt, mdTable, median, pct, progress } from "./util.js";
 import { facesModelInfo } from "../src/observers/faces.js";
 import { sseBench, type SseBenchResult } from "./sse.js";
-import { FACES_IMAGES, FACES_REPS, FACES_SIZE, facesBench, facesTable, type FacesBenchResult } from "./faces.js";
+import { FACES_IMAGES, FACES_REPS, PHOTO_PIXELS, facesBench, facesTable, skinToneTable, type FacesBenchResult } from "./faces.js";
+import { fairfaceBench, fairfaceSection } from "./faces-fairface.js";
 import { queueBench, queueSection } from "./queue.js";
 import { calibrationSection } from "./calibration.js";
+import { scalingBench, scalingRatios, scalingTable, type ScalingRow } from "./scaling.js";
 
-type Section = "policy" | "overhead" | "throughput" | "faces" | "sse" | "queue" | "calibration";
-const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "sse", "queue", "calibration"];
+type Section = "policy" | "overhead" | "throughput" | "faces" | "faces-fairface" | "sse" | "queue" | "scaling" | "calibration";
+const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "faces-fairface", "sse", "queue", "scaling", "calibration"];
 
 interface Args {
   write: boolean;
@@ -65,7 +68,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (!Number.isInteger(k) || k < 1) throw new Error("--prompts needs a whole number >= 1");
       args.prompts = k;
     } else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,queue,calibration] [--prompts K]\n");
+      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,faces-fairface,sse,queue,scaling,calibration] [--prompts K]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -309,40 +312,62 @@ Mean per level: ${perLevel.join("; ")}.
 
 Goal (at least 12 images/s at concurrency ${top}, exactness unchanged): ${pass ? "PASS" : "**FAIL**"}; slowest run at C=${top}:
 ${fmt(minTop, 2)} images/s; ${allExact ? "every run at every concurrency was exact" : "**not every run was exact**"}.
-The gap to the ideal comes from discarded generations (gen/kept above 1) and from the tail of a run: near the end
-the loop launches only as many requests as the remaining images need (discounted by the keep rate), so slots idle
-while the last images are in flight.
+The gap to the ideal comes from discarded generations (gen/kept above 1: every round of C generations takes the
+full latency, so a run needs at least generations / C rounds) and from the tail of a run: once free slots have idled
+${ENDGAME_GRACE_MS} ms with the last images covered by the requests in flight, the loop over-requests (about two standard
+deviations more than the keep rate says) so that a miss does not cost another round, and cancels what is still in
+flight when the set completes.
 `;
 }
 
 function facesSection(res: FacesBenchResult): string {
-  const slowest = Math.min(...res.rows.map((r) => median(r.pooledPerSecond)));
-  const single = res.rows.filter((r) => r.faces === 1).map((r) => median(r.pooledPerSecond));
+  const px = res.rows.filter((r) => !r.id.startsWith("photo-"));
+  const slowest = Math.min(...px.map((r) => median(r.pooledPerSecond)));
+  const single = px.filter((r) => r.faces === 1).map((r) => median(r.pooledPerSecond));
   const slowestSingle = single.length > 0 ? Math.min(...single) : Number.NaN;
   const pass = slowestSingle >= 4;
+  const ratioOf = (rows: readonly { id: string; perSecond: number[] }[]): number => {
+    const big = rows.find((r) => r.id === "photo-1.8MP");
+    const small = rows.find((r) => r.id === "photo-512");
+    return big && small ? median(small.perSecond) / median(big.perSecond) : Number.NaN;
+  };
+  const skinRatio = ratioOf(res.skin);
+  const facesRatio = ratioOf(res.rows.map((r) => ({ id: r.id, perSecond: r.pooledPerSecond })));
+  const cores = px.map((r) => median(r.pooledPerSecond) / median(r.imagesPerSecond));
   return `## 4. The \`faces\` observer on CPU
 
 Steady-state speed of \`faces\` (human ${facesModelInfo().version} on tfjs ${facesModelInfo().tfjs}'s WASM backend: blazeface, facemesh, faceres; then the skin
-colour of each face inside its mesh outline) on ${FACES_SIZE}x${FACES_SIZE} PNG images. By default the observer analyses images on
+colour of each face inside its mesh outline). Every image is decoded by sharp (src/image/decode.ts: EXIF orientation,
+downscaled to 1024 px on the long side before the models and the skin measure see it). By default the observer analyses images on
 worker threads, one per core (here ${res.workers}), each with its own copy of the models; the engine observes images as
 they arrive, so with \`--concurrency\` above 1 several are analysed at once. Model load, once per thread: ${fmt(res.loadMs, 0)} ms,
 not counted below. Each image is observed 3 times to warm up (and twice per thread), then ${FACES_IMAGES} times per
-repetition (the group photo ${FACES_IMAGES / 5} times), ${FACES_REPS} repetitions.
+repetition (the group photo ${FACES_IMAGES / 4} times, the photo sizes ${FACES_IMAGES / 3}), ${FACES_REPS} repetitions.
 
 **Columns.** *persons*: people the observer reports. *images/s, worker threads*: whole \`observe()\` calls per second
-(PNG decode, models, labels, skin) with as many images in flight as threads. *one thread*: \`workers: 0\`, one image at a
-time in the calling thread. *ms decode*: median PNG decode. *ms models + skin*: median of \`measureFaces\` on decoded pixels.
+(decode, models, labels, skin) with as many images in flight as threads. *one thread*: \`workers: 0\`, one image at a
+time in the calling thread. *threads / one*: how much the worker threads add (${res.workers}.00x = every core busy).
+*ms decode*: median decode and downscale. *ms models + skin*: median of \`measureFaces\` on decoded pixels.
 
 ${facesTable(res)}
 
 Goal (at least 4 images per second at 512x512): ${pass ? "PASS" : "**FAIL**"} for one-person images (slowest ${fmt(slowestSingle, 2)} images/s);
 the group photo with several faces runs at ${fmt(slowest, 2)} images/s, since facemesh and faceres run once per face.
+
+**Photo size (issue 14).** The same photo at ${fmt(PHOTO_PIXELS / 1e6, 1)} MP and at 512 px: \`faces\` takes ${fmt(facesRatio, 2)}x the time per image at ${fmt(PHOTO_PIXELS / 1e6, 1)} MP.
+\`skin-tone\` (whole-image measure, downscaled to 512 px by sharp before any pixel is classified):
+
+${skinToneTable(res.skin)}
+
+Goals: \`skin-tone\` on ${fmt(PHOTO_PIXELS / 1e6, 1)} MP photos within 2x of the same photos at 512 px: ${skinRatio <= 2 ? "PASS" : "**FAIL**"} (${fmt(skinRatio, 2)}x).
+\`faces\` keeps both cores busy: worker threads give ${cores.map((c) => `${fmt(c, 2)}x`).join(", ")} the one-thread rate (ideal ${res.workers}.00x on an idle machine;
+on a shared machine the other processes take their share of the cores, so read these as a lower bound).
 `;
 }
 
 function sseSection(rows: readonly SseBenchResult[]): string {
   const mb = (b: number): string => (b / 1e6).toFixed(2);
-  return `## Dashboard: late watchers of a finished run
+  return `## 6. Dashboard: late watchers of a finished run
 
 ${rows[0]?.watchers ?? 0} watchers open the event stream of a finished run and read nothing (a stalled tab, a script that
 forgot the stream). The watchers run in another process; the server's memory is heap + external + array buffers after a garbage
@@ -353,6 +378,22 @@ ${mdTable(
   ["run N", "events", "replay per watcher (MB)", "memory growth (MB)", "growth per watcher (KB)", "growth per watcher / replay"],
   rows.map((r) => [String(r.n), String(r.events), mb(r.replayBytes), mb(r.growthBytes), fmt(r.growthBytes / r.watchers / 1e3, 1), fmt(r.growthBytes / r.watchers / r.replayBytes, 3)]),
 )}
+`;
+}
+
+function scalingSection(rows: readonly ScalingRow[]): string {
+  return `## 8. Scaling
+
+Whole runs on disk (run folder, events.jsonl, images), the way \`debiaspi run\` writes them, each in its own
+process (its peak RSS is \`process.resourceUsage().maxRSS\`): sim at latency 0, debiaspi direct/discard unless the
+case names another policy, prompt "a photo of the face of a CEO", seed 11, concurrency 4, race x gender (14 cells)
+or race x gender x age x body type (224 cells). *rendered*: a PNG per generation (\`sim: { render: true }\`, the
+default); *no render*: \`--no-render\`. The paper study is studies/debiaspi-paper.yaml (concurrency 1 per cell),
+with \`--jobs 1\` and \`--jobs 2\` (cells in worker threads). *us per generation*: wall time / images generated.
+
+${scalingTable(rows)}
+
+${scalingRatios(rows).map((l) => `- ${l}`).join("\n")}
 `;
 }
 
@@ -369,8 +410,10 @@ async function main(): Promise<void> {
   if (args.only.includes("overhead")) sections.push(overheadSection(await overheadBench(benchPrompts())));
   if (args.only.includes("throughput")) sections.push(throughputSection(await throughputBench()));
   if (args.only.includes("faces")) sections.push(facesSection(await facesBench()));
+  if (args.only.includes("faces-fairface")) sections.push(fairfaceSection(await fairfaceBench()));
   if (args.only.includes("sse")) sections.push(sseSection(await sseBench()));
   if (args.only.includes("queue")) sections.push(queueSection(await queueBench()));
+  if (args.only.includes("scaling")) sections.push(scalingSection(scalingBench()));
   if (args.only.includes("calibration")) sections.push(await calibrationSection());
   const seconds = (performance.now() - t0) / 1000;
   progress(`done in ${seconds.toFixed(1)} s`);
@@ -387,7 +430,7 @@ Everything here runs against \`sim\`, the simulated biased text-to-image model (
 the self-report observer. The numbers say how the control policies and the engine behave on that model; they are
 not measurements of any real text-to-image model. Re-running gives the same policy tables (all seeds are fixed);
 the timings vary with the machine and its load. Sections: 1. policies (quality and cost), 2. engine overhead,
-3. throughput under latency, 4. the \`faces\` observer's speed on CPU (real sample photographs and sim renders).
+3. throughput under latency, 4. the \`faces\` observer's speed on CPU (real sample photographs and sim renders), 5. scaling.
 `;
   const body = sections.join("\n");
   process.stdout.write(`${body}\n`);

@@ -12,8 +12,10 @@ import type { ImageProvider } from "./providers/types.js";
 import type { KeyScope } from "./providers/http.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder, type LoadedRun } from "./store/run-folder.js";
-import { MemorySink } from "./store/sink.js";
+import { MemorySink, type RunSink } from "./store/sink.js";
 import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.js";
+import { expectedCallCostUsd } from "./providers/prices.js";
+import type { CostBudget } from "./engine/cost.js";
 import { packageVersion } from "./util/paths.js";
 import type { AttemptQueue } from "./queue/coordinator.js";
 import { queueJobSpec } from "./queue/spec.js";
@@ -40,10 +42,27 @@ export interface RunOptions {
   keyScope?: KeyScope;
   /** Create the run folder at exactly this path (it must not exist yet) instead of a new one under `out` (experiments). */
   dir?: string;
+  /** A spending cap shared with other runs (an experiment's --max-cost). */
+  costBudget?: CostBudget;
   /** Generate and observe on the workers of this queue (`--queue`); this process stays the only writer of the run folder. */
   queue?: AttemptQueue;
   /** With `queue`: images come back through this folder, shared by every machine, instead of through Redis. */
   queueDir?: string;
+}
+
+/**
+ * The expected cost of one call when spending is capped (run `maxCost` or a shared budget): the list price, or
+ * an InputError when it is unknown (a custom provider object is capped by the dearest call it has reported).
+ */
+function callCost(config: ResolvedRun["config"], options: RunOptions): number | undefined {
+  if (config.maxCost === undefined && !options.costBudget) return undefined;
+  const price = expectedCallCostUsd(config.provider, config.providerOptions ?? {});
+  if (price) return price.usd;
+  if (options.provider) return undefined;
+  throw new InputError(
+    `--max-cost: no list price is known for ${config.provider}, so the cap cannot be kept; give its price per image with -P priceUsd=USD (see \`debiaspi prices\`)`,
+    "maxCost",
+  );
 }
 
 export interface RunOutcome {
@@ -162,13 +181,35 @@ async function execute(
     const calibration = runCalibration(resolved, folder?.dir);
     const { observer, checkers } = buildObservers(resolved, options.keyScope, calibration);
     const steerCorrected = calibration !== undefined && config.steer !== "raw";
+    const callCostUsd = callCost(config, options);
     const executor = options.queue ? options.queue.executor(queueJobSpec(resolved, record, folder?.dir, options.queueDir)) : undefined;
     const signal = options.queue ? (options.signal ? AbortSignal.any([options.signal, options.queue.lost]) : options.queue.lost) : options.signal;
     const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
     const memory = folder ? undefined : new MemorySink();
+    // What this run appends, kept so the summary does not read the whole log again at the end.
+    const appended: RunEvent[] = [];
+    const inner: RunSink = folder ?? memory!;
+    const sink: RunSink = {
+      writeImage: (bytes, mime) => inner.writeImage(bytes, mime),
+      readImage: (path) => inner.readImage(path),
+      writePending: (rec) => inner.writePending(rec),
+      clearPending: (i) => inner.clearPending(i),
+      append: (event) => {
+        inner.append(event);
+        if (folder) appended.push(event);
+      },
+    };
     if (folder) options.onStart?.(folder.dir);
     const result = await runLoop({
-      settings: { prompt: config.prompt, seed: config.seed, concurrency: config.concurrency, maxAttempts: config.maxAttempts, overflow: config.overflow },
+      settings: {
+        prompt: config.prompt,
+        seed: config.seed,
+        concurrency: config.concurrency,
+        maxAttempts: config.maxAttempts,
+        overflow: config.overflow,
+        ...(config.maxCost !== undefined ? { maxCostUsd: config.maxCost } : {}),
+        ...(callCostUsd !== undefined ? { callCostUsd } : {}),
+      },
       taxonomy,
       target,
       templates: config.templates,
@@ -177,17 +218,18 @@ async function execute(
       observer,
       checkers,
       ...(executor ? { executor } : {}),
-      sink: folder ?? memory!,
+      sink,
       history: history.events,
       pending: history.pending,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(signal ? { signal } : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.costBudget ? { costBudget: options.costBudget } : {}),
       ...(steerCorrected ? { makeTally: (t: ResolvedRun["target"]) => new CorrectedTally(t, calibration!) } : {}),
     });
     folder?.close();
     if (options.queue?.failure) throw options.queue.failure;
-    const events = folder ? folder.read(false).events : [...history.events, ...memory!.events];
+    const events = [...history.events, ...(folder ? appended : memory!.events)];
     const summary = summarizeRun(folder?.dir ?? "(memory)", record, events);
     return { summary: folder ? withCalibration(folder.dir, record, events, summary) : calibration ? applyCalibration(summary, events, calibration, config.calibration!, resolved.taxonomy, config.observerOptions?.[config.observer]) : summary, result };
   } finally {
@@ -202,6 +244,7 @@ async function execute(
  */
 export async function run(input: RunConfigInput, options: RunOptions = {}): Promise<RunOutcome> {
   const resolved = prepareRun(input, "run settings", options.keyScope);
+  callCost(resolved.config, options); // an unknown price under a cap stops here, before any folder is written
   // Build the provider before any folder is written: a missing key or a bad URL stops here.
   const provider = options.queue && !options.provider ? undefined : buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"), options.keyScope, options.provider);
   if (provider) options = { ...options, provider };
@@ -245,9 +288,12 @@ export function loadRun(dir: string, options: { calibration?: string } = {}): { 
  * events, finishes attempts whose image was saved but not recorded, and goes on. `maxAttempts`
  * raises the budget of a run that spent it.
  */
-export async function resume(dir: string, options: RunOptions & { maxAttempts?: number } = {}): Promise<RunOutcome> {
+export async function resume(dir: string, options: RunOptions & { maxAttempts?: number; maxCost?: number } = {}): Promise<RunOutcome> {
   if (options.maxAttempts !== undefined && (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1)) {
     throw new InputError(`--max-attempts must be a whole number >= 1, got ${options.maxAttempts}`);
+  }
+  if (options.maxCost !== undefined && (!Number.isFinite(options.maxCost) || options.maxCost < 0)) {
+    throw new InputError(`--max-cost must be a number >= 0 (US dollars), got ${options.maxCost}`);
   }
   // The lock first: until this process holds it, another may be writing here (its temp files, its last line).
   const folder = RunFolder.at(dir);
@@ -259,6 +305,11 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     const missing = missingImagesProblem(loaded);
     if (missing) throw new InputError(`${missing}; resuming would report a set that is not there`);
     if (options.maxAttempts !== undefined) record.config.maxAttempts = options.maxAttempts;
+    const lastEnd = [...loaded.events].reverse().find((e) => e.type === "end");
+    if (options.maxCost !== undefined) record.config.maxCost = options.maxCost;
+    else if (lastEnd?.type === "end" && lastEnd.reason === "cost" && record.config.maxCost !== undefined) {
+      throw new InputError(`run ${dir} stopped at its spending cap of $${record.config.maxCost}; pass --max-cost with a larger amount to continue`);
+    }
     const resolved: ResolvedRun = { config: record.config, taxonomy: record.taxonomy, target: record.target };
     const attempts = loaded.events.filter((e): e is AttemptEvent => e.type === "attempt").length;
     if (attempts >= record.config.maxAttempts && !summarizeRun(dir, record, loaded.events).exact && options.maxAttempts === undefined) {

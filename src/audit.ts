@@ -19,7 +19,16 @@ import { applyCalibration } from "./report/corrected.js";
 /** Images observed at once; results keep the folder's order either way. */
 const IN_FLIGHT = 4;
 
-const MIME: Record<string, string> = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp" };
+const MIME: Record<string, string> = {
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".webp": "image/webp",
+  ".avif": "image/avif",
+  ".tif": "image/tiff",
+  ".tiff": "image/tiff",
+  ".gif": "image/gif",
+};
 
 export interface AuditOptions {
   /** Observers by id; the first is the one reported, the others are compared with it. */
@@ -62,7 +71,7 @@ interface ImageItem {
   result?: Partial<GenerateResult>;
 }
 
-/** The images of a folder (png, jpg, webp, sorted) or of a run folder (its kept images, with their self-reports). */
+/** The images of a folder (png, jpg, webp, avif, tiff, gif, sorted) or of a run folder (its kept images, with their self-reports). */
 function listImages(source: string): { items: ImageItem[]; isRun: boolean } {
   if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`audit: ${source} does not exist or is not a folder`);
   if (existsSync(join(source, "run.json"))) {
@@ -82,7 +91,7 @@ function listImages(source: string): { items: ImageItem[]; isRun: boolean } {
     .filter((f) => MIME[extname(f).toLowerCase()] !== undefined)
     .sort()
     .map((f) => ({ path: join(source, f), mime: MIME[extname(f).toLowerCase()]! }));
-  if (items.length === 0) throw new InputError(`audit: ${source} holds no images (accepted: .png, .jpg, .jpeg, .webp)`);
+  if (items.length === 0) throw new InputError(`audit: ${source} holds no images (accepted: ${Object.keys(MIME).join(", ")})`);
   return { items, isRun: false };
 }
 
@@ -151,7 +160,6 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
       ...(observations.length > 1 ? { checks: observations.slice(1) } : {}),
       decision: "kept",
       kept: i + 1,
-      tally: {},
       ms: 0,
       meta: { file: item.path, ...(truth ? { truth } : {}) },
     };

@@ -5,7 +5,7 @@ import { cellRows, formatCellTable, isPaperStudy } from "../experiments/cell-tab
 import { formatFindings } from "../experiments/findings.js";
 import { resumeExperiment, runExperiment, type ExperimentOutcome, type ExperimentRunOptions } from "../experiments/runner.js";
 import { EXIT, interruptedCode, withInterrupt, type Io } from "./common.js";
-import { wholeNumber } from "./flags.js";
+import { nonNegativeNumber, wholeNumber } from "./flags.js";
 import { cellProgress } from "./progress.js";
 import { addQueueOptions, withQueue, withQueueFlags, type QueueFlags } from "./queue.js";
 
@@ -19,6 +19,7 @@ function outcomeText(o: ExperimentOutcome, seconds: number): string {
     .map(([s, n]) => `${n} ${s}`)
     .join(", ");
   const lines = [`experiment ${o.manifest.id}: ${total} cells (${statuses}); ${o.ran} run by this invocation in ${seconds.toFixed(1)} s`];
+  if (o.costStop) lines.push(o.costStop);
   if (o.interrupted) lines.push(`interrupted; continue with: debiaspi experiment --resume ${o.dir}`);
   const table = formatCellTable(cellRows(o.manifest, o.input));
   if (table) lines.push(table);
@@ -38,10 +39,11 @@ export function registerExperimentCommand(program: Command, io: Io): void {
     .option("--resume <dir>", "continue the experiment in this folder (from its own experiment.json)")
     .option("-o, --out <dir>", "folder the experiment folder goes in (default: the config's out, else ./experiments)")
     .option("-J, --jobs <count>", `cells run at once (default: the config's jobs, else ${EXPERIMENT_DEFAULTS.jobs})`, wholeNumber("--jobs", { min: 1, max: MAX_JOBS }))
+    .option("--max-cost <usd>", "stop the experiment, resumably, before a call would take its spending (cells already run included) past this many US dollars", nonNegativeNumber("--max-cost"))
     .option("--fresh", "start over: delete the experiment folder's runs first (needed when the config plans other cells than the folder holds)")
     .option("--json", "print one JSON object (folder, cell counts, one row per cell, and for the paper's study its findings) instead of text")
     .option("--no-progress", "no progress bar (it is only drawn on a terminal anyway)")
-    .action(async (config: string | undefined, opts: QueueFlags & { resume?: string; out?: string; jobs?: number; json?: boolean; progress: boolean; fresh?: boolean }) => {
+    .action(async (config: string | undefined, opts: QueueFlags & { resume?: string; out?: string; jobs?: number; maxCost?: number; json?: boolean; progress: boolean; fresh?: boolean }) => {
       if (!config && !opts.resume) throw new InputError("experiment: give a config file, or --resume <experiment folder>");
       if (config && opts.resume) throw new InputError("experiment: give either a config file or --resume <folder>, not both");
       if (opts.fresh && opts.resume) throw new InputError("experiment: --fresh starts over from a config file; it cannot be used with --resume");
@@ -55,6 +57,7 @@ export function registerExperimentCommand(program: Command, io: Io): void {
             signal,
             ...queue,
             ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+            ...(opts.maxCost !== undefined ? { maxCostUsd: opts.maxCost } : {}),
             onStart: (d, total) => {
               dir.current = at.current = d;
               bar.start(total);
@@ -76,6 +79,8 @@ export function registerExperimentCommand(program: Command, io: Io): void {
               ran: outcome.ran,
               seconds,
               interrupted: outcome.interrupted,
+              ...(outcome.spentUsd !== undefined ? { spentUsd: outcome.spentUsd } : {}),
+              ...(outcome.costStop ? { costStop: outcome.costStop } : {}),
               incomplete: outcome.input.incomplete ?? [],
               perCell: cellRows(outcome.manifest, outcome.input),
               ...(isPaperStudy(outcome.manifest.id) ? { findings: outcome.input.findings ?? [] } : {}),

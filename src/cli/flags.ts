@@ -18,12 +18,15 @@ export const FLAG_NAMES: Record<string, string> = {
   observer: "--observer",
   prompt: "PROMPT",
   "sim.latencyMs": "--latency",
+  "sim.render": "--no-render",
   rate: "--rate",
   // attributes: not one flag (--attributes and --target both name attributes), so it stays "attributes"
   checks: "--check",
   professions: "--professions",
   calibration: "--calibration",
   steer: "--steer",
+  genderCategories: "--gender-categories",
+  maxCost: "--max-cost",
 };
 export const flagName = (path: string): string => FLAG_NAMES[path] ?? (path.startsWith("target") ? "--target" : path.startsWith("joint") ? "--joint" : path);
 
@@ -128,6 +131,10 @@ export interface RunFlags {
   observer?: string;
   professions?: string[];
   latency?: number;
+  genderCategories?: string;
+  maxCost?: number;
+  /** false with --no-render (commander's negated flag). */
+  render?: boolean;
   cache?: boolean;
   rate?: number;
   providerOption?: string[];
@@ -159,7 +166,7 @@ export function parseProviderOptions(items: readonly string[]): Record<string, u
 export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<string, unknown> {
   const cfg: Record<string, unknown> = {};
   if (prompt !== undefined) cfg.prompt = prompt;
-  const copy = ["policy", "mode", "subgroup", "order", "overflow", "n", "seed", "concurrency", "maxAttempts", "out", "provider", "observer", "professions", "calibration", "steer"] as const;
+  const copy = ["policy", "mode", "subgroup", "order", "overflow", "n", "seed", "concurrency", "maxAttempts", "out", "provider", "observer", "professions", "calibration", "steer", "genderCategories", "maxCost"] as const;
   for (const k of copy) if (f[k] !== undefined) cfg[k] = f[k];
   const attributes = [...(f.attributes ?? [])];
   if (f.target && f.target.length > 0) {
@@ -174,7 +181,10 @@ export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<s
   // Joint attributes are joined with "+" (race+gender) as everywhere; "," is read too (it was the flag's first form).
   if (f.joint && f.joint.length > 0) cfg.joint = f.joint.map((j) => list(j.replace(/\+/g, ",")));
   if (attributes.length > 0) cfg.attributes = attributes;
-  if (f.latency !== undefined) cfg.sim = { latencyMs: f.latency };
+  const sim: Record<string, unknown> = {};
+  if (f.latency !== undefined) sim.latencyMs = f.latency;
+  if (f.render === false) sim.render = false;
+  if (Object.keys(sim).length > 0) cfg.sim = sim;
   if (f.cache === false) cfg.cache = false;
   if (f.rate !== undefined) cfg.rate = f.rate;
   if (f.check && f.check.length > 0) cfg.checks = f.check;

@@ -20,6 +20,9 @@ import { registerCheckCommand } from "./check.js";
 import { registerExportCommand } from "./export.js";
 import { registerServe } from "./serve.js";
 import { registerReportCommand } from "./report.js";
+import { registerPlanCommand } from "./plan.js";
+import { profileListing } from "../providers/sim/profiles/listing.js";
+import { registerPricesCommand } from "./prices.js";
 import { addQueueOptions, registerWorkerCommand, withQueue, withQueueFlags, type QueueFlags } from "./queue.js";
 import { QueueError } from "../queue/connection.js";
 import { registerCalibrateCommand } from "./calibrate.js";
@@ -54,6 +57,9 @@ function addRunOptions(cmd: Command): Command {
     .option("--calibration <file>", "a calibration of the observer (debiaspi calibrate): corrected estimates, bins filled from them; with --observer simulated, what the simulation imitates")
     .addOption(new Option("--steer <rule>", "with --calibration: fill bins from the corrected estimate or the raw labels (default corrected)").choices(["corrected", "raw"]))
     .option("--latency <ms>", "sim: simulated latency per image in ms", nonNegativeNumber("--latency"))
+    .option("--gender-categories <preset>", "gender categories: binary (default), non-binary, inclusive (non-binary and can't tell)")
+    .option("--max-cost <usd>", "stop, resumably, before the next call would take spending past this many US dollars (list prices: debiaspi prices)", nonNegativeNumber("--max-cost"))
+    .option("--no-render", "sim: draw no PNG (the self-report, truth and every measurement stay the same)")
     .option("--config <file>", "YAML or JSON file with the same settings; flags override it")
     .option("--json", "print one JSON object instead of tables")
     .option("--no-progress", "no progress bar");
@@ -101,15 +107,16 @@ export function buildProgram(io: Io = defaultIo): Command {
     .argument("<run>", "a run folder")
     .description("continue a run that was stopped or killed; nothing generated is lost or generated twice")
     .option("--max-attempts <count>", "raise the attempt budget", wholeNumber("--max-attempts"))
+    .option("--max-cost <usd>", "raise (or set) the spending cap in US dollars", nonNegativeNumber("--max-cost"))
     .option("--json", "print one JSON object instead of tables")
     .option("--no-progress", "no progress bar")
-    .action(async (dir: string, opts: QueueFlags & { maxAttempts?: number; json?: boolean; progress: boolean }) => {
+    .action(async (dir: string, opts: QueueFlags & { maxAttempts?: number; maxCost?: number; json?: boolean; progress: boolean }) => {
       const bar = progressReporter(opts.progress && !opts.json);
       const outcome = await withQueue(opts, resumeRun, (queue, at) => {
         at.current = dir;
         return withInterrupt(io, withQueueFlags(resumeRun, opts), (signal, d) => {
           d.current = dir;
-          return resume(dir, { signal, onProgress: bar.update, ...queue, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) });
+          return resume(dir, { signal, onProgress: bar.update, ...queue, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}), ...(opts.maxCost !== undefined ? { maxCost: opts.maxCost } : {}) });
         });
       }).finally(() => bar.stop());
       program.setOptionValue("exitCode", report(io, outcome.summary, Boolean(opts.json)));
@@ -210,11 +217,13 @@ export function buildProgram(io: Io = defaultIo): Command {
     .description("list the text-to-image providers, how to name them and the environment variables they read")
     .option("--json", "print JSON")
     .action((opts: { json?: boolean }) => {
-      const rows = providerEntries().map(([name, e]) => ({ name, description: e.description, usage: e.usage, env: e.env }));
+      const rows = providerEntries().map(([name, e]) => ({ name, description: e.description, usage: e.usage, env: e.env, ...(name === "sim" ? { profiles: profileListing() } : {}) }));
       if (opts.json) return io.out(JSON.stringify(rows, null, 2));
       const t = plainTable(["provider", "what", "use", "environment"]);
       for (const r of rows) t.push([r.name, r.description, r.usage, r.env.join(", ") || "-"]);
-      io.out(`${t.toString()}\nProvider settings go under providerOptions: in the config file or -P key=value; keys only ever come from the environment.`);
+      const p = plainTable(["sim profile", "imitates", "calibrated on"]);
+      for (const r of profileListing()) p.push([`sim:${r.id}`, r.model, r.calibratedOn]);
+      io.out(`${t.toString()}\n${p.toString()}\nProvider settings go under providerOptions: in the config file or -P key=value; keys only ever come from the environment.`);
     });
 
   program
@@ -270,6 +279,8 @@ export function buildProgram(io: Io = defaultIo): Command {
   registerExportCommand(program, io);
 
   registerReportCommand(program, io);
+  registerPlanCommand(program, io, { addRunOptions, settingsFrom });
+  registerPricesCommand(program, io);
   registerWorkerCommand(program, io);
   registerCalibrateCommand(program, io);
 

@@ -3,7 +3,7 @@ import { parseDocument, YAMLParseError } from "yaml";
 import { InputError, listAccepted } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { resolveTarget, type Target } from "../core/target.js";
-import { applyTaxonomyPatch, builtinTaxonomy, findAttribute, type Taxonomy } from "../core/taxonomy.js";
+import { applyTaxonomyPatch, builtinTaxonomy, findAttribute, withGenderPreset, type GenderPreset, type Taxonomy } from "../core/taxonomy.js";
 import type { PolicyId } from "../policies/types.js";
 import { DEFAULT_TEMPLATES, REQUIRED_PLACEHOLDERS, type Templates } from "../prompts/templates.js";
 import type { CheckThresholds } from "./check-schema.js";
@@ -37,6 +37,10 @@ export interface RunConfig {
   calibration?: string;
   steer?: "corrected" | "raw";
   professions: string[];
+  /** Gender categories preset (absent in run folders written before it existed: binary). */
+  genderCategories?: GenderPreset;
+  /** US dollars the run may spend at most; unset = no cap. */
+  maxCost?: number;
   taxonomy: NonNullable<RunConfigInput["taxonomy"]>;
   templates: Templates;
   sim: SimOverrides;
@@ -56,6 +60,7 @@ export const RUN_DEFAULTS = {
   out: "./runs",
   provider: "sim",
   observer: "self-report",
+  genderCategories: "binary" as GenderPreset,
 };
 
 /** Reads a YAML or JSON config file into unvalidated settings; one clear error when it cannot. */
@@ -204,6 +209,8 @@ export function resolveRun(input: RunConfigInput, randomSeed: () => number = () 
     ...(input.calibration !== undefined ? { calibration: input.calibration } : {}),
     ...(input.steer !== undefined ? { steer: input.steer } : {}),
     professions: input.professions ?? [],
+    genderCategories: input.genderCategories ?? RUN_DEFAULTS.genderCategories,
+    ...(input.maxCost !== undefined ? { maxCost: input.maxCost } : {}),
     taxonomy: input.taxonomy ?? {},
     templates: { ...DEFAULT_TEMPLATES, ...(input.templates ?? {}) },
     sim: input.sim ?? {},
@@ -212,7 +219,7 @@ export function resolveRun(input: RunConfigInput, randomSeed: () => number = () 
   if (config.checks.includes(config.observer)) throw new InputError(`observer "${config.observer}" drives the loop; list only other observers under checks`);
   if (config.maxAttempts < n) throw new InputError(`maxAttempts (${config.maxAttempts}) must be at least N (${n})`);
   checkTemplates(config.templates);
-  const taxonomy = applyTaxonomyPatch(builtinTaxonomy(), { ...config.taxonomy, professions: config.professions });
+  const taxonomy = applyTaxonomyPatch(withGenderPreset(builtinTaxonomy(), config.genderCategories ?? RUN_DEFAULTS.genderCategories), { ...config.taxonomy, professions: config.professions });
   const tieRng = new Rng(config.seed);
   const target = resolveTarget(
     taxonomy,

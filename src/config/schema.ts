@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { POLICY_IDS } from "../policies/types.js";
 import { MAX_N } from "../core/target.js";
+import { GENDER_PRESETS } from "../core/taxonomy.js";
 import { checkThresholdsSchema } from "./check-schema.js";
 
 const weights = z.record(z.string(), z.number());
@@ -95,6 +96,10 @@ export const runConfigSchema = z
     /** With a calibration: fill bins from the corrected estimate (default) or from the raw labels. */
     steer: z.enum(["corrected", "raw"]),
     professions: z.array(z.string()),
+    /** Gender categories: binary (default), non-binary, inclusive (non-binary and "can't tell"); see GENDER_PRESETS. */
+    genderCategories: z.enum(GENDER_PRESETS),
+    /** Stop (resumably) before the next call would take the run's spending past this many US dollars. */
+    maxCost: z.number().min(0),
     taxonomy: z
       .object({
         attributes: z.record(

@@ -26,8 +26,8 @@ export interface Observation {
   note?: string;
   /**
    * Set when the observer could not do its job at all (service unreachable, HTTP error after the
-   * retries, model failure, the observer threw): what went wrong. Not set for an honest answer,
-   * however empty ("no person", "declined", "could not read this image"). The loop stops after
+   * retries, model failure, the observer threw, a pixel observer could not decode the image): what went
+   * wrong. Not set for an honest answer, however empty ("no person", "declined"). The loop stops after
    * too many failed observations in a row instead of spending the whole budget.
    */
   error?: string;

@@ -62,11 +62,12 @@ function marginalWeights(attr: Attribute, given: Record<string, number> | undefi
         (attr.id === "profession" ? "; list professions with --professions or `professions:` in the config" : ""),
     );
   }
-  if (!given) return attr.categories.map(() => 1);
+  if (!given) return attr.categories.map((c) => (c.observedOnly ? 0 : 1));
   const w = attr.categories.map(() => 0);
   for (const [name, value] of Object.entries(given)) {
     const c = getCategory(attr, name);
     checkWeight(value, `target for ${attr.id}=${name}`);
+    if (c.observedOnly && value > 0) throw new InputError(`target for ${attr.id}=${c.id}: "${c.label}" is observed, never requested; give it no weight`);
     w[attr.categories.indexOf(c)] = value;
   }
   if (w.every((x) => x === 0)) {

@@ -12,6 +12,11 @@ export interface Category {
   phrase: string;
   /** Lower-case words and phrases that identify this category in a model's report or a revised prompt. */
   aliases: string[];
+  /**
+   * A category that can be observed but not asked for ("can't tell"): it gets weight 0 in a uniform target and
+   * cannot be given a weight, so the loop never requests it; an image observed in it fills no bin.
+   */
+  observedOnly?: boolean;
 }
 
 export interface Attribute {
@@ -118,6 +123,32 @@ export function builtinTaxonomy(): Taxonomy {
       { id: "profession", label: "Profession", ordered: false, slot: "suffix", categories: [] },
     ],
   };
+}
+
+/**
+ * Gender category presets (`genderCategories:` in the config, `--gender-categories`): `binary` (female, male: the
+ * built-in default, what FairFace and most audits use), `non-binary` (adds non_binary, which can be requested), and
+ * `inclusive` (adds non_binary and cant_tell: a person whose gender a viewer cannot determine, observed but never
+ * requested).
+ */
+export const GENDER_PRESETS = ["binary", "non-binary", "inclusive"] as const;
+export type GenderPreset = (typeof GENDER_PRESETS)[number];
+
+const NON_BINARY = (): Category => cat("non_binary", "Non-binary", "non-binary person", ["non-binary", "nonbinary", "non binary", "genderqueer", "enby"]);
+const CANT_TELL = (): Category => ({
+  ...cat("cant_tell", "Can't tell", "person whose gender cannot be told", ["can't tell", "cannot tell", "cant tell", "cant_tell", "indeterminate", "ambiguous", "unclear gender"]),
+  observedOnly: true,
+});
+
+/** The taxonomy with the gender categories of a preset (a new taxonomy; the input is not changed). */
+export function withGenderPreset(base: Taxonomy, preset: GenderPreset): Taxonomy {
+  if (preset === "binary") return base;
+  const tax = structuredClone(base);
+  const gender = findAttribute(tax, "gender");
+  if (!gender) return tax;
+  const add = preset === "inclusive" ? [NON_BINARY(), CANT_TELL()] : [NON_BINARY()];
+  for (const c of add) if (!gender.categories.some((x) => x.id === c.id)) gender.categories.push(c);
+  return tax;
 }
 
 const ID_RE = /^[a-z0-9][a-z0-9_+\-]*$/;

@@ -12,6 +12,7 @@ import type { GenerateResult, ImageProvider } from "../providers/types.js";
 import { localExecutor, observeAll, type AttemptExecutor } from "./executor.js";
 import type { AttemptEvent, Decision, EndEvent, PendingRecord, RunEvent } from "../store/events.js";
 import type { RunSink } from "../store/sink.js";
+import { CostBudget, usd } from "./cost.js";
 
 export interface LoopSettings {
   prompt: string;
@@ -19,6 +20,10 @@ export interface LoopSettings {
   concurrency: number;
   maxAttempts: number;
   overflow: "keep" | "discard";
+  /** Spending cap in USD for this run (history included); the run stops, resumably, before a call would pass it. */
+  maxCostUsd?: number;
+  /** Expected cost of one call (list price); the dearest call seen so far counts when it was dearer. */
+  callCostUsd?: number;
 }
 
 export interface LoopProgress {
@@ -51,13 +56,15 @@ export interface LoopInput {
   onProgress?: (p: LoopProgress) => void;
   /** How kept images are counted: one count in the observed cell (the default), or e.g. the posterior of a calibration (src/calibration/tally.ts). */
   makeTally?: (target: Target) => Tally;
+  /** A spending cap shared with other runs (an experiment's `--max-cost`); new calls reserve against it too. */
+  costBudget?: CostBudget;
   /** Aborting stops issuing requests and cancels those in flight; the run stays resumable. */
   signal?: AbortSignal;
   now?: () => Date;
 }
 
 export interface LoopResult {
-  status: "complete" | "budget" | "provider-errors" | "observer-errors" | "stopped";
+  status: "complete" | "budget" | "provider-errors" | "observer-errors" | "cost" | "stopped";
   kept: number;
   attempts: number;
   message?: string;
@@ -81,6 +88,13 @@ export const MAX_CONSECUTIVE_OBSERVER_FAILURES = MAX_CONSECUTIVE_ERRORS;
  */
 export const MAX_CONSECUTIVE_UNLABELLED = MAX_CONSECUTIVE_ERRORS;
 
+/**
+ * How long free slots may idle, with the requests in flight expected to fill the last bins, before the
+ * loop over-requests (see `wanted`). A provider that answers within it (sim at latency 0, a cache)
+ * never triggers the rule, so such runs issue exactly the same requests as without it.
+ */
+export const ENDGAME_GRACE_MS = 20;
+
 const isoNow = (now?: () => Date): string => (now ? now() : new Date()).toISOString();
 
 /**
@@ -101,12 +115,18 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   let observerFailures = 0;
   let unlabelled = 0;
   let ended: EndEvent | undefined;
+  let spentUsd = 0;
+  let dearestCall = 0;
 
   const account = (e: AttemptEvent): void => {
     attempts += 1;
     nextIndex = Math.max(nextIndex, e.i + 1);
     policy.settle?.(e.request, { produced: e.outcome === "image", ...(e.observation ? { labels: mainSubject(e.observation) } : {}) });
     if (e.outcome === "image") produced += 1;
+    if (e.costUsd !== undefined) {
+      spentUsd += e.costUsd;
+      dearestCall = Math.max(dearestCall, e.costUsd);
+    }
     consecutiveErrors = e.outcome === "error" ? consecutiveErrors + 1 : 0;
     if (e.outcome === "image") observerFailures = e.observation?.error !== undefined ? observerFailures + 1 : 0;
     if (e.outcome === "image") unlabelled = e.decision === "unknown" ? unlabelled + 1 : 0;
@@ -165,14 +185,13 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       ...(checks && checks.length > 0 ? { checks } : {}),
       decision,
       kept: 0,
-      tally: {},
     };
     account({ ...event, i: rec.i });
-    // account() counted it; fill in the state after it.
+    // account() counted it; fill in the kept count after it (the cells follow from decision and observation).
     event.kept = tally.kept;
-    event.tally = tally.snapshot();
     sink.append(event);
-    sink.clearPending(rec.i);
+    // Only an attempt with an image had a pending file written (refusals and errors never do).
+    if (rec.image !== undefined) sink.clearPending(rec.i);
     return event;
   }
 
@@ -187,15 +206,50 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   const inFlight = new Map<number, Promise<void>>();
   let stopReason: LoopResult["status"] | undefined;
   let message: string | undefined;
+  const budgets: CostBudget[] = [];
+  if (settings.maxCostUsd !== undefined) budgets.push(new CostBudget(settings.maxCostUsd, spentUsd));
+  if (input.costBudget) budgets.push(input.costBudget);
+  // The list price, or the dearest call seen so far if that was dearer (a call may cost more than listed).
+  const callCost = (): number => Math.max(settings.callCostUsd ?? 0, dearestCall);
+  /** Reserves the next call's expected cost on every cap; on refusal stops the run with status "cost". */
+  const affordable = (): boolean => {
+    if (budgets.length === 0) return true;
+    const est = callCost();
+    const ok: CostBudget[] = [];
+    for (const b of budgets) {
+      if (!b.reserve(est)) {
+        for (const r of ok) r.settle(est, 0);
+        stopReason = "cost";
+        const own = b !== input.costBudget;
+        message = `spending cap of ${usd(b.limitUsd)}${own ? "" : " (shared by the experiment)"} reached: ${usd(b.spent)} spent, and the next call (about ${usd(est)}) would pass it; continue with a larger --max-cost`;
+        return false;
+      }
+      ok.push(b);
+    }
+    return true;
+  };
 
   const keepRate = (): number => (tally.kept + 1) / (Math.max(produced, tally.kept) + 1);
+  // Set once slots have idled ENDGAME_GRACE_MS with the requests in flight expected to cover what is left.
+  let endgame = false;
+  // Aborted when an end game's set is complete: the over-requested generations still in flight are
+  // cancelled (nothing recorded, as on Ctrl-C) instead of waited for.
+  const overRequested = new AbortController();
+  const requestSignal = input.signal ? AbortSignal.any([input.signal, overRequested.signal]) : overRequested.signal;
   const wanted = (): boolean => {
     if (done()) return false;
-    if (closed) return tally.left - inFlight.size * keepRate() > 1e-9;
+    if (closed) {
+      const covered = inFlight.size * keepRate();
+      if (tally.left - covered > 1e-9) return true;
+      // End game: about two standard deviations more than expected to be needed, so that a few misses
+      // among the last requests do not cost another whole round of provider latency.
+      return endgame && covered < tally.left + 2 * Math.sqrt(tally.left);
+    }
     return produced + inFlight.size < target.n;
   };
 
   const launch = (): void => {
+    const reservedUsd = budgets.length > 0 ? callCost() : 0;
     const i = nextIndex++;
     const rng = new Rng(deriveSeed(settings.seed, i, 1));
     const request: Request = policy.next({ target, tally, rng, keepRate: keepRate() });
@@ -212,7 +266,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       const outcome = await executor.run(
         { i, request, prompt, seed },
         {
-          ...(input.signal ? { signal: input.signal } : {}),
+          signal: requestSignal,
           onGenerated: (result, ms) => {
             release();
             rec = attemptRecord(input.now, i, request, prompt, seed, ms, result, undefined);
@@ -226,12 +280,14 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       release();
       if (!outcome) {
         // Cancelled: nothing came back, nothing to record; resume issues it again.
+        for (const b of budgets) b.settle(reservedUsd, 0);
         policy.settle?.(request, { produced: false });
         return;
       }
       rec ??= attemptRecord(input.now, i, request, prompt, seed, outcome.ms, outcome.result, outcome.error);
       const { observation, checks } = outcome;
       const event = finish(rec, observation, checks);
+      for (const b of budgets) b.settle(reservedUsd, rec.costUsd ?? 0);
       if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS && !stopReason) {
         stopReason = "provider-errors";
         message = `${MAX_CONSECUTIVE_ERRORS} provider errors in a row; the last: ${event.error ?? "unknown"}`;
@@ -262,18 +318,32 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       !input.signal?.aborted &&
       inFlight.size < settings.concurrency &&
       attempts + inFlight.size < settings.maxAttempts &&
-      wanted()
+      wanted() &&
+      affordable()
     ) {
       launch();
     }
     if (inFlight.size === 0) break;
-    await Promise.race(inFlight.values());
+    const idle =
+      closed && !endgame && !stopReason && !input.signal?.aborted && inFlight.size < settings.concurrency && attempts + inFlight.size < settings.maxAttempts;
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = idle
+      ? new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            endgame = true;
+            resolve();
+          }, ENDGAME_GRACE_MS);
+        })
+      : undefined;
+    await Promise.race(graceOver ? [...inFlight.values(), graceOver] : inFlight.values());
+    clearTimeout(timer);
+    if (endgame && done() && inFlight.size > 0) overRequested.abort();
   }
 
   if (input.signal?.aborted) return { status: "stopped", kept: tally.kept, attempts };
   let status: LoopResult["status"];
   if (done()) status = "complete";
-  else if (stopReason === "provider-errors" || stopReason === "observer-errors") status = stopReason;
+  else if (stopReason === "provider-errors" || stopReason === "observer-errors" || stopReason === "cost") status = stopReason;
   else status = "budget";
   if (status === "budget") message = `attempt budget of ${settings.maxAttempts} spent with ${tally.kept} of ${target.n} images kept`;
   sink.append({ type: "end", t: isoNow(input.now), reason: status, ...(message ? { message } : {}) });

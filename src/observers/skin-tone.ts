@@ -8,15 +8,15 @@
  * colour (CIE76), ITA, Fitzpatrick band, ITA skin category.
  *
  * Limits worth knowing:
- * - PNG and JPEG are decoded; WebP is not (no pure-JS decoder is a dependency).
+ * - Images are decoded by src/image/decode.ts (sharp: EXIF orientation applied; JPEG, PNG, WebP, AVIF, TIFF,
+ *   GIF) and downscaled to {@link SKIN_MAX_SIDE} px before any pixel is classified.
  * - Whole-image colour segmentation cannot tell skin from skin-coloured backgrounds, wood, sand or beige
  *   clothes, and it measures every person in the image as one. The `faces` observer passes a face `region`
  *   and an `excludeMask` to {@link measureSkin} instead.
  * - No white balance or illumination correction: the measured colour is the rendered colour, as published
  *   ITA audits of generated images do.
  */
-import jpeg from "jpeg-js";
-import { PNG } from "pngjs";
+import { decodeImage } from "../image/decode.js";
 import type { Observation } from "../core/request.js";
 import { MONK_RGB, deltaE, srgbToLab } from "../providers/sim/render.js";
 import type { Observer } from "./types.js";
@@ -26,7 +26,7 @@ export type Lab = [number, number, number];
 export interface RgbaImage {
   width: number;
   height: number;
-  /** Row-major RGBA, 4 bytes per pixel (what pngjs and the sim's renderer produce). */
+  /** Row-major RGBA, 4 bytes per pixel (what the decoder and the sim's renderer produce). */
   data: Uint8Array | Uint8ClampedArray;
 }
 
@@ -359,57 +359,20 @@ export function measureSkin(
 // Decoding and the observer
 // ---------------------------------------------------------------------------------------------------------
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-function startsWith(bytes: Uint8Array, sig: readonly number[], at = 0): boolean {
-  return bytes.length >= at + sig.length && sig.every((v, k) => bytes[at + k] === v);
-}
-
-/** What the bytes look like, for error messages. */
-function sniff(bytes: Uint8Array): string | undefined {
-  if (startsWith(bytes, PNG_SIGNATURE)) return "image/png";
-  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return "image/jpeg";
-  if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && startsWith(bytes, [0x57, 0x45, 0x42, 0x50], 8)) return "image/webp";
-  if (startsWith(bytes, [0x47, 0x49, 0x46, 0x38])) return "image/gif";
-  return undefined;
-}
+/**
+ * Long side, in pixels, to which the whole-image measure downscales a photo before classifying pixels. The
+ * measure is a median colour over many thousands of skin pixels: 512 px keeps enough of them for any portrait
+ * and makes a 12 MP photo cost what a 0.26 MP one does.
+ */
+export const SKIN_MAX_SIDE = 512;
 
 /**
- * Decodes image bytes to RGBA (8 bits per channel): PNG via pngjs (16-bit and palette PNGs become 8-bit
- * RGBA) and baseline/progressive JPEG via jpeg-js. The type is taken from the bytes' signature, so a wrong
- * or missing `mime` does not matter. WebP, GIF and anything else throw `Error("unsupported image type ...")`;
- * a corrupt file throws `Error("could not decode PNG|JPEG ...")`.
+ * Full skin measurement of encoded image bytes over the whole image (fallback segmentation), decoded upright
+ * and downscaled to {@link SKIN_MAX_SIDE}; undefined when too little skin is found. Throws
+ * {@link ImageDecodeError} when the bytes cannot be decoded.
  */
-export function decodeImage(bytes: Uint8Array, mime?: string): RgbaImage {
-  const kind = sniff(bytes);
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (kind === "image/png") {
-    try {
-      const png = PNG.sync.read(buf);
-      return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
-    } catch (e) {
-      throw new Error(`could not decode PNG: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  if (kind === "image/jpeg") {
-    try {
-      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 });
-      return { width: img.width, height: img.height, data: img.data };
-    } catch (e) {
-      throw new Error(`could not decode JPEG: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  const declared = mime ? `"${mime}"` : "(no mime type)";
-  const seen = kind ? `, bytes look like ${kind}` : bytes.length === 0 ? ", no bytes" : ", unrecognised bytes";
-  throw new Error(`unsupported image type ${declared}${seen}: PNG and JPEG can be decoded`);
-}
-
-/**
- * Full skin measurement of encoded image bytes over the whole image (fallback segmentation), or undefined
- * when too little skin is found. Throws when the bytes cannot be decoded (see {@link decodeImage}).
- */
-export function skinMeasurement(bytes: Uint8Array, mime?: string): SkinMeasurement | undefined {
-  return measureSkin(decodeImage(bytes, mime));
+export async function skinMeasurement(bytes: Uint8Array, mime?: string): Promise<SkinMeasurement | undefined> {
+  return measureSkin(await decodeImage(bytes, { maxSide: SKIN_MAX_SIDE, ...(mime ? { mime } : {}) }));
 }
 
 /** Compact one-line summary of a measurement, used as the observation's note. */
@@ -427,7 +390,8 @@ const ID = "skin-tone";
 /**
  * `skin-tone`: one person per image, labelled with the Monk level of the image's skin pixels
  * (`skin_tone: "monk_N"`), confidence from {@link monkConfidence}, and ITA / Fitzpatrick in the note.
- * Never throws: a missing or undecodable image, or too little skin, gives no person and a note saying why.
+ * Never throws: a missing image or too little skin gives no person and a note saying why; an image that cannot
+ * be decoded is a failed observation (`error` set), never an empty one.
  * If the taxonomy's `skin_tone` attribute lacks the `monk_N` category the label is null (unknown); without a
  * `skin_tone` attribute the person gets no labels (the numbers are still in the note).
  */
@@ -440,9 +404,10 @@ export const skinToneObserver: Observer = {
     }
     let m: SkinMeasurement | undefined;
     try {
-      m = skinMeasurement(result.image, result.mime);
+      m = await skinMeasurement(result.image, result.mime);
     } catch (e) {
-      return { observer: ID, persons: [], note: `could not read the image: ${e instanceof Error ? e.message : String(e)}` };
+      const why = `could not read the image: ${e instanceof Error ? e.message : String(e)}`;
+      return { observer: ID, persons: [], note: why, error: why };
     }
     if (!m) {
       return {

@@ -53,12 +53,16 @@ export function quotaPolicy(target: Target, seed: number): Policy {
   });
   const done = new Set<number>();
   const inFlight = new Set<number>();
+  // Every slot below `low` is done or in flight, so the lowest free slot is found from there (a slot
+  // given back moves it down): linear in N overall instead of a rescan from 0 per request.
+  let low = 0;
   return {
     id: "quota",
     closedLoop: false,
     next: (): Request => {
-      let slot = 0;
+      let slot = low;
       while (slot < slots.length && (done.has(slot) || inFlight.has(slot))) slot++;
+      low = slot + 1;
       // More requests than slots can only come from a caller that ignores the stop rule; reuse the last.
       const s = Math.min(slot, slots.length - 1);
       inFlight.add(s);
@@ -68,6 +72,7 @@ export function quotaPolicy(target: Target, seed: number): Policy {
       if (request.kind !== "direct" || request.slot === undefined) return;
       inFlight.delete(request.slot);
       if (produced) done.add(request.slot);
+      else if (!done.has(request.slot)) low = Math.min(low, request.slot);
     },
   };
 }

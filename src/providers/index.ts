@@ -1,7 +1,8 @@
 import { InputError, listAccepted } from "../core/errors.js";
 import type { Taxonomy } from "../core/taxonomy.js";
 import type { SimOverrides } from "../config/schema.js";
-import { mergeSimParams, SIM_DEFAULTS, type DeepPartial, type SimParams } from "./sim/params.js";
+import { mergeSimParams, type DeepPartial, type SimParams } from "./sim/params.js";
+import { DEFAULT_PROFILE, getProfile, profileIds, profileParams } from "./sim/profiles/index.js";
 import { SimModel } from "./sim/model.js";
 import type { ImageProvider } from "./types.js";
 import type { KeyScope } from "./http.js";
@@ -53,17 +54,18 @@ export interface ProviderEntry {
 
 const PROVIDERS: Record<string, ProviderEntry> = {
   sim: {
-    description: "the built-in simulated, biased text-to-image model (offline, no key)",
+    description: `the built-in simulated, biased text-to-image model (offline, no key); sim:PROFILE imitates a real model: ${profileIds().join(", ")}`,
     env: [],
     reportsPeople: () => true,
-    usage: "--provider sim",
+    usage: `--provider sim (= sim:${DEFAULT_PROFILE}) or sim:PROFILE`,
     create: (model, ctx) => {
-      if (model !== undefined) throw new InputError(`provider sim has no models (got "sim:${model}"); use --provider sim`);
+      const profile = model ?? DEFAULT_PROFILE;
+      const base = profileParams(profile);
       const extra = Object.keys(ctx.options ?? {});
       if (extra.length > 0) {
         throw new InputError(`provider sim takes no providerOptions (got ${extra.join(", ")}); its parameters go under sim: in the config file`);
       }
-      return new SimModel(ctx.taxonomy, mergeSimParams(SIM_DEFAULTS, ctx.sim as DeepPartial<SimParams>));
+      return new SimModel(ctx.taxonomy, mergeSimParams(base, ctx.sim as DeepPartial<SimParams>), model === undefined ? undefined : getProfile(profile).id);
     },
   },
 };

@@ -47,6 +47,15 @@ export interface Finding {
   reproduced: "yes" | "partly" | "no" | "not measured";
   /** The numbers behind the verdict, in words. */
   evidence: string;
+  /** The provider the runs behind it used (`sim`, `sim:sd35`, `openai:dall-e-3`); findings are computed per provider. */
+  provider?: string;
+  /**
+   * What the verdict is evidence of: `real` (a real provider), `measured-profile` (a sim profile whose parameters
+   * that encode the effect are all measured), `simulated` (sim, whose assumed parameters encode the effect).
+   */
+  basis?: "real" | "measured-profile" | "simulated";
+  /** The basis in words: "demonstrated on the simulated model, whose parameter X encodes this effect" or "reproduced on ..., with the source". */
+  wording?: string;
 }
 
 export interface ReportInput {

@@ -5,7 +5,7 @@
  */
 
 /** How a run ended: the reason of its end line, or `incomplete` without one. */
-export type RunStatus = "complete" | "budget" | "provider-errors" | "observer-errors" | "incomplete";
+export type RunStatus = "complete" | "budget" | "provider-errors" | "observer-errors" | "cost" | "incomplete";
 
 /** One attribute's counts against its target (when controlled), over the kept images. */
 export interface AttributeSummaryBase {

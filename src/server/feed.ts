@@ -9,6 +9,8 @@ import type { ApiAttempt, ApiEnd, ApiLiveState, ApiStreamEvent, ApiSummary } fro
 export const POLL_MS = 150;
 /** At most one summary per this interval while events arrive (the last one always goes out). */
 export const SUMMARY_MS = 250;
+/** Bytes of events.jsonl read at a time. */
+const FEED_CHUNK = 4 << 20;
 
 /** An attempt as the page shows it. */
 export function toApiAttempt(e: AttemptEvent, seq: number): ApiAttempt {
@@ -106,35 +108,38 @@ export class EventFeed {
       this.events.length = 0;
     }
     if (size === this.offset) return;
-    const fd = openSync(path, "r");
-    let chunk: Buffer;
-    try {
-      chunk = Buffer.alloc(size - this.offset);
-      const read = readSync(fd, chunk, 0, chunk.length, this.offset);
-      chunk = chunk.subarray(0, read);
-    } finally {
-      closeSync(fd);
-    }
-    this.offset += chunk.length;
-    const data = Buffer.concat([this.rest, chunk]);
-    const lastNl = data.lastIndexOf(0x0a);
-    if (lastNl < 0) {
-      this.rest = data;
-      return;
-    }
-    this.rest = data.subarray(lastNl + 1);
     const before = this.events.length;
     let ended = false;
-    for (const line of data.subarray(0, lastNl).toString("utf8").split("\n")) {
-      if (line.trim() === "") continue;
-      let e: RunEvent;
-      try {
-        e = JSON.parse(line) as RunEvent;
-      } catch {
-        continue;
+    const fd = openSync(path, "r");
+    try {
+      // A chunk at a time: a long log is never one buffer or one string.
+      while (this.offset < size) {
+        let chunk = Buffer.alloc(Math.min(size - this.offset, FEED_CHUNK));
+        const read = readSync(fd, chunk, 0, chunk.length, this.offset);
+        if (read === 0) break;
+        chunk = chunk.subarray(0, read);
+        this.offset += read;
+        const data = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
+        const lastNl = data.lastIndexOf(0x0a);
+        if (lastNl < 0) {
+          this.rest = Buffer.from(data);
+          continue;
+        }
+        this.rest = Buffer.from(data.subarray(lastNl + 1));
+        for (const line of data.subarray(0, lastNl).toString("utf8").split("\n")) {
+          if (line.trim() === "") continue;
+          let e: RunEvent;
+          try {
+            e = JSON.parse(line) as RunEvent;
+          } catch {
+            continue;
+          }
+          this.events.push(e);
+          if (e.type === "end") ended = true;
+        }
       }
-      this.events.push(e);
-      if (e.type === "end") ended = true;
+    } finally {
+      closeSync(fd);
     }
     if (this.events.length === before) {
       this.checkState();

@@ -59,13 +59,14 @@ export const attemptSchema = z.object({
   checks: z.array(observationSchema).optional(),
   decision: z.enum(["kept", "overflow", "unknown", "surplus", "refused", "error"]),
   kept: count,
-  tally: z.record(z.string(), z.record(z.string(), count)),
+  /** Old line shape only (lines once carried the whole tally); read and ignored. */
+  tally: z.record(z.string(), z.record(z.string(), count)).optional(),
 });
 
 export const endSchema = z.object({
   type: z.literal("end"),
   t: z.string(),
-  reason: z.enum(["complete", "budget", "provider-errors", "observer-errors"]),
+  reason: z.enum(["complete", "budget", "provider-errors", "observer-errors", "cost"]),
   message: z.string().optional(),
 });
 
@@ -80,7 +81,7 @@ const agree: [Same<z.infer<typeof attemptSchema>, AttemptEvent>, Same<z.infer<ty
 ];
 void agree;
 
-const categorySchema = z.object({ id: z.string().min(1), label: z.string(), phrase: z.string(), aliases: z.array(z.string()) });
+const categorySchema = z.object({ id: z.string().min(1), label: z.string(), phrase: z.string(), aliases: z.array(z.string()), observedOnly: z.boolean().optional() });
 const taxonomySchema = z.object({
   attributes: z
     .array(

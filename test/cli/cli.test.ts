@@ -264,7 +264,7 @@ describe("debiaspi audit", () => {
     const empty = tempDir();
     const r = await cli("audit", empty, "--observer", "self-report");
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/holds no images \(accepted: \.png, \.jpg, \.jpeg, \.webp\)/);
+    expect(r.stderr).toMatch(/holds no images \(accepted: \.png, \.jpg, \.jpeg, \.webp, \.avif, \.tif, \.tiff, \.gif\)/);
     writeFileSync(join(empty, "broken.png"), "not a png");
     const ok = JSON.parse((await cli("audit", empty, "--observer", "self-report", "--json")).stdout);
     expect(ok.kept).toBe(1);

@@ -44,12 +44,12 @@ describe("doctor takes the provider from --config", () => {
   });
 });
 
-describe("sim takes no model", () => {
-  it("refuses --provider sim:foo before anything starts", async () => {
+describe("sim takes a profile, not a model", () => {
+  it("refuses --provider sim:foo before anything starts, listing the profiles", async () => {
     const out = tempDir();
-    expectOneLineError(await cli("run", "a CEO", "--provider", "sim:foo", "--out", out, "--no-progress"), /provider sim has no models \(got "sim:foo"\); use --provider sim/);
+    expectOneLineError(await cli("run", "a CEO", "--provider", "sim:foo", "--out", out, "--no-progress"), /sim has no profile "foo"; accepted: sd15, sd35, dall-e-3, .* or midjourney/);
     expect(readdirSync(out)).toEqual([]);
-    expectOneLineError(await cli("doctor", "--provider", "sim:foo"), /provider sim has no models/);
+    expectOneLineError(await cli("doctor", "--provider", "sim:foo"), /sim has no profile "foo"/);
   });
 });
 

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
+import { fileURLToPath } from "node:url";
+import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Observation } from "../../src/core/request.js";
 import { MONK_RGB, renderPortrait } from "../../src/providers/sim/render.js";
@@ -10,10 +11,12 @@ import { getObserver } from "../../src/observers/index.js";
 import { builtinTaxonomy, getAttribute } from "../../src/core/taxonomy.js";
 import {
   ageBin,
+  analyseImage,
   closeFaceWorkers,
+  looksTight,
   facesWorkerScript,
   createFacesObserver,
-  decodeRgb,
+  padImage,
   faceSkinMask,
   facesModelInfo,
   measureFaceSkin,
@@ -80,12 +83,15 @@ describe("faces observer: pure parts", () => {
     expect(obs.note).toMatch(/human \d+\.\d+\.\d+/);
   });
 
-  it("decodes PNG and JPEG to RGB and refuses anything else", () => {
-    const png = decodeRgb(pngBytes(3, 2, () => [10, 20, 30]));
-    expect([png.width, png.height, png.data.length, png.data[0], png.data[2]]).toEqual([3, 2, 18, 10, 30]);
-    const jpg = decodeRgb(asset("screenshot-faceid.jpg"));
-    expect([jpg.width, jpg.height, jpg.data.length]).toEqual([800, 564, 800 * 564 * 3]);
-    expect(() => decodeRgb(new Uint8Array([1, 2, 3]), "image/webp")).toThrow(/unsupported image type "image\/webp"/);
+  it("pads an image with a grey margin and keeps the original at the offset", () => {
+    const img = { width: 4, height: 2, data: new Uint8Array(4 * 2 * 4).fill(200) };
+    const { image, offset } = padImage(img, 0.25);
+    expect([offset, image.width, image.height]).toEqual([1, 6, 4]);
+    const at = (x: number, y: number): number[] => Array.from(image.data.subarray(4 * (y * 6 + x), 4 * (y * 6 + x) + 4));
+    expect(at(0, 0)).toEqual([128, 128, 128, 255]);
+    expect(at(1, 1)).toEqual([200, 200, 200, 200]);
+    expect(at(4, 2)).toEqual([200, 200, 200, 200]);
+    expect(at(5, 3)).toEqual([128, 128, 128, 255]);
   });
 
   it("measures skin inside the face outline only, eyes, brows and lips left out", () => {
@@ -143,13 +149,7 @@ describe("faces observer on the sample photographs (real models, WASM)", () => {
   });
 
   it("the same photo as PNG gives the same answer", async () => {
-    const img = jpeg.decode(asset("screenshot-faceid.jpg"), { useTArray: true });
-    const obs = await look(
-      pngBytes(img.width, img.height, (x, y) => {
-        const i = 4 * (y * img.width + x);
-        return [img.data[i]!, img.data[i + 1]!, img.data[i + 2]!];
-      }),
-    );
+    const obs = await look(new Uint8Array(await sharp(asset("screenshot-faceid.jpg")).png().toBuffer()));
     expect(obs.persons).toHaveLength(1);
     expect(obs.persons[0]!.labels).toMatchObject({ gender: "male", age: expect.stringMatching(/^(30-44|45-64)$/) });
   });
@@ -199,18 +199,82 @@ describe("faces observer on the sample photographs (real models, WASM)", () => {
     expect(right).toBe(levels.length);
   });
 
-  it("garbage bytes give no person and a note, without throwing", async () => {
+  it("garbage or truncated bytes are a failed observation (error set), never an empty one", async () => {
     const garbage = await look(new Uint8Array([0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4]), "image/png");
     expect(garbage.persons).toEqual([]);
     expect(garbage.note).toMatch(/could not read the image/);
+    expect(garbage.error).toMatch(/could not read the image .*accepted: JPEG, PNG, WebP, AVIF, TIFF, GIF/);
     const truncated = asset("screenshot-faceid.jpg").slice(0, 2000);
     const broken = await look(truncated, "image/jpeg");
     expect(broken.persons).toEqual([]);
-    expect(broken.note).toBeTruthy();
+    expect(broken.error).toMatch(/could not (read|decode)/);
     const empty = await look(new Uint8Array(0));
     expect(empty.persons).toEqual([]);
     expect(empty.note).toMatch(/no image/);
   });
+});
+
+describe("faces on FairFace photographs: formats, orientation and tight crops", () => {
+  const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fairface");
+  const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(path.join(FIXTURES, name)));
+  const inThread = createFacesObserver({ workers: 0 });
+  const see = (image: Uint8Array, o = inThread): Promise<Observation> =>
+    o.observe({ result: { image, warnings: [], meta: {} }, request: { kind: "plain" }, prompt: "a person" }, tax);
+  /** "#1 female 0.95, age 24, ... at 120,103 220x220": the box of the first face. */
+  const boxOf = (o: Observation): number[] => /at (-?\d+),(-?\d+) (\d+)x(\d+)/.exec(o.note ?? "")!.slice(1).map(Number);
+
+  it("a lossless WebP and an EXIF-rotated JPEG (orientation 6) are observed like the upright JPEG", async () => {
+    for (const [name, gender] of [["fairface_0121.jpg", "female"], ["fairface_0010.jpg", "male"]] as const) {
+      const jpegBytes = fixture(name);
+      const upright = await see(jpegBytes);
+      expect(upright.persons.map((p) => p.labels.gender), name).toEqual([gender]);
+      const webp = await see(new Uint8Array(await sharp(jpegBytes).webp({ lossless: true }).toBuffer()));
+      expect(webp.persons, `${name} as WebP`).toEqual(upright.persons);
+      // Stored sideways (the upright picture turned 90 degrees anticlockwise) with EXIF orientation 6, as phones do.
+      const sideways = new Uint8Array(await sharp(jpegBytes).rotate(270).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer());
+      const rotated = await see(sideways);
+      expect(rotated.persons.map((p) => [p.labels.gender, p.labels.age]), `${name} rotated`).toEqual(upright.persons.map((p) => [p.labels.gender, p.labels.age]));
+      const [x0, y0, w0] = boxOf(upright);
+      const [x1, y1, w1] = boxOf(rotated);
+      expect(Math.max(Math.abs(x1! - x0!), Math.abs(y1! - y0!), Math.abs(w1! - w0!)), `${name} box moved`).toBeLessThanOrEqual(8);
+    }
+  }, 60_000);
+
+  it("a tight crop (all face) is seen once with the margin, where without it blazeface finds the face twice", async () => {
+    // The central 32 % of the photo: brows to chin, no margin.
+    const side = Math.round(0.32 * 448);
+    const at = Math.round((448 - side) / 2);
+    const bytes = new Uint8Array(await sharp(fixture("fairface_0121.jpg")).extract({ left: at, top: at, width: side, height: side }).jpeg({ quality: 92 }).toBuffer());
+    const opts = { maxFaces: 20, minFaceScore: 0.5, skinFallback: false } as const;
+    const bare = await analyseImage(bytes, "image/jpeg", { ...opts, pad: "off" });
+    if (!bare.ok) throw new Error(bare.message);
+    expect(bare.faces.filter((f) => f.score >= 0.5).length).toBeGreaterThanOrEqual(2);
+    const padded = await analyseImage(bytes, "image/jpeg", opts);
+    if (!padded.ok) throw new Error(padded.message);
+    expect(padded.padded).toBe(true);
+    const counted = padded.faces.filter((f) => f.score >= 0.5);
+    expect(counted).toHaveLength(1);
+    // In the crop's coordinates (the margin added 46 px on every side): the face spans the whole crop.
+    const [x, y, w, h] = counted[0]!.box;
+    expect(x).toBeLessThan(5);
+    expect(y).toBeLessThan(5);
+    expect(x + w).toBeGreaterThan(side - 5);
+    expect(y + h).toBeGreaterThan(side - 5);
+    expect(counted[0]!.gender).toBe("female");
+    const obs = await see(bytes);
+    expect(obs.persons.map((p) => p.labels.gender)).toEqual(["female"]);
+  }, 60_000);
+
+  it("a photo with a face well inside the frame is not retried with a margin", async () => {
+    const a = await analyseImage(fixture("fairface_0010.jpg"), "image/jpeg", { maxFaces: 20, minFaceScore: 0.5, skinFallback: false });
+    if (!a.ok) throw new Error(a.message);
+    expect(a.padded).toBeUndefined();
+    expect(looksTight(a.faces, { width: 448, height: 448 }, 0.5)).toBe(false);
+    expect(looksTight([], { width: 448, height: 448 }, 0.5)).toBe(true);
+    expect(looksTight([{ box: [0, 0, 440, 300], score: 0.9 }], { width: 448, height: 448 }, 0.5)).toBe(true);
+    expect(looksTight([{ box: [0, 0, 440, 300], score: 0.3 }], { width: 448, height: 448 }, 0.5)).toBe(true);
+    expect(looksTight([{ box: [0, 100, 200, 200], score: 0.9 }], { width: 448, height: 448 }, 0.5)).toBe(false);
+  }, 60_000);
 });
 
 describe("faces in the observer registry", () => {
@@ -240,6 +304,6 @@ describe("faces on worker threads", () => {
     ]);
     expect(a.map((o) => o.persons)).toEqual(b.map((o) => o.persons));
     expect(a.map((o) => o.persons.length)).toEqual([1, 6, 0, 1]);
-    expect(a[2]!.note).toMatch(/could not read the image/);
+    expect(a[2]!.error).toMatch(/could not read the image/);
   }, 60_000);
 });

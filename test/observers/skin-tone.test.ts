@@ -1,11 +1,11 @@
 import { PNG } from "pngjs";
-import jpegJs from "jpeg-js";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { builtinTaxonomy } from "../../src/core/taxonomy.js";
 import {
   MONK_LAB,
-  decodeImage,
+  SKIN_MAX_SIDE,
   fitzpatrick,
   isSkinPixel,
   ita,
@@ -166,25 +166,42 @@ describe("skin segmentation rule", () => {
 });
 
 describe("decoding", () => {
-  it("decodes PNG regardless of the declared mime and rejects other types clearly", () => {
+  it("decodes PNG regardless of the declared mime; an undecodable image is a failed observation", async () => {
     const png = toPng(swatch(MONK_RGB[6]!, 8, 8));
-    expect(decodeImage(png, "image/png").width).toBe(8);
-    expect(decodeImage(png).data.length).toBe(8 * 8 * 4);
-    expect(skinMeasurement(png, "application/octet-stream")?.monk).toBe(7);
-    const brokenJpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0]);
-    expect(() => decodeImage(brokenJpeg, "image/jpeg")).toThrow(/could not decode JPEG/);
-    expect(() => decodeImage(new Uint8Array([0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]), "image/webp")).toThrow(/unsupported image type "image\/webp", bytes look like image\/webp/);
-    expect(() => decodeImage(new Uint8Array([1, 2, 3]))).toThrow(/unsupported image type/);
-    expect(() => decodeImage(png.slice(0, 40), "image/png")).toThrow(/could not decode PNG/);
+    expect((await skinMeasurement(png, "application/octet-stream"))?.monk).toBe(7);
+    const look = (image: Uint8Array) => skinToneObserver.observe({ result: { image, mime: "image/webp", warnings: [], meta: {} }, request: plain, prompt: "" }, tax);
+    const bad = await look(new Uint8Array([0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]));
+    expect(bad.persons).toEqual([]);
+    expect(bad.error).toMatch(/could not read the image .*accepted: JPEG, PNG, WebP, AVIF, TIFF, GIF/);
+    await expect(skinMeasurement(png.slice(0, 40), "image/png")).rejects.toThrow(/could not (read|decode)/);
+  });
+
+  it("measures a WebP and an EXIF-rotated JPEG of a render like the PNG", async () => {
+    const png = renderPortrait({ skinTone: 4, seed: 3 });
+    const webp = new Uint8Array(await sharp(png).webp({ lossless: true }).toBuffer());
+    const sideways = new Uint8Array(await sharp(png).rotate(270).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer());
+    const ref = await skinMeasurement(png);
+    expect(ref?.monk).toBe(4);
+    expect((await skinMeasurement(webp))?.monk).toBe(4);
+    expect((await skinMeasurement(sideways))?.monk).toBe(4);
+  });
+
+  it("downscales a large photo to SKIN_MAX_SIDE before measuring: the same level as at full size", async () => {
+    const big = swatch(MONK_RGB[2]!, 1600, 1200);
+    const png = new Uint8Array(await sharp(Buffer.from(big.data), { raw: { width: 1600, height: 1200, channels: 4 } }).png().toBuffer());
+    const m = await skinMeasurement(png);
+    expect(m?.monk).toBe(3);
+    // 512 x 384 pixels measured, not 1600 x 1200.
+    expect(m?.pixels).toBe(SKIN_MAX_SIDE * 384);
   });
 });
 
 describe("JPEG", () => {
-  it("measures a JPEG-compressed Monk swatch at its own level (quality 90)", () => {
+  it("measures a JPEG-compressed Monk swatch at its own level (quality 90)", async () => {
     for (const level of [2, 5, 9]) {
       const img = swatch(MONK_RGB[level - 1]!, 32, 32);
-      const encoded = jpegJs.encode({ width: 32, height: 32, data: Buffer.from(img.data) }, 90).data;
-      expect(skinMeasurement(new Uint8Array(encoded), "image/jpeg")?.monk).toBe(level);
+      const encoded = await sharp(Buffer.from(img.data), { raw: { width: 32, height: 32, channels: 4 } }).jpeg({ quality: 90 }).toBuffer();
+      expect((await skinMeasurement(new Uint8Array(encoded), "image/jpeg"))?.monk).toBe(level);
     }
   });
 });
@@ -227,19 +244,20 @@ describe("skin-tone observer", () => {
     expect(obs.note).toMatch(/ITA 10\.9° \(tan\); Fitzpatrick V;/);
   });
 
-  it("gives no person and a note for a missing, JPEG, garbage or corrupt image", async () => {
+  it("a missing image gives no person and a note; a broken JPEG, garbage or a corrupt PNG is a failed observation", async () => {
     const none = await observe(undefined);
     expect(none.persons).toEqual([]);
     expect(none.note).toMatch(/no image/);
+    expect(none.error).toBeUndefined();
     const jpeg = await observe(new Uint8Array([0xff, 0xd8, 0xff, 0xdb, 0, 0x43, 0, 1, 2, 3]), "image/jpeg");
     expect(jpeg.persons).toEqual([]);
-    expect(jpeg.note).toMatch(/could not decode JPEG/);
+    expect(jpeg.error).toMatch(/could not read the image \(declared "image\/jpeg"\)/);
     const garbage = await observe(new Uint8Array(Array.from({ length: 64 }, (_, k) => (k * 37) & 255)));
     expect(garbage.persons).toEqual([]);
-    expect(garbage.note).toMatch(/unsupported image type/);
+    expect(garbage.error).toMatch(/unsupported image format/);
     const corrupt = await observe(toPng(swatch(MONK_RGB[0]!)).slice(0, 50));
     expect(corrupt.persons).toEqual([]);
-    expect(corrupt.note).toMatch(/could not decode PNG/);
+    expect(corrupt.error).toMatch(/could not (read|decode)/);
   });
 
   it("gives no person and a note for an image without skin", async () => {

@@ -4,7 +4,7 @@ import type { Assignment } from "../../core/request.js";
 import { findAttribute, type Attribute, type Taxonomy } from "../../core/taxonomy.js";
 import type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } from "../types.js";
 import { sdOccupationCounts } from "./fair-diffusion.js";
-import { complianceOf, SIM_DEFAULTS, type SimParams } from "./params.js";
+import { complianceOf, SIM_DEFAULTS, type OccupationPrior, type SimParams } from "./params.js";
 import { renderPortrait } from "./render.js";
 import { sleep } from "../http.js";
 
@@ -15,10 +15,13 @@ export interface ParsedPrompt {
   /** Options of a "one of the following: a; b; c" choice, each parsed on its own. */
   options: Assignment[];
   eip: boolean;
+  /** A generic diversity instruction ("ensure demographic diversity ...", or an ethical phrase): profiles with instructed priors use them. */
+  diversity: boolean;
   occupation?: string;
 }
 
 const CHOICE_RE = /\bone of(?: the following)?\s*:\s*(.+)$/is;
+const DIVERSITY_RE = /\b(demographic(ally)? divers|divers(e|ity) (across|in|of)|avoid stereotypes)/i;
 const EIP_RE = /\b(irrespective of|regardless of|of (?:any|all|diverse) (?:gender|race|ethnicit|age|skin))/i;
 
 function mentions(text: string, tax: Taxonomy): Record<string, string[]> {
@@ -35,25 +38,41 @@ interface OccupationIndex {
   re: RegExp;
   maleShare: Map<string, number>;
 }
+
+const occupationRe = (names: string[]): RegExp =>
+  names.length === 0 ? /(?!)/ : new RegExp(`(?<![a-z])(${[...names].sort((a, b) => b.length - a.length).map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})s?(?![a-z])`);
+
 let occupationIndex: OccupationIndex | undefined;
 function occupations(): OccupationIndex {
   if (!occupationIndex) {
     const rows = sdOccupationCounts();
-    const names = rows.map((r) => r.occupation).sort((a, b) => b.length - a.length);
     occupationIndex = {
-      re: new RegExp(`(?<![a-z])(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})s?(?![a-z])`),
+      re: occupationRe(rows.map((r) => r.occupation)),
       maleShare: new Map(rows.map((r) => [r.occupation, r.man + r.woman > 0 ? r.man / (r.man + r.woman) : 0.5])),
     };
   }
   return occupationIndex;
 }
 
-/** The occupation of the Fair Diffusion list named in the prompt (the longest at the first place one is named). */
-export function findOccupation(prompt: string): string | undefined {
-  return occupations().re.exec(prompt.toLowerCase())?.[1];
+/** A profile's own occupation list (params.occupations), indexed once per list. */
+const profileIndexes = new WeakMap<Record<string, OccupationPrior>, OccupationIndex>();
+function occupationsOf(params: SimParams): OccupationIndex {
+  const own = params.occupations;
+  if (!own) return occupations();
+  let idx = profileIndexes.get(own);
+  if (!idx) {
+    idx = { re: occupationRe(Object.keys(own)), maleShare: new Map(Object.entries(own).map(([k, v]) => [k, v.male])) };
+    profileIndexes.set(own, idx);
+  }
+  return idx;
 }
 
-export function parsePrompt(prompt: string, tax: Taxonomy): ParsedPrompt {
+/** The occupation of the Fair Diffusion list (or of a profile's own list) named in the prompt (the longest at the first place one is named). */
+export function findOccupation(prompt: string, params?: SimParams): string | undefined {
+  return (params ? occupationsOf(params) : occupations()).re.exec(prompt.toLowerCase())?.[1];
+}
+
+export function parsePrompt(prompt: string, tax: Taxonomy, params?: SimParams): ParsedPrompt {
   const choice = CHOICE_RE.exec(prompt);
   const head = choice ? prompt.slice(0, choice.index) : prompt;
   const options: Assignment[] = [];
@@ -65,11 +84,22 @@ export function parsePrompt(prompt: string, tax: Taxonomy): ParsedPrompt {
       if (Object.keys(a).length > 0) options.push(a);
     }
   }
-  const occupation = findOccupation(head);
-  return { mentioned: mentions(head, tax), options, eip: EIP_RE.test(prompt), ...(occupation ? { occupation } : {}) };
+  const occupation = findOccupation(head, params);
+  const eip = EIP_RE.test(prompt);
+  return { mentioned: mentions(head, tax), options, eip, diversity: eip || DIVERSITY_RE.test(prompt), ...(occupation ? { occupation } : {}) };
 }
 
 const pull = (share: number, amount: number): number => share + (0.5 - share) * amount;
+
+/** One uniform draw against the shares of the other gender categories: the index picked, or -1 for female/male. */
+function pickOther(rng: Rng, shares: readonly number[]): number {
+  let x = rng.next();
+  for (let i = 0; i < shares.length; i++) {
+    if (x < shares[i]!) return i;
+    x -= shares[i]!;
+  }
+  return -1;
+}
 
 function weightsFor(attr: Attribute, prior: Record<string, number> | undefined): number[] {
   if (!prior) return attr.categories.map(() => 1);
@@ -88,12 +118,20 @@ export class SimModel implements ImageProvider {
   constructor(
     private readonly tax: Taxonomy,
     readonly params: SimParams = SIM_DEFAULTS,
+    /** The profile named in `sim:PROFILE` (recorded in each image's meta); undefined for plain `sim`. */
+    readonly profile?: string,
   ) {}
+
+  private get modelName(): string {
+    return this.profile ? `sim:${this.profile}` : "sim";
+  }
 
   /** Draws the person the model intends to draw for this prompt (before rendering). */
   drawPerson(prompt: string, rng: Rng): { intended: Assignment; rendered: Assignment; parsed: ParsedPrompt; choice?: number } {
     const p = this.params;
-    const parsed = parsePrompt(prompt, this.tax);
+    const parsed = parsePrompt(prompt, this.tax, p);
+    const occ = parsed.occupation !== undefined ? p.occupations?.[parsed.occupation] : undefined;
+    const instructed = occ?.instructed && parsed.diversity ? occ.instructed : undefined;
     const requested: Assignment = {};
     for (const [attr, ids] of Object.entries(parsed.mentioned)) requested[attr] = ids.length === 1 ? ids[0]! : ids[rng.int(ids.length)]!;
     let choice: number | undefined;
@@ -106,21 +144,30 @@ export class SimModel implements ImageProvider {
     const honoured = (attr: string): string | undefined => {
       const want = requested[attr];
       if (want === undefined) return undefined;
-      return rng.next() < complianceOf(p, attr, want) ? want : undefined;
+      return rng.next() < complianceOf(p, attr, want, parsed.occupation !== undefined) ? want : undefined;
+    };
+    /** A profile's measured outcome of a request it did not honour, if it has one. */
+    const fallback = (attr: string, list: { id: string }[]): string | undefined => {
+      const want = requested[attr];
+      const w = want !== undefined ? p.fallback?.[attr]?.[want] : undefined;
+      return w ? list[rng.weighted(list.map((c) => w[c.id] ?? 0))]!.id : undefined;
     };
     const out: Assignment = {};
 
     // Gender: occupation prior from real SD 1.5 counts, pulled toward balance by instructions.
     const gender = findAttribute(this.tax, "gender");
     if (gender) {
-      const g = honoured("gender");
+      const g = honoured("gender") ?? fallback("gender", gender.categories);
       if (g) out.gender = g;
       else {
-        let male = parsed.occupation !== undefined ? occupations().maleShare.get(parsed.occupation)! : p.defaultMaleShare;
+        let male = instructed ? instructed.male : parsed.occupation !== undefined ? occupationsOf(p).maleShare.get(parsed.occupation)! : p.defaultMaleShare;
         if (Object.keys(requested).some((a) => a !== "gender")) male = pull(male, p.instructionGenderPull);
-        if (parsed.eip) male = pull(male, p.eipGenderPull);
+        if (parsed.eip && !instructed) male = pull(male, p.eipGenderPull);
         const hasBinary = gender.categories.some((c) => c.id === "male") && gender.categories.some((c) => c.id === "female");
-        out.gender = hasBinary ? (rng.next() < male ? "male" : "female") : gender.categories[rng.int(gender.categories.length)]!.id;
+        const other = p.genderOther ? gender.categories.filter((c) => (p.genderOther![c.id] ?? 0) > 0) : [];
+        const otherPick = other.length > 0 ? pickOther(rng, other.map((c) => p.genderOther![c.id]!)) : -1;
+        if (otherPick >= 0) out.gender = other[otherPick]!.id;
+        else out.gender = hasBinary ? (rng.next() < male ? "male" : "female") : gender.categories[rng.int(gender.categories.length)]!.id;
       }
     }
 
@@ -136,7 +183,11 @@ export class SimModel implements ImageProvider {
         const level = Number(wantSkin.replace("monk_", "")) - 1;
         const w = race.categories.map((c) => (p.prior.race[c.id] ?? 0.01) * ((p.skinBroad[c.id]?.[level] ?? 0.1) + 0.01));
         out.race = race.categories[rng.weighted(w)]!.id;
-      } else out.race = race.categories[rng.weighted(weightsFor(race, p.prior.race))]!.id;
+      } else {
+        const fb = fallback("race", race.categories);
+        const prior = (instructed ? instructed.race : undefined) ?? occ?.race ?? p.prior.race;
+        out.race = fb ?? race.categories[rng.weighted(weightsFor(race, prior))]!.id;
+      }
     }
     if (skin) {
       if (wantSkin) out.skin_tone = wantSkin;
@@ -172,7 +223,7 @@ export class SimModel implements ImageProvider {
   private priorShare(attr: string, cat: string, parsed: ParsedPrompt): number {
     const p = this.params;
     if (attr === "gender") {
-      const male = parsed.occupation !== undefined ? occupations().maleShare.get(parsed.occupation)! : p.defaultMaleShare;
+      const male = parsed.occupation !== undefined ? occupationsOf(p).maleShare.get(parsed.occupation)! : p.defaultMaleShare;
       return cat === "male" ? male : cat === "female" ? 1 - male : 0.05;
     }
     const prior = attr === "race" ? p.prior.race : attr === "age" ? p.prior.age : attr === "body_type" ? p.prior.body_type : undefined;
@@ -200,10 +251,10 @@ export class SimModel implements ImageProvider {
     req.signal?.throwIfAborted();
     const rng = new Rng(req.seed);
     if (p.refusalRate > 0 && rng.next() < p.refusalRate) {
-      return { refusal: "sim: request declined by the simulated safety filter", warnings: [], meta: { model: "sim" } };
+      return { refusal: "sim: request declined by the simulated safety filter", warnings: [], meta: { model: this.modelName } };
     }
     const { intended, rendered, choice } = this.drawPerson(req.prompt, rng);
-    const meta: Record<string, unknown> = { model: "sim", truth: rendered };
+    const meta: Record<string, unknown> = { model: this.modelName, truth: rendered };
     if (choice !== undefined) meta.choice = choice;
     const result: GenerateResult = { selfReport: [this.report(intended)], costUsd: 0, warnings: [], meta };
     if (p.render) {

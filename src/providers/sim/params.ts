@@ -39,6 +39,30 @@ export interface SimParams {
   latencyMs: number;
   /** Render a PNG portrait (off for measuring the engine alone). */
   render: boolean;
+  /**
+   * Profiles only (see ./profiles/): priors per occupation named in the prompt, replacing the Fair Diffusion
+   * SD 1.5 gender counts. Unset = the Fair Diffusion list (the `sd15` default).
+   */
+  occupations?: Record<string, OccupationPrior>;
+  /** Profiles only: compliance when the prompt also names an occupation (attribute -> category -> probability). */
+  complianceWithOccupation?: Record<string, Record<string, number>>;
+  /** Profiles only: what a request the model did not honour turns into (attribute -> requested category -> weights). */
+  fallback?: Record<string, Record<string, Record<string, number>>>;
+  /**
+   * Share of unrequested people drawn as a gender category other than female/male, when the taxonomy has it
+   * (`non_binary`, `cant_tell`: see the `genderCategories` option). Unset = never.
+   */
+  genderOther?: Record<string, number>;
+}
+
+/** What a model draws for one occupation: plain, and with a generic diversity instruction in the prompt. */
+export interface OccupationPrior {
+  /** Share of men among the people drawn female or male. */
+  male: number;
+  /** Race weights (category id -> weight); unset = the profile's race prior. */
+  race?: Record<string, number>;
+  /** The same under a diversity instruction ("ensure demographic diversity", "irrespective of ..."). */
+  instructed?: { male: number; race?: Record<string, number> };
 }
 
 /** Monk level weights, index 0 = Monk 1. */
@@ -99,11 +123,15 @@ export const SIM_DEFAULTS: SimParams = {
   refusalRate: 0,
   latencyMs: 0,
   render: true,
+  // Only with the `inclusive` gender categories: issue 16 cites a 2025 study finding about 12 % of generated people
+  // have no gender a viewer can determine. Assumption: 12 % of unrequested people are "can't tell".
+  genderOther: { cant_tell: 0.12 },
 };
 
-/** Compliance for a category, from the most specific setting. */
-export function complianceOf(params: SimParams, attr: string, category: string): number {
-  return params.compliance.categories[attr]?.[category] ?? params.compliance.attributes[attr] ?? params.compliance.default;
+/** Compliance for a category, from the most specific setting (with an occupation in the prompt, its own setting first). */
+export function complianceOf(params: SimParams, attr: string, category: string, withOccupation = false): number {
+  const occ = withOccupation ? params.complianceWithOccupation?.[attr]?.[category] : undefined;
+  return occ ?? params.compliance.categories[attr]?.[category] ?? params.compliance.attributes[attr] ?? params.compliance.default;
 }
 
 /** Deep-merges a partial override into the defaults (objects merged key by key, arrays and numbers replaced). */

@@ -11,7 +11,7 @@
  * Everything is deterministic: the same spec gives the same bytes. Small variations (background and clothes
  * hue, hair shade, face shape, hair parting, number of forehead lines for 45-64) come from `seed`.
  */
-import { PNG } from "pngjs";
+import { encodeOpaquePng } from "./png.js";
 import { Rng } from "../../core/rng.js";
 
 export interface PortraitSpec {
@@ -622,12 +622,8 @@ function hueOf(c: RGB): number {
   return (h * 60 + 360) % 360;
 }
 
-/** Render the portrait and encode it as an opaque RGBA PNG. */
+/** Render the portrait and encode it as an opaque RGBA PNG (see png.ts). */
 export function renderPortrait(spec: PortraitSpec): Uint8Array {
   const { width, height, data } = renderPortraitRGBA(spec);
-  const png = new PNG({ width, height });
-  png.data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const buf = PNG.sync.write(png, { colorType: 6, filterType: 1, deflateLevel: 6 });
-  // Copy out: small Buffers may be views into Node's shared pool.
-  return new Uint8Array(buf);
+  return encodeOpaquePng(width, height, data);
 }

@@ -4,6 +4,8 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { crossAttributeEffects, summarizeCrossEffects } from "../../experiments/effects.js";
+import { verdictLabel } from "../../experiments/finding-basis.js";
+import { findingsMatrix, renderedTv } from "../../experiments/findings.js";
 import type { CrossEffectRow, Finding, ReportInput, ReportRun } from "../model.js";
 import { runError } from "../summary.js";
 import { convergenceSpec, heatmapSpec, sharesSpec } from "./charts.js";
@@ -58,12 +60,6 @@ function figure(chart: { svg: SafeHtml; width: number }, caption: string | SafeH
   return html`<figure class="fig${chart.width > 560 ? " wide" : ""}">${chart.svg}<figcaption>${caption}</figcaption>${extra ?? ""}</figure>`;
 }
 
-const VERDICT: Record<Finding["reproduced"], string> = {
-  yes: "reproduced",
-  partly: "partly reproduced",
-  no: "not reproduced",
-  "not measured": "not measured",
-};
 
 function when(iso: string): string {
   const d = new Date(iso);
@@ -132,13 +128,19 @@ ${
 }
 
 function findingsSection(ctx: Context, findings: readonly Finding[]): SafeHtml {
-  const count = (v: Finding["reproduced"]): number => findings.filter((f) => f.reproduced === v).length;
-  const tally = (["yes", "partly", "no", "not measured"] as const).filter((v) => count(v) > 0).map((v) => `${count(v)} ${VERDICT[v]}`);
+  const labels = findings.map(verdictLabel);
+  const order = [...new Set((["yes", "partly", "no", "not measured"] as const).flatMap((v) => findings.filter((f) => f.reproduced === v).map(verdictLabel)))];
+  const tally = order.map((l) => `${labels.filter((x) => x === l).length} ${l}`);
+  const matrix = findingsMatrix(findings);
+  const byProvider =
+    matrix.providers.length > 1
+      ? table("Which finding holds on which provider (on sim, a finding shows what the simulated model's parameters encode)", ["finding", ...matrix.providers], matrix.rows.map((r) => [r.id, ...r.verdicts]))
+      : "";
   return html`<section id="${ctx.id("findings")}"><h2>Findings of the paper, checked</h2>
-<p class="lead">Each claim of DebiasPI (Bonna et al. 2025), as measured in this experiment: ${tally.join(", ")}.</p>
+<p class="lead">Each claim of DebiasPI (Bonna et al. 2025), as measured in this experiment: ${tally.join(", ")}.</p>${byProvider}
 <ol class="findings">${findings.map(
-    (f) => html`<li class="finding v-${slug(f.reproduced)}"><p class="verdict"><span class="badge v-${slug(f.reproduced)}">${VERDICT[f.reproduced]}</span></p>
-<p class="claim">${f.claim}</p><div class="evidence">${f.evidence.split(/\n+/).map((p) => html`<p>${p}</p>`)}</div></li>`,
+    (f) => html`<li class="finding v-${slug(f.reproduced)}"><p class="verdict"><span class="badge v-${slug(f.reproduced)}">${verdictLabel(f)}</span>${matrix.providers.length > 1 && f.provider ? html` <span class="provider">${f.provider}</span>` : ""}</p>
+<p class="claim">${f.claim}</p><div class="evidence">${f.evidence.split(/\n+/).map((p) => html`<p>${p}</p>`)}${f.wording ? html`<p class="basis">${f.wording}</p>` : ""}</div></li>`,
   )}</ol></section>`;
 }
 
@@ -155,6 +157,14 @@ const yesNo = (b: boolean): SafeHtml => (b ? html`<span class="ok">yes</span>` :
 function summarySection(ctx: Context): SafeHtml {
   const { grouping, input } = ctx;
   const parts: SafeHtml[] = [];
+  // On sim the believed TV (the loop's observer) stands beside the TV of what was really rendered: a tracker that
+  // believes the request (observer requested) reports 0 while the rendered set is off.
+  const rendered = new Map(input.runs.map((r) => [r.id, renderedTv(r)]));
+  const hasTruth = [...rendered.values()].some((x) => x !== undefined);
+  const renderedMean = (rs: readonly ReportRun[]): number | null => {
+    const xs = rs.map((r) => rendered.get(r.id)).filter((x): x is number => x !== undefined);
+    return xs.length === rs.length && xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+  };
   if (grouping.groups.some((g) => g.runs.length > 1)) {
     const rows = grouping.groups.map((g) => {
       const errs = g.runs.map((r) => runError(r.summary));
@@ -167,6 +177,7 @@ function summarySection(ctx: Context): SafeHtml {
         g.runs.length,
         `${c.exactRuns} of ${c.runs}`,
         fixed(tvs.length ? tvs.reduce((a, b) => a + b, 0) / tvs.length : null),
+        ...(hasTruth ? [fixed(renderedMean(g.runs))] : []),
         fixed(mx.length ? mx.reduce((a, b) => a + b, 0) / mx.length : null),
         fixed(c.kept > 0 ? c.generations / c.kept : null, 2),
         c.refusals,
@@ -174,10 +185,10 @@ function summarySection(ctx: Context): SafeHtml {
     });
     parts.push(
       table(
-        "Per policy and target: mean over prompts of the error to the target",
-        ["policy", "target", "runs", "exact", "mean TV", "mean max |p−q|", "gen per kept", "refusals"],
+        `Per policy and target: mean over prompts of the error to the target${hasTruth ? " (believed: as the loop's observer saw it; rendered: what sim really drew)" : ""}`,
+        ["policy", "target", "runs", "exact", hasTruth ? "mean TV (believed)" : "mean TV", ...(hasTruth ? ["mean TV (rendered)"] : []), "mean max |p−q|", "gen per kept", "refusals"],
         rows,
-        [2, 4, 5, 6, 7],
+        hasTruth ? [2, 4, 5, 6, 7, 8] : [2, 4, 5, 6, 7],
       ),
     );
   }
@@ -196,14 +207,15 @@ function summarySection(ctx: Context): SafeHtml {
       s.refusals,
       yesNo(s.exact),
       fixed(e.tv),
+      ...(hasTruth ? [fixed(rendered.get(r.id) ?? null)] : []),
       fixed(e.maxAbsDiff),
     ];
   });
   const every = table(
       input.kind === "run" ? "The run" : `Every run (${runs.length})`,
-      ["prompt", "policy", "target", "observer", "kept / N", "generations", "gen per kept", "refusals", "exact", "TV", "max |p−q|"],
+      ["prompt", "policy", "target", "observer", "kept / N", "generations", "gen per kept", "refusals", "exact", hasTruth ? "TV (believed)" : "TV", ...(hasTruth ? ["TV (rendered)"] : []), "max |p−q|"],
       rows,
-      [4, 5, 6, 7, 9, 10],
+      hasTruth ? [4, 5, 6, 7, 9, 10, 11] : [4, 5, 6, 7, 9, 10],
     );
   parts.push(runs.length > 60 ? html`<details class="more"><summary>Every run (${runs.length}); the prompt links to its images</summary>${every}</details>` : every);
   return html`<section id="${ctx.id("summary")}"><h2>Summary</h2>

@@ -7,6 +7,7 @@ const statusText: Record<string, string> = {
   budget: "budget spent",
   "provider-errors": "provider failing",
   "observer-errors": "observer failing",
+  cost: "spending cap reached",
   incomplete: "stopped",
 };
 

@@ -1,0 +1,112 @@
+/**
+ * Scaling: wall time and peak memory of whole runs (on disk, through the same code as `debiaspi run`)
+ * as N, the number of cells and the number of jobs grow. Each case runs in a child process
+ * (scaling-child.ts) so its peak RSS is its own.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { fmt, mdTable, progress } from "./util.js";
+
+export type ScalingCase =
+  | { kind: "run"; label: string; n: number; cells: 14 | 224; render: boolean; policy: "debiaspi" | "none" | "quota" }
+  | { kind: "experiment"; label: string; jobs: number };
+
+export interface ScalingMeasure {
+  seconds: number;
+  peakMb: number;
+  kept: number;
+  generations: number;
+  status: string;
+}
+
+export const SCALING_CASES: readonly ScalingCase[] = [
+  { kind: "run", label: "rendered", n: 1_000, cells: 14, render: true, policy: "debiaspi" },
+  { kind: "run", label: "rendered", n: 10_000, cells: 14, render: true, policy: "debiaspi" },
+  { kind: "run", label: "rendered", n: 100_000, cells: 14, render: true, policy: "debiaspi" },
+  { kind: "run", label: "no render", n: 100_000, cells: 14, render: false, policy: "debiaspi" },
+  { kind: "run", label: "no render", n: 100_000, cells: 224, render: false, policy: "debiaspi" },
+  { kind: "run", label: "no render, none", n: 100_000, cells: 14, render: false, policy: "none" },
+  { kind: "run", label: "no render, quota", n: 100_000, cells: 14, render: false, policy: "quota" },
+  { kind: "experiment", label: "paper study, --jobs 1", jobs: 1 },
+  { kind: "experiment", label: "paper study, --jobs 2", jobs: 2 },
+];
+
+export interface ScalingRow {
+  c: ScalingCase;
+  m: ScalingMeasure;
+}
+
+export function scalingBench(): ScalingRow[] {
+  const child = fileURLToPath(new URL("./scaling-child.js", import.meta.url));
+  const rows: ScalingRow[] = [];
+  for (const c of SCALING_CASES) {
+    const dir = mkdtempSync(join(tmpdir(), "debiaspi-scaling-"));
+    try {
+      const out = execFileSync(process.execPath, [child, JSON.stringify(c), dir], { encoding: "utf8", maxBuffer: 1 << 20 });
+      const m = JSON.parse(out.trim().split("\n").at(-1)!) as ScalingMeasure;
+      rows.push({ c, m });
+      progress(`scaling: ${describe(c)}: ${m.seconds.toFixed(1)} s, peak ${m.peakMb.toFixed(0)} MB, ${m.status}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+function describe(c: ScalingCase): string {
+  return c.kind === "run" ? `run ${c.label}, N=${c.n}, ${c.cells} cells` : c.label;
+}
+
+const find = (rows: readonly ScalingRow[], pred: (c: ScalingCase) => boolean): ScalingRow | undefined => rows.find((r) => pred(r.c));
+
+export function scalingTable(rows: readonly ScalingRow[]): string {
+  return mdTable(
+    ["case", "N", "cells", "jobs", "wall s", "peak RSS MB", "us per generation", "generations", "status"],
+    rows.map(({ c, m }) => [
+      c.kind === "run" ? `run, ${c.label}` : c.label,
+      c.kind === "run" ? String(c.n) : "-",
+      c.kind === "run" ? String(c.cells) : "-",
+      c.kind === "run" ? "1" : String(c.jobs),
+      fmt(m.seconds, 1),
+      fmt(m.peakMb, 0),
+      fmt((m.seconds * 1e6) / Math.max(1, m.generations), 0),
+      String(m.generations),
+      m.status,
+    ]),
+    ["l", "r", "r", "r", "r", "r", "r", "r", "l"],
+  );
+}
+
+/** The ratios the goals are stated in. */
+export function scalingRatios(rows: readonly ScalingRow[]): string[] {
+  const run = (n: number, cells: number, render: boolean, policy = "debiaspi") =>
+    find(rows, (c) => c.kind === "run" && c.n === n && c.cells === cells && c.render === render && c.policy === policy);
+  const perGen = (r: ScalingRow | undefined): number => (r ? r.m.seconds / Math.max(1, r.m.generations) : Number.NaN);
+  const out: string[] = [];
+  const r1 = run(1_000, 14, true);
+  const r100 = run(100_000, 14, true);
+  const n100 = run(100_000, 14, false);
+  const c224 = run(100_000, 224, false);
+  const none = run(100_000, 14, false, "none");
+  const quota = run(100_000, 14, false, "quota");
+  const j1 = find(rows, (c) => c.kind === "experiment" && c.jobs === 1);
+  const j2 = find(rows, (c) => c.kind === "experiment" && c.jobs === 2);
+  if (r1 && r100) out.push(`peak RSS of the rendered run: ${fmt(r1.m.peakMb, 0)} MB at N=1k, ${fmt(r100.m.peakMb, 0)} MB at N=100k (goal: at most 400 MB): ${r100.m.peakMb <= 400 ? "PASS" : "**FAIL**"}`);
+  if (r100 && n100) {
+    const ratio = perGen(r100) / perGen(n100);
+    out.push(`rendered against no-render run per generation at N=100k: ${fmt(ratio, 2)}x (goal: at most 3x): ${ratio <= 3 ? "PASS" : "**FAIL**"}`);
+  }
+  if (n100 && c224) out.push(`224 cells against 14 cells (no render, N=100k): ${fmt(perGen(c224) / perGen(n100), 2)}x time per generation, ${fmt(c224.m.peakMb / n100.m.peakMb, 2)}x peak RSS`);
+  if (none && quota) {
+    const ratio = quota.m.seconds / none.m.seconds;
+    out.push(`quota against none at N=100k: ${fmt(ratio, 2)}x wall (goal: at most 1.5x): ${ratio <= 1.5 ? "PASS" : "**FAIL**"}`);
+  }
+  if (j1 && j2) {
+    const ratio = j2.m.seconds / j1.m.seconds;
+    out.push(`paper study, --jobs 2 against --jobs 1: ${fmt(ratio, 2)}x wall (goal: at most 0.6x): ${ratio <= 0.6 ? "PASS" : "**FAIL**"}`);
+  }
+  return out;
+}

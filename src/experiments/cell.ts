@@ -1,0 +1,54 @@
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { loadRun, resume, run } from "../api.js";
+import type { RunConfigInput } from "../config/schema.js";
+import type { KeyScope } from "../providers/http.js";
+import type { ImageProvider } from "../providers/types.js";
+import type { AttemptQueue } from "../queue/coordinator.js";
+import type { CostBudget } from "../engine/cost.js";
+import type { RunSummary } from "../report/summary.js";
+import { RUNS_DIR, type ExperimentCell } from "./folder.js";
+
+/** What a cell is run with (in this thread or in a cell worker). */
+export interface CellOptions {
+  signal?: AbortSignal;
+  provider?: (cell: ExperimentCell) => ImageProvider;
+  now?: () => Date;
+  /** Where keys from the environment may be sent (see RunOptions.keyScope). */
+  keyScope?: KeyScope;
+  /** Generate and observe on this queue's workers. */
+  queue?: AttemptQueue;
+  /** With `queue`: images come back through this shared folder instead of Redis. */
+  queueDir?: string;
+}
+
+/** "skipped": finished before this invocation; "ran": started fresh; "resumed": continued. */
+export type CellAction = "skipped" | "ran" | "resumed";
+
+/** Runs, resumes or skips one cell. */
+export async function runCell(dir: string, cell: ExperimentCell, options: CellOptions, budget?: CostBudget): Promise<{ action: CellAction; summary: RunSummary }> {
+  const runDir = join(dir, RUNS_DIR, cell.id);
+  const common = {
+    ...(budget ? { costBudget: budget } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.provider ? { provider: options.provider(cell) } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.keyScope ? { keyScope: options.keyScope } : {}),
+    ...(options.queue ? { queue: options.queue } : {}),
+    ...(options.queueDir !== undefined ? { queueDir: options.queueDir } : {}),
+  };
+  if (existsSync(join(runDir, "run.json"))) {
+    const loaded = loadRun(runDir);
+    // A cell stopped by a failing provider or observer is tried again (the service may be back); a
+    // complete cell, or one that spent its budget, is done.
+    if (loaded.summary.status === "complete" || loaded.summary.status === "budget") return { action: "skipped", summary: loaded.summary };
+    const outcome = await resume(runDir, common);
+    return { action: "resumed", summary: outcome.summary };
+  }
+  // A folder without run.json was cut off while being created: it holds nothing yet.
+  if (existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
+  const settings = { ...cell.settings, out: join(dir, RUNS_DIR) } as RunConfigInput;
+  const outcome = await run(settings, { ...common, dir: runDir });
+  return { action: "ran", summary: outcome.summary };
+}
+
