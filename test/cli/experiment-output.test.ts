@@ -43,7 +43,7 @@ describe("experiment output (issue 15 item 5)", () => {
   it("states the paper's findings when the config is the paper's study", async () => {
     const { path } = writeConfig({ ...SMALL, id: "debiaspi-paper" });
     const text = await cli("experiment", path, "--no-progress");
-    expect(text.stdout).toMatch(/\nFindings:\n\[(yes|partly|no|not measured)\] /);
+    expect(text.stdout).toMatch(/\nFindings:\n\[(demonstrated on sim|partly demonstrated on sim|not shown on sim|reproduced|partly reproduced|not reproduced|not measured)\] /);
     const { path: again } = writeConfig({ ...SMALL, id: "debiaspi-paper" });
     const json = JSON.parse((await cli("experiment", again, "--json", "--no-progress")).stdout) as { findings: unknown[] };
     expect(json.findings.length).toBeGreaterThan(0);
