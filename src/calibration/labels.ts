@@ -4,6 +4,7 @@
  * the `file` or `filename` column names the image; other columns with few distinct values are groups
  * for the per-group breakdowns (an `id` column unique per row is ignored).
  */
+import { parseCsv as parseCsvText } from "../core/csv.js";
 import { InputError, listAccepted } from "../core/errors.js";
 import { findAttribute, findCategory, type Attribute, type Taxonomy } from "../core/taxonomy.js";
 
@@ -32,53 +33,9 @@ export interface LabelSet {
 /** A group column with more distinct values than this is not a grouping (ids, free text). */
 const MAX_GROUP_VALUES = 24;
 
-/** Splits CSV text (RFC 4180: quoted fields, doubled quotes, CRLF) into rows of objects keyed by the header. */
+/** Splits a CSV labels file into rows keyed by its header (see core/csv.ts). */
 export function parseCsv(text: string, source: string): LabelRow[] {
-  const records: string[][] = [];
-  let field = "";
-  let record: string[] = [];
-  let quoted = false;
-  let i = 0;
-  const body = text.replace(/^\uFEFF/, "");
-  while (i < body.length) {
-    const ch = body[i]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (body[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-      } else field += ch;
-      i++;
-      continue;
-    }
-    if (ch === '"' && field === "") quoted = true;
-    else if (ch === ",") {
-      record.push(field);
-      field = "";
-    } else if (ch === "\n" || ch === "\r") {
-      if (ch === "\r" && body[i + 1] === "\n") i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = "";
-    } else field += ch;
-    i++;
-  }
-  if (quoted) throw new InputError(`${source}: a quoted field is not closed`);
-  if (field !== "" || record.length > 0) {
-    record.push(field);
-    records.push(record);
-  }
-  const rows = records.filter((r) => r.some((v) => v.trim() !== ""));
-  if (rows.length === 0) throw new InputError(`${source}: the labels file is empty; give a header row (file,gender,age,...) and one row per image`);
-  const header = rows[0]!.map((h) => h.trim());
-  return rows.slice(1).map((r, k) => {
-    if (r.length !== header.length) throw new InputError(`${source}: row ${k + 2} has ${r.length} fields, the header has ${header.length}`);
-    return Object.fromEntries(header.map((h, j) => [h, r[j]!.trim()]));
-  });
+  return parseCsvText(text, source, "give a header row (file,gender,age,...) and one row per image");
 }
 
 /** Rows of a JSON labels file: an array of objects whose values are strings or numbers. */

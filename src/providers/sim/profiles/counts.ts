@@ -1,44 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseCsv } from "../../../core/csv.js";
 import { packageRoot } from "../../../util/paths.js";
-
-/** Reads a CSV file (RFC 4180 quoting) into rows keyed by the header; throws naming the file on a ragged row. */
-export function parseCsv(text: string, source: string): Record<string, string>[] {
-  const records: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      row.push(field);
-      field = "";
-    } else if (ch === "\n" || ch === "\r") {
-      if (ch === "\r" && text[i + 1] === "\n") i++;
-      row.push(field);
-      field = "";
-      if (row.some((f) => f.length > 0)) records.push(row);
-      row = [];
-    } else field += ch;
-  }
-  if (field.length > 0 || row.length > 0) {
-    row.push(field);
-    records.push(row);
-  }
-  const [header, ...body] = records;
-  if (!header) throw new Error(`${source}: empty file`);
-  return body.map((r, k) => {
-    if (r.length !== header.length) throw new Error(`${source}: line ${k + 2} has ${r.length} fields, the header ${header.length}`);
-    return Object.fromEntries(header.map((h, j) => [h, r[j]!]));
-  });
-}
 
 const cache = new Map<string, Record<string, string>[]>();
 
