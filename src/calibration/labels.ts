@@ -7,6 +7,7 @@
 import { parseCsv as parseCsvText } from "../core/csv.js";
 import { InputError, listAccepted } from "../core/errors.js";
 import { findAttribute, findCategory, type Attribute, type Taxonomy } from "../core/taxonomy.js";
+import { jsonErrorPlace } from "../core/json-error.js";
 
 /** One row of a labels file, every value as text. */
 export type LabelRow = Record<string, string>;
@@ -44,7 +45,7 @@ export function parseJsonLabels(text: string, source: string): LabelRow[] {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${source}: not valid JSON (${(e as Error).message})`);
+    throw new InputError(`${source}: not valid JSON (${jsonErrorPlace(text, e as Error)})`);
   }
   if (!Array.isArray(data)) throw new InputError(`${source}: a JSON labels file is an array of objects such as {"file": "a.jpg", "gender": "female"}`);
   return data.map((item, k) => {

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { InputError } from "../core/errors.js";
 import { hashString } from "../core/rng.js";
 import type { Taxonomy } from "../core/taxonomy.js";
+import { jsonErrorPlace } from "../core/json-error.js";
 
 export const CALIBRATION_FORMAT = "debiaspi-calibration/1";
 
@@ -86,7 +87,7 @@ export function parseCalibration(text: string, source: string): Calibration {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${source}: not valid JSON (${(e as Error).message})`);
+    throw new InputError(`${source}: not valid JSON (${jsonErrorPlace(text, e as Error)})`);
   }
   if (data && typeof data === "object" && "format" in data && (data as { format: unknown }).format !== CALIBRATION_FORMAT) {
     throw new InputError(`${source}: calibration format ${JSON.stringify((data as { format: unknown }).format)} is not ${CALIBRATION_FORMAT}; make it again with debiaspi calibrate`);

@@ -9,6 +9,7 @@ import { imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./
 import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, type HttpContext } from "./http.js";
 import type { ProviderContext, ProviderEntry } from "./index.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
+import { jsonErrorPlace } from "../core/json-error.js";
 
 /**
  * ComfyUI: a workflow saved in "API format" (Settings -> enable dev mode options, then
@@ -41,17 +42,6 @@ export type ComfyOptions = z.output<typeof OptionsSchema>;
 export const COMFY_OPTION_KEYS = Object.keys(OptionsSchema.shape);
 
 export type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown>; [k: string]: unknown }>;
-
-/** Where JSON.parse stopped, as "line L, column C" (from the position in its message), without quoting the text. */
-function jsonErrorPlace(text: string, e: Error): string {
-  const m = /position (\d+)/.exec(e.message);
-  if (!m) return text.trim() === "" ? "the file is empty" : "unexpected end or character";
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos);
-  const line = before.split("\n").length;
-  const col = pos - before.lastIndexOf("\n");
-  return `at line ${line}, column ${col}`;
-}
 
 /** Reads and checks an API-format workflow; InputError naming the file and what is wrong. */
 export function loadWorkflow(path: string, cwd = process.cwd()): Workflow {

@@ -189,3 +189,24 @@ describe("calibration file", () => {
     expect(() => parseCalibration(JSON.stringify(bad), "cal.json")).toThrow(/2 rows of 4 columns/);
   });
 });
+
+describe("errors about a file a user named never quote the file (it may be any file on the machine)", () => {
+  const secret = "root:x:0:0:TOPSECRET-1234:/root:/bin/bash\n";
+  it("a calibration that is not JSON names where it broke, not what it holds", () => {
+    const err = (() => {
+      try {
+        parseCalibration(secret, "/etc/passwd");
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error("parseCalibration accepted a non-JSON file");
+    })();
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toMatch(/^\/etc\/passwd: not valid JSON \((at line \d+, column \d+|unexpected end or character)\)$/);
+    expect(err.message).not.toContain("TOPSECRET");
+  });
+  it("a JSON labels file that is not JSON does not quote it either", () => {
+    expect(() => parseJsonLabels(secret, "labels.json")).toThrow(/^labels\.json: not valid JSON \((at line \d+, column \d+|unexpected end or character)\)$/);
+    expect(() => parseJsonLabels(secret, "labels.json")).not.toThrow(/TOPSECRET/);
+  });
+});
