@@ -104,10 +104,16 @@ function runCalibration(resolved: ResolvedRun, runDir?: string): Calibration | u
     if (config.steer !== undefined) throw new InputError("--steer needs a calibration (--calibration FILE)", "steer");
     return undefined;
   }
-  const cal = loadCalibration(file);
-  const observer = config.observer === SIMULATED_ID ? cal.observer.id : config.observer;
-  checkCalibrationFits(cal, observer, resolved.taxonomy, file, config.observerOptions?.[config.observer]);
-  return cal;
+  try {
+    const cal = loadCalibration(file);
+    const observer = config.observer === SIMULATED_ID ? cal.observer.id : config.observer;
+    checkCalibrationFits(cal, observer, resolved.taxonomy, file, config.observerOptions?.[config.observer]);
+    return cal;
+  } catch (e) {
+    // Named on its field, so the dashboard shows it next to the calibration input.
+    if (e instanceof InputError && e.field === undefined) throw new InputError(e.message, "calibration");
+    throw e;
+  }
 }
 
 /** The observer that drives the loop and the ones that check it, built with their options. */

@@ -1,5 +1,7 @@
 import type { z } from "zod";
 import { prepareRun } from "../api.js";
+import { loadCalibration } from "../calibrate.js";
+import type { Calibration } from "../calibration/schema.js";
 import { RUN_DEFAULTS } from "../config/resolve.js";
 import { issueMessage, runConfigSchema, type RunConfigInput } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
@@ -114,8 +116,11 @@ export function validateRunRequest(body: unknown, runsDir: string, keyScope: Key
     }
     attempt(errors, "provider", () => void createProvider(input.provider ?? RUN_DEFAULTS.provider, { taxonomy: tax, sim: input.sim ?? {}, options: input.providerOptions ?? {}, keyScope }));
   }
+  // The calibration first: the simulated observer is built from it.
+  let calibration: Calibration | undefined;
+  const calibrationOk = input.calibration === undefined || attempt(errors, "calibration", () => void (calibration = loadCalibration(input.calibration!)));
   const observer = input.observer ?? RUN_DEFAULTS.observer;
-  attempt(errors, "observer", () => void getObserver(observer, { options: input.observerOptions?.[observer] ?? {}, keyScope }));
+  if (calibrationOk) attempt(errors, "observer", () => void getObserver(observer, { options: input.observerOptions?.[observer] ?? {}, keyScope, ...(calibration ? { calibration } : {}) }));
   for (const c of input.checks ?? []) attempt(errors, "checks", () => void getObserver(c, { options: input.observerOptions?.[c] ?? {}, keyScope }));
   if (input.maxAttempts !== undefined && input.maxAttempts < n) errors.push({ field: "maxAttempts", message: `must be at least N (${n})` });
   if (errors.length > 0 || schemaErrors.length > 0) return finish();

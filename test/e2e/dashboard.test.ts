@@ -316,6 +316,12 @@ describe.skipIf(!haveChromium)("dashboard in chromium", () => {
     await page.fill("input[name=n]", "4");
     await page.fill("input[name=concurrency]", "1");
 
+    // A calibration file is checked where it is typed (issue 13: the form takes a calibration).
+    await page.fill("input[name=calibration]", "/no/such/cal.json");
+    await page.locator("[data-field=calibration] .field-error").filter({ hasText: "no such file" }).waitFor();
+    await page.fill("input[name=calibration]", "");
+    await page.locator("[data-field=calibration] .field-error:empty").waitFor({ state: "attached" });
+
     // ComfyUI needs its workflow: the provider field says so until the setting is given.
     await page.selectOption("select[name=provider]", "comfyui");
     await page.fill("input[name=model]", "http://127.0.0.1:9");

@@ -107,6 +107,8 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
   const seed = h("input", { type: "number", name: "seed", min: 0, placeholder: "random", inputmode: "numeric" });
   const maxAttempts = h("input", { type: "number", name: "maxAttempts", min: 1, placeholder: "10 × N", inputmode: "numeric" });
   const latency = h("input", { type: "number", name: "latency", min: 0, placeholder: "0", inputmode: "numeric" });
+  const calibration = h("input", { type: "text", name: "calibration", placeholder: "none", spellcheck: "false" });
+  const steer = h("select", { name: "steer" }, [h("option", { value: "corrected" }, "the corrected estimate"), h("option", { value: "raw" }, "the raw labels")]);
   const formError = h("div", { class: "form-error", role: "alert", "data-field": "form" });
   const submit = h("button", { type: "submit", class: "btn primary big", "data-test": "start" }, "Start run");
   const status = h("span", { class: "hint", "aria-live": "polite" });
@@ -346,6 +348,10 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
     out.providerOptions = providerOptions();
     const lat = num(latency);
     if (lat !== undefined && provider.value === "sim") out.sim = { latencyMs: lat };
+    if (calibration.value.trim()) {
+      out.calibration = calibration.value.trim();
+      out.steer = steer.value;
+    }
     for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
     return out;
   };
@@ -394,6 +400,12 @@ export async function newRunPage(root: HTMLElement): Promise<() => void> {
           field("seed", "Seed", seed),
           field("maxAttempts", "Attempt budget", maxAttempts),
           field("sim.latencyMs", "sim: latency per image (ms)", latency),
+        ),
+        h(
+          "div",
+          { class: "row wrap" },
+          field("calibration", "Calibration of the observer", calibration, "a file made by debiaspi calibrate, on the server's machine: corrected estimates beside the raw ones"),
+          field("steer", "Fill bins from", steer),
         ),
       ),
     ),
