@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, tempDir } from "../cli/helpers.js";
@@ -46,5 +46,19 @@ describe("audit an auditor can act on", () => {
     const again = await cli("audit", HELD, "--observer", "self-report", "--out", out);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already exists/);
+  }, 60_000);
+
+  it("with --labels, the report's gallery marks every misread image against its label (issue 15: a gallery of misreads)", async () => {
+    const out = join(dir, "audit-labels");
+    // skin-tone sees no gender: every labelled woman and man is misread as unknown on gender.
+    const r = await cli("audit", HELD, "--observer", "skin-tone", "--labels", LABELS, "--out", out, "--no-progress");
+    expect(r.code).toBe(0);
+    const rep = await cli("report", out, "--out", join(dir, "labels.html"), "--no-thumbnails");
+    expect(rep.code).toBe(0);
+    const html = readFileSync(join(dir, "labels.html"), "utf8");
+    const misread = html.match(/<li class="tile is-kept" data-state="kept" data-disagree="1"/g) ?? [];
+    expect(misread).toHaveLength(16);
+    expect(html).toMatch(/<strong>Gender<\/strong>: unknown <span class="who">\(skin-tone\)<\/span> vs Female <span class="who">\(labels\)<\/span>/);
+    expect(html).toMatch(/<strong>Gender<\/strong>: unknown <span class="who">\(skin-tone\)<\/span> vs Male <span class="who">\(labels\)<\/span>/);
   }, 60_000);
 });

@@ -91,12 +91,28 @@ interface Disagreement {
   seen: string;
 }
 
-/** Where a checking observer gave a category the driving observer did not. */
+/** Who the labels of an audit with `--labels` are, in a disagreement: the image's known truth. */
+export const LABELS_CHECKER = "labels";
+
+/**
+ * Where a checking observer gave a category the driving observer did not, and, in an audit made with
+ * `--labels`, where the driving observer misread the labelled truth (unknown included): the gallery of
+ * misread images an auditor acts on.
+ */
 export function disagreements(e: AttemptEvent): Disagreement[] {
-  if (!e.observation || !e.checks) return [];
+  if (!e.observation) return [];
   const driver = mainSubject(e.observation);
   const out: Disagreement[] = [];
-  for (const check of e.checks) {
+  // An audited file's labels (audit --labels writes them beside the file name; sim's rendered truth is not a label).
+  const truth = typeof e.meta?.file === "string" ? e.meta.truth : undefined;
+  if (truth && typeof truth === "object") {
+    for (const [attribute, seen] of Object.entries(truth as Record<string, unknown>)) {
+      if (typeof seen !== "string") continue;
+      const d = driver[attribute] ?? null;
+      if (d !== seen) out.push({ attribute, driver: d, checker: LABELS_CHECKER, seen });
+    }
+  }
+  for (const check of e.checks ?? []) {
     for (const [attribute, seen] of Object.entries(mainSubject(check))) {
       if (seen === null || seen === undefined) continue;
       const d = driver[attribute] ?? null;

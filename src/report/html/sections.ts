@@ -509,7 +509,7 @@ function gallerySection(ctx: Context, options: SectionOptions): SafeHtml {
 where a checking observer saw something else, both labels are shown and highlighted. Click a thumbnail for the full image. At most ${cap.kept} kept and ${cap.setApart} other attempts are shown per cell.</p>
 ${agreement ?? ""}
 <div class="filters" hidden role="group" aria-label="Show in the gallery">
-<button type="button" data-filter="all" aria-pressed="true">all</button><button type="button" data-filter="kept" aria-pressed="false">kept</button><button type="button" data-filter="apart" aria-pressed="false">set apart, refused, errors</button><button type="button" data-filter="disagree" aria-pressed="false">observers disagree</button>
+<button type="button" data-filter="all" aria-pressed="true">all</button><button type="button" data-filter="kept" aria-pressed="false">kept</button><button type="button" data-filter="apart" aria-pressed="false">set apart, refused, errors</button><button type="button" data-filter="disagree" aria-pressed="false">observers disagree, misread labels</button>
 </div>
 <div class="gallery" data-filter="all">${body}</div></section>`;
 }
