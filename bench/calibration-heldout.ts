@@ -18,7 +18,7 @@ import { packageRoot } from "../src/util/paths.js";
 import { observeFolder } from "./observe-folder.js";
 import { fmt, mdTable, mean, progress } from "./util.js";
 
-export const FAIRFACE_DIR = process.env.DEBIASPI_FAIRFACE ?? "/work/shared/data/fairface-540";
+export const FAIRFACE_DIR = process.env.DEBIASPI_FAIRFACE ?? join(packageRoot(), "..", "shared", "data", "fairface-540");
 export const HELDOUT_SPLITS = 20;
 export const HELDOUT_SHARES = [0.25, 0.75] as const;
 

@@ -28,10 +28,11 @@ import {
 } from "../src/observers/faces.js";
 import { skinMeasurement } from "../src/observers/skin-tone.js";
 import { mdTable, pct, progress } from "./util.js";
+import { packageRoot } from "../src/util/paths.js";
 
 /** Where the labelled photographs are: DEBIASPI_FAIRFACE, else the shared data folder beside the repository. */
 export function fairfaceDir(): string {
-  return process.env.DEBIASPI_FAIRFACE ?? path.resolve(process.cwd(), "..", "shared", "data", "fairface-540");
+  return process.env.DEBIASPI_FAIRFACE ?? path.resolve(packageRoot(), "..", "shared", "data", "fairface-540");
 }
 
 export const MIN_CONFIDENCE = 0.6;
