@@ -1,8 +1,7 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { CheckThresholds } from "../config/check-schema.js";
 import { InputError } from "../core/errors.js";
 import type { ReportInput, ReportRun } from "../report/model.js";
+import { missingKeptImages } from "../store/run-folder.js";
 
 /** Tolerances of `debiaspi check` (the `check:` block of a config, or flags); a limit left out is not checked. */
 export type Tolerances = CheckThresholds;
@@ -103,15 +102,6 @@ export function assertNotRunning(input: ReportInput): void {
   throw new InputError(`experiment ${input.dir} is still in progress (${live.length} cell${live.length === 1 ? "" : "s"} running); check it when it has finished`);
 }
 
-/** Kept images whose file is not in the run folder (deleted, or `images/` gone). */
-export function missingImages(run: ReportRun): string[] {
-  const missing: string[] = [];
-  for (const e of run.events) {
-    if (e.type !== "attempt" || e.decision !== "kept") continue;
-    if (!e.image || !existsSync(join(run.runDir, e.image))) missing.push(e.image ?? `attempt ${e.i}`);
-  }
-  return missing;
-}
 
 /** The run as a whole: finished, kept something, its files there, and cost, refusals and agreement within their limits. */
 function runHealth(run: ReportRun, t: Tolerances, base: Omit<Violation, "metric" | "value" | "limit" | "detail">): Violation[] {
@@ -122,7 +112,7 @@ function runHealth(run: ReportRun, t: Tolerances, base: Omit<Violation, "metric"
     out.push({ ...base, metric: "status", value: 0, limit: 0, detail: `${what}; ${s.kept} of ${s.n} images kept` });
   }
   if (s.kept === 0) out.push({ ...base, metric: "kept", value: 0, limit: 1, detail: `no image kept (${s.attempts} provider calls, ${s.refusals} refused, ${s.errors} failed)` });
-  const missing = missingImages(run);
+  const missing = missingKeptImages(run.runDir, run.events);
   if (missing.length > 0) {
     out.push({ ...base, metric: "missingImages", value: missing.length, limit: 0, detail: `${missing.length} of ${s.kept} kept image files missing (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""})` });
   }

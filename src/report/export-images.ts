@@ -7,6 +7,7 @@ import type { AttemptEvent } from "../store/events.js";
 import { toCsv, type Row, type Table } from "./export.js";
 import type { ReportInput, ReportRun } from "./model.js";
 import { writeAtomic } from "../store/files.js";
+import { missingKeptImages } from "../store/run-folder.js";
 
 /** The manifest written next to the copied images. */
 export const IMAGES_MANIFEST = "manifest.csv";
@@ -47,9 +48,9 @@ export function exportImages(input: ReportInput, outDir: string): { dir: string;
   let setApart = 0;
   for (const run of input.runs) {
     const events = imageEvents(run);
-    const missing = events.filter((e) => e.decision === "kept" && !existsSync(join(run.runDir, e.image!)));
+    const missing = missingKeptImages(run.runDir, run.events);
     if (missing.length > 0) {
-      throw new InputError(`run ${run.runDir}: ${missing.length} kept image file${missing.length === 1 ? " is" : "s are"} missing (${missing[0]!.image}); the set cannot be exported whole`);
+      throw new InputError(`run ${run.runDir}: ${missing.length} kept image file${missing.length === 1 ? " is" : "s are"} missing (${missing[0]!}); the set cannot be exported whole`);
     }
     const base = input.kind === "experiment" ? join(out, run.id) : out;
     const keptEvents = events.filter((e) => e.decision === "kept");

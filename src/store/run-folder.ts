@@ -42,6 +42,18 @@ export interface LoadedRun {
 }
 
 /** One line saying which kept images are gone, or undefined when none is. */
+/**
+ * The kept images of a run whose file is not in its folder (deleted, or `images/` gone). A kept attempt
+ * that never had an image (sim with --no-render) has nothing to miss.
+ */
+export function missingKeptImages(dir: string, events: readonly RunEvent[]): string[] {
+  const gone = !existsSync(join(dir, "images"));
+  return events
+    .filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept" && e.image !== undefined)
+    .map((e) => e.image!)
+    .filter((rel) => gone || !existsSync(join(dir, rel)));
+}
+
 export function missingImagesProblem(loaded: LoadedRun): string | undefined {
   const { missingKept, kept, dir } = loaded;
   if (loaded.imagesMissing && missingKept.length > 0) {
@@ -214,9 +226,8 @@ export class RunFolder implements RunSink {
         }
       }
     }
-    const keptImages = events.filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept" && e.image !== undefined).map((e) => e.image!);
-    const missingKept = keptImages.filter((rel) => imagesMissing || !existsSync(join(dir, rel)));
-    return { dir, run, events, pending, dropped, missingKept, kept: keptImages.length, imagesMissing };
+    const kept = events.filter((e) => e.type === "attempt" && e.decision === "kept" && e.image !== undefined).length;
+    return { dir, run, events, pending, dropped, missingKept: missingKeptImages(dir, events), kept, imagesMissing };
   }
 
   /** Takes the run's lock; refuses when another live process (or this one) holds it. */

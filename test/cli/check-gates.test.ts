@@ -52,6 +52,13 @@ describe("check as a CI gate (issue 11 item 9)", () => {
     const json = JSON.parse(all.stdout) as { violations: { metric: string; value: number }[] };
     expect(json.violations).toContainEqual(expect.objectContaining({ metric: "missingImages", value: 8 }));
   });
+
+  it("passes a run that drew no images (sim --no-render): nothing is missing that was never written", async () => {
+    const dir = await runWith({ ...GOOD, sim: { render: false } });
+    const r = await cli("check", dir);
+    expect(r.stdout).toMatch(/^ok: all 1 run within tolerance/);
+    expect(r.code).toBe(0);
+  });
 });
 
 describe("check thresholds in the config, gates and JUnit (issue 15 item 4)", () => {
