@@ -241,7 +241,8 @@ export function jointCells(catalog: Catalog, group: RunGroup, factorId: string):
 
 /** The mean convergence series of a group (index-wise mean over its runs), thinned to at most `maxPoints`. */
 export function meanConvergence(group: RunGroup, maxPoints = 240): { kept: number; tv: number; runs: number }[] {
-  const series = group.runs.map((r) => r.summary.convergence).filter((s) => s.length > 0);
+  // A run that controls nothing (an audit without a target) has no distance to converge: its TV is 0 by definition.
+  const series = group.runs.filter((r) => r.summary.factors.length > 0).map((r) => r.summary.convergence).filter((s) => s.length > 0);
   const length = Math.max(0, ...series.map((s) => s.length));
   const points: { kept: number; tv: number; runs: number }[] = [];
   const step = Math.max(1, Math.ceil(length / maxPoints));
