@@ -13,7 +13,7 @@ import type { KeyScope } from "./providers/http.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder, type LoadedRun } from "./store/run-folder.js";
 import { MemorySink, type RunSink } from "./store/sink.js";
-import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.js";
+import { summarizeRun, type RunRecord, type RunSummary } from "./analysis/summary.js";
 import { expectedCallCostUsd } from "./providers/prices.js";
 import type { CostBudget } from "./engine/cost.js";
 import { packageVersion } from "./util/paths.js";
@@ -24,7 +24,7 @@ import { checkCalibrationFits, type Calibration } from "./calibration/schema.js"
 import { CorrectedTally } from "./calibration/tally.js";
 import { SIMULATED_ID } from "./observers/simulated.js";
 import { writeAtomic } from "./store/files.js";
-import { applyCalibration } from "./report/corrected.js";
+import { applyCalibration } from "./analysis/corrected.js";
 
 export interface RunOptions {
   onProgress?: (p: LoopProgress) => void;

@@ -8,13 +8,13 @@ import { builtinTaxonomy, type Taxonomy } from "./core/taxonomy.js";
 import { getObserver, type Observer } from "./observers/index.js";
 import { DEFAULT_TEMPLATES } from "./prompts/templates.js";
 import type { GenerateResult } from "./providers/types.js";
-import { summarizeRun, type RunRecord, type RunSummary } from "./report/summary.js";
+import { summarizeRun, type RunRecord, type RunSummary } from "./analysis/summary.js";
 import type { AttemptEvent, RunEvent } from "./store/events.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder } from "./store/run-folder.js";
 import { packageVersion } from "./util/paths.js";
 import { loadCalibration, loadLabels, matchFolder, RUN_CALIBRATION_FILE } from "./calibrate.js";
 import { checkCalibrationFits } from "./calibration/schema.js";
-import { applyCalibration } from "./report/corrected.js";
+import { applyCalibration } from "./analysis/corrected.js";
 
 /** Images observed at once; results keep the folder's order either way. */
 const IN_FLIGHT = 4;

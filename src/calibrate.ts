@@ -13,8 +13,8 @@ import { builtinTaxonomy, type Taxonomy } from "./core/taxonomy.js";
 import { getObserver } from "./observers/index.js";
 import { facesModelInfo } from "./observers/faces.js";
 import { packageVersion } from "./util/paths.js";
-import { applyCalibration } from "./report/corrected.js";
-import type { RunRecord, RunSummary } from "./report/summary.js";
+import { applyCalibration } from "./analysis/corrected.js";
+import type { RunRecord, RunSummary } from "./analysis/summary.js";
 import type { RunEvent } from "./store/events.js";
 
 const MIME: Record<string, string> = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp" };

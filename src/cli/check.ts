@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { InputError } from "../core/errors.js";
-import { assertNotRunning, checkRuns, configTolerances, effectiveTolerances, formatCheck, type Tolerances } from "../experiments/check.js";
+import { assertNotRunning, checkRuns, configTolerances, effectiveTolerances, formatCheck, type Tolerances } from "../analysis/check.js";
 import { readManifest } from "../experiments/folder.js";
 import { loadReportInput } from "../experiments/load.js";
 import { checkJunit } from "../report/junit.js";

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
 import { EXPERIMENT_DEFAULTS, MAX_JOBS, planFromFile } from "../experiments/config.js";
 import { cellRows, formatCellTable, isPaperStudy } from "../experiments/cell-table.js";
-import { formatFindings } from "../experiments/findings.js";
+import { formatFindings } from "../analysis/findings.js";
 import { resumeExperiment, runExperiment, type ExperimentOutcome, type ExperimentRunOptions } from "../experiments/runner.js";
 import { EXIT, interruptedCode, withInterrupt, type Io } from "./common.js";
 import { nonNegativeNumber, wholeNumber } from "./flags.js";

@@ -3,13 +3,14 @@ import { combineSettings, loadRun, resume, run, type RunOptions } from "../api.j
 import { readConfigFile } from "../config/resolve.js";
 import { builtinTaxonomy } from "../core/taxonomy.js";
 import { createProvider, parseProviderSpec, providerEntries } from "../providers/index.js";
-import { plainTable } from "../report/table.js";
+import { plainTable } from "../report/plain-table.js";
 import type { RunConfigInput } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import { POLICY_IDS, type PolicyId } from "../policies/types.js";
-import { compareRuns, formatComparison } from "../report/compare.js";
+import { compareRuns } from "../analysis/compare.js";
+import { formatComparison } from "../report/compare.js";
 import { formatRun, runJson } from "../report/table.js";
-import type { RunSummary } from "../report/summary.js";
+import type { RunSummary } from "../analysis/summary.js";
 import { packageVersion } from "../util/paths.js";
 import { auditImages } from "../audit.js";
 import { EXIT, interruptedCode, withInterrupt, type Io } from "./common.js";

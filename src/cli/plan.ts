@@ -4,7 +4,7 @@ import { InputError } from "../core/errors.js";
 import { MAX_JOBS, planFromFile } from "../experiments/config.js";
 import { planCells, type PlanCell, type PlanResult } from "../plan/plan.js";
 import { usd } from "../engine/cost.js";
-import { plainTable } from "../report/table.js";
+import { plainTable } from "../report/plain-table.js";
 import type { Io } from "./common.js";
 import { nonNegativeNumber, wholeNumber, type RunFlags } from "./flags.js";
 

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { LIST_PRICES } from "../providers/prices.js";
-import { plainTable } from "../report/table.js";
+import { plainTable } from "../report/plain-table.js";
 import type { Io } from "./common.js";
 
 /** `debiaspi prices`: the dated list-price table that `plan` and `--max-cost` use. */

@@ -1,5 +1,6 @@
 import type { Observation, Request } from "../core/request.js";
 import { mainSubject } from "../core/request.js";
+import { proportions, totalVariation } from "../core/metrics.js";
 import { Rng, deriveSeed } from "../core/rng.js";
 import { Tally } from "../core/tally.js";
 import type { Target } from "../core/target.js";
@@ -354,13 +355,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
 function currentTv(tally: Tally, target: Target): number {
   if (tally.kept === 0) return 1;
   let sum = 0;
-  target.factors.forEach((f, fi) => {
-    const counts = tally.counts[fi]!;
-    const known = counts.reduce((a, b) => a + b, 0);
-    let tv = 0;
-    f.q.forEach((q, c) => (tv += Math.abs((known > 0 ? counts[c]! / known : 0) - q)));
-    sum += tv / 2;
-  });
+  target.factors.forEach((f, fi) => (sum += totalVariation(proportions(tally.counts[fi]!), f.q)));
   return sum / target.factors.length;
 }
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { InputError } from "../core/errors.js";
-import type { RunSummary } from "../report/summary.js";
+import type { RunSummary } from "../analysis/summary.js";
 import { packageRoot } from "../util/paths.js";
 import type { CellAction } from "./cell.js";
 import type { ExperimentCell } from "./folder.js";

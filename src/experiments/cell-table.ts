@@ -1,8 +1,8 @@
-import { runError } from "../report/summary.js";
-import { plainTable } from "../report/table.js";
+import { runError } from "../analysis/summary.js";
+import { plainTable } from "../report/plain-table.js";
 import type { ExperimentManifest } from "./folder.js";
-import type { ReportInput } from "../report/model.js";
-import type { RunStatus } from "../report/summary-types.js";
+import type { ReportInput } from "../analysis/model.js";
+import type { RunStatus } from "../analysis/summary-types.js";
 
 /** The bundled studies of the paper (studies/debiaspi-paper*.yaml): only their output states the paper's findings. */
 export const PAPER_STUDY_IDS: readonly string[] = ["debiaspi-paper", "debiaspi-paper-real"];

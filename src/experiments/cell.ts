@@ -6,7 +6,7 @@ import type { KeyScope } from "../providers/http.js";
 import type { ImageProvider } from "../providers/types.js";
 import type { AttemptQueue } from "../queue/coordinator.js";
 import type { CostBudget } from "../engine/cost.js";
-import type { RunSummary } from "../report/summary.js";
+import type { RunSummary } from "../analysis/summary.js";
 import { RUNS_DIR, type ExperimentCell } from "./folder.js";
 
 /** What a cell is run with (in this thread or in a cell worker). */

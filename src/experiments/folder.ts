@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import type { CellLabels, CrossAttributeEffect, CrossEffectRow, Finding } from "../report/model.js";
+import type { CellLabels, CrossAttributeEffect, CrossEffectRow, Finding } from "../analysis/model.js";
 import { lockHolder, writeAtomic } from "../store/files.js";
 
 /**

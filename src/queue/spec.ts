@@ -1,6 +1,6 @@
 import { resolve as resolvePath } from "node:path";
 import type { ResolvedRun } from "../config/resolve.js";
-import type { RunRecord } from "../report/summary.js";
+import type { RunRecord } from "../analysis/summary.js";
 import { MAX_QUEUE_IMAGE_BYTES, runNamespace, type RunJobSpec } from "./jobs.js";
 
 /** What every job of this run carries: how a worker builds the run's provider and observers, and where the image goes. */

@@ -1,8 +1,8 @@
 /** Terminal tables of a calibration: confusion matrix, accuracy and recall with intervals, per-group accuracy. */
 import type { Calibration } from "../calibration/schema.js";
 import { observedColumns } from "../calibration/confusion.js";
-import type { RunSummary } from "./summary.js";
-import { plainTable } from "./table.js";
+import type { RunSummary } from "../analysis/summary.js";
+import { plainTable } from "./plain-table.js";
 
 type Rate = Calibration["attributes"][string]["accuracy"];
 

@@ -5,7 +5,7 @@ import { mainSubject } from "../core/request.js";
 import { slugify } from "../core/taxonomy.js";
 import type { AttemptEvent } from "../store/events.js";
 import { toCsv, type Row, type Table } from "./export.js";
-import type { ReportInput, ReportRun } from "./model.js";
+import type { ReportInput, ReportRun } from "../analysis/model.js";
 import { writeAtomic } from "../store/files.js";
 import { missingKeptImages } from "../store/run-folder.js";
 

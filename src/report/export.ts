@@ -3,8 +3,8 @@ import { join, relative, resolve, sep } from "node:path";
 import { mainSubject } from "../core/request.js";
 import type { Request } from "../core/request.js";
 import type { AttemptEvent } from "../store/events.js";
-import type { ReportInput, ReportRun } from "./model.js";
-import { runError } from "./summary.js";
+import type { ReportInput, ReportRun } from "../analysis/model.js";
+import { runError } from "../analysis/summary.js";
 import { writeAtomic } from "../store/files.js";
 
 /*

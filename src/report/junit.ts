@@ -1,4 +1,4 @@
-import { describeTolerances, violationText, type CheckResult } from "../experiments/check.js";
+import { describeTolerances, violationText, type CheckResult } from "../analysis/check.js";
 
 /** Text and attribute values escaped for XML (the five predefined entities; control characters dropped). */
 export function xmlEscape(s: string): string {

@@ -1,14 +1,9 @@
-import Table from "cli-table3";
-import type { RunSummary } from "./summary.js";
+import { plainTable } from "./plain-table.js";
+import type { RunSummary } from "../analysis/summary.js";
 import { correctedText } from "./calibration-table.js";
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const num = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? "∞" : x.toFixed(digits));
-
-/** A terminal table without lines between rows. */
-export function plainTable(head: string[]): Table.Table {
-  return new Table({ head, style: { head: [], border: [] }, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
-}
 
 /** The headline of an audit: images found and what was seen in them (nothing was generated). */
 function auditHeadline(s: RunSummary): string {

@@ -3,7 +3,7 @@
  * and the browser code (web/), so both sides are checked against one contract. It imports only
  * import-free type modules (the browser build must not reach node code).
  */
-import type { AttributeSummaryBase, FactorSummary, RunStatus, RunSummaryBase } from "../report/summary-types.js";
+import type { AttributeSummaryBase, FactorSummary, RunStatus, RunSummaryBase } from "../analysis/summary-types.js";
 
 /** A field of the new-run form that was not accepted, named by its config path ("n", "target.race"). */
 export interface FieldError {

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { mainSubject } from "../core/request.js";
-import { summarizeRun, type RunRecord } from "../report/summary.js";
+import { summarizeRun, type RunRecord } from "../analysis/summary.js";
 import type { AttemptEvent, RunEvent } from "../store/events.js";
 import type { ApiAttempt, ApiEnd, ApiLiveState, ApiStreamEvent, ApiSummary } from "./api-types.js";
 

@@ -1,8 +1,8 @@
 import { loadReportInput } from "../experiments/load.js";
-import type { ReportRun } from "../report/model.js";
+import type { ReportRun } from "../analysis/model.js";
 import { convergenceSpec, renderChart, REPORT_CSS, renderChartSections, renderReportSections } from "../report/html/index.js";
-import type { RunSummaryBase } from "../report/summary-types.js";
-import type { ReportInput } from "../report/model.js";
+import type { RunSummaryBase } from "../analysis/summary-types.js";
+import type { ReportInput } from "../analysis/model.js";
 import { packageVersion } from "../util/paths.js";
 import type { ApiReport } from "./api-types.js";
 

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { loadRun, resume, run, type RunOptions } from "../api.js";
 import type { RunConfigInput } from "../config/schema.js";
-import type { RunRecord, RunSummary } from "../report/summary.js";
+import { runError, type RunRecord, type RunSummary } from "../analysis/summary.js";
 import type { RunEvent } from "../store/events.js";
 import { loadReportInput, runInProgress } from "../experiments/load.js";
 import { isExperimentFolder, readManifest, RUNS_DIR } from "../experiments/folder.js";
@@ -245,8 +245,8 @@ export class RunManager {
       status: s.status,
       exact: s.exact,
       // Nothing kept: no distance to speak of (the distance of an empty set would read 0.500).
-      tv: s.kept > 0 ? mean(s.factors.map((f) => f.tv)) : null,
-      maxAbsDiff: s.factors.length > 0 ? Math.max(...s.factors.map((f) => f.maxAbsDiff)) : null,
+      tv: s.kept > 0 ? runError(s).tv : null,
+      maxAbsDiff: runError(s).maxAbsDiff,
       generationsPerKept: s.generationsPerKept,
       refusals: s.refusals,
       errors: s.errors,

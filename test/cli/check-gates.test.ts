@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
-import { checkRuns, violationText } from "../../src/experiments/check.js";
+import { checkRuns, violationText } from "../../src/analysis/check.js";
 import { loadReportInput } from "../../src/experiments/load.js";
 import { cli, tempDir } from "./helpers.js";
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { verdictLabel, withBasis } from "../../src/experiments/finding-basis.js";
-import { findingsMatrix, formatFindings } from "../../src/experiments/findings.js";
+import { verdictLabel, withBasis } from "../../src/analysis/finding-basis.js";
+import { findingsMatrix, formatFindings } from "../../src/analysis/findings.js";
 import { readFileSync } from "node:fs";
 import { buildReport } from "../../src/report/html/build.js";
-import type { Finding } from "../../src/report/model.js";
+import type { Finding } from "../../src/analysis/model.js";
 import { runConfig } from "./helpers.js";
 
 const f = (id: string, reproduced: Finding["reproduced"] = "yes"): Finding => ({ id, claim: "c", reproduced, evidence: "e" });

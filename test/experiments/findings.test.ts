@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { crossAttributeEffects, summarizeCrossEffects } from "../../src/experiments/effects.js";
-import { computeFindings } from "../../src/experiments/findings.js";
+import { crossAttributeEffects, summarizeCrossEffects } from "../../src/analysis/effects.js";
+import { computeFindings } from "../../src/analysis/findings.js";
 import { runConfig } from "./helpers.js";
 
 /** The paper's study in miniature: 6 headlines, small N. */

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadReportInput } from "../../src/experiments/load.js";
-import type { ReportInput } from "../../src/report/model.js";
+import type { ReportInput } from "../../src/analysis/model.js";
 import { SMALL, writeConfig } from "./helpers.js";
 
 const BIN = resolve(__dirname, "../../bin/debiaspi.js");

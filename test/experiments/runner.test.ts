@@ -6,7 +6,7 @@ import { planFromFile } from "../../src/experiments/config.js";
 import { EXPERIMENT_FORMAT } from "../../src/experiments/folder.js";
 import { loadReportInput } from "../../src/experiments/load.js";
 import { resumeExperiment, runExperiment } from "../../src/experiments/runner.js";
-import type { ReportInput } from "../../src/report/model.js";
+import type { ReportInput } from "../../src/analysis/model.js";
 import { cli } from "../cli/helpers.js";
 import { runConfig, SMALL, writeConfig } from "./helpers.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cellWorkerScript } from "../../src/experiments/cell-pool.js";
 import { resumeExperiment } from "../../src/experiments/runner.js";
-import type { ReportInput } from "../../src/report/model.js";
+import type { ReportInput } from "../../src/analysis/model.js";
 import { runConfig, SMALL } from "./helpers.js";
 
 const keptImages = (input: ReportInput): Record<string, string[]> =>

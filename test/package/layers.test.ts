@@ -65,10 +65,6 @@ const KNOWN: readonly string[] = [
   "cycle: providers/openai.ts -> providers/index.ts",
   "cycle: providers/replicate.ts -> providers/index.ts",
   "cycle: providers/stability.ts -> providers/index.ts",
-  "cycle: report/calibration-table.ts -> report/table.ts",
-  "cycle: report/corrected.ts -> report/summary.ts",
-  "cycle: report/summary.ts -> report/corrected.ts",
-  "cycle: report/table.ts -> report/calibration-table.ts",
   "layer: observers/index.ts -> providers/common.ts",
   "layer: observers/index.ts -> providers/http.ts",
   "layer: observers/self-report.ts -> providers/types.ts",
@@ -79,10 +75,6 @@ const KNOWN: readonly string[] = [
   "layer: observers/vlm.ts -> providers/http.ts",
   "layer: observers/vlm.ts -> providers/openai.ts",
   "layer: providers/index.ts -> config/schema.ts",
-  "layer: report/html/sections.ts -> experiments/effects.ts",
-  "layer: report/html/sections.ts -> experiments/finding-basis.ts",
-  "layer: report/html/sections.ts -> experiments/findings.ts",
-  "layer: report/junit.ts -> experiments/check.ts",
   "layer: store/schema.ts -> config/schema.ts",
 ];
 

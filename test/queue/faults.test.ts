@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planFromFile } from "../../src/experiments/config.js";
 import { loadReportInput } from "../../src/experiments/load.js";
 import { runExperiment } from "../../src/experiments/runner.js";
-import type { ReportInput } from "../../src/report/model.js";
+import type { ReportInput } from "../../src/analysis/model.js";
 import { SMALL, writeConfig } from "../experiments/helpers.js";
 import { BIN, killAndWait, redisAvailable, spawnWorker, startRedis, workerReady, type TestRedis } from "./redis.js";
 

@@ -1,7 +1,7 @@
 import { appendFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { RunRecord } from "../../src/report/summary.js";
+import type { RunRecord } from "../../src/analysis/summary.js";
 import { EventFeed } from "../../src/server/feed.js";
 import type { ApiStreamEvent } from "../../src/server/api-types.js";
 import { tempDir } from "../cli/helpers.js";

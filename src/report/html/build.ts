@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import type { ReportInput, ReportRun } from "../model.js";
+import type { ReportInput, ReportRun } from "../../analysis/model.js";
 import { capFor, galleryImages, type GalleryCap } from "./gallery.js";
 import { escapeHtml } from "./markup.js";
 import { REPORT_SCRIPT } from "./script.js";

@@ -1,6 +1,6 @@
 /** The report's calibration section: which calibration corrected the shares, its confusion matrices, raw vs corrected. */
 import { observedColumns } from "../../calibration/confusion.js";
-import type { ReportRun } from "../model.js";
+import type { ReportRun } from "../../analysis/model.js";
 import { percent } from "./format.js";
 import { html, join, type SafeHtml } from "./markup.js";
 

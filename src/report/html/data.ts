@@ -4,7 +4,7 @@
  * No I/O and no markup here.
  */
 import { wilsonInterval } from "../../core/metrics.js";
-import type { CellLabels, ReportInput, ReportRun } from "../model.js";
+import type { CellLabels, ReportInput, ReportRun } from "../../analysis/model.js";
 
 /** Attributes and categories, in taxonomy order, with their human labels (union over the runs' taxonomies). */
 export interface Catalog {

@@ -5,7 +5,7 @@
  */
 import { mainSubject } from "../../core/request.js";
 import type { AttemptEvent } from "../../store/events.js";
-import type { ReportRun } from "../model.js";
+import type { ReportRun } from "../../analysis/model.js";
 import { attributeLabel, categoryLabel, type Catalog } from "./data.js";
 import { html, join, slug, type SafeHtml } from "./markup.js";
 

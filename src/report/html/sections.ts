@@ -3,11 +3,11 @@
  * a document; the dashboard embeds it as it is, with its own image URLs.
  */
 import type { TopLevelSpec } from "vega-lite";
-import { crossAttributeEffects, summarizeCrossEffects } from "../../experiments/effects.js";
-import { verdictLabel } from "../../experiments/finding-basis.js";
-import { findingsMatrix, renderedTv } from "../../experiments/findings.js";
-import type { CrossEffectRow, Finding, ReportInput, ReportRun } from "../model.js";
-import { runError } from "../summary.js";
+import { crossAttributeEffects, summarizeCrossEffects } from "../../analysis/effects.js";
+import { verdictLabel } from "../../analysis/finding-basis.js";
+import { findingsMatrix, renderedTv } from "../../analysis/findings.js";
+import type { CrossEffectRow, Finding, ReportInput, ReportRun } from "../../analysis/model.js";
+import { runError } from "../../analysis/summary.js";
 import { convergenceSpec, heatmapSpec, sharesSpec } from "./charts.js";
 import {
   attributeLabel,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { run } from "../../../src/api.js";
 import type { RunConfigInput } from "../../../src/config/schema.js";
 import { loadReportRun } from "../../../src/experiments/load.js";
-import type { Finding, ReportInput, ReportRun } from "../../../src/report/model.js";
+import type { Finding, ReportInput, ReportRun } from "../../../src/analysis/model.js";
 
 export const tempDir = (prefix = "debiaspi-report-"): string => mkdtempSync(join(tmpdir(), prefix));
 

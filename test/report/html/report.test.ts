@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildReport, renderReportSections } from "../../../src/report/html/index.js";
-import type { Finding, ReportInput } from "../../../src/report/model.js";
+import type { Finding, ReportInput } from "../../../src/analysis/model.js";
 import { cli } from "../../cli/helpers.js";
 import { multiPolicyInput, SCRIPT_PROMPT, simRun, tempDir } from "./fixtures.js";
 

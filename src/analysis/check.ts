@@ -1,6 +1,6 @@
 import type { CheckThresholds } from "../config/check-schema.js";
 import { InputError } from "../core/errors.js";
-import type { ReportInput, ReportRun } from "../report/model.js";
+import type { ReportInput, ReportRun } from "./model.js";
 import { missingKeptImages } from "../store/run-folder.js";
 
 /** Tolerances of `debiaspi check` (the `check:` block of a config, or flags); a limit left out is not checked. */

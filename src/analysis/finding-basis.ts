@@ -1,4 +1,4 @@
-import type { Finding } from "../report/model.js";
+import type { Finding } from "./model.js";
 import { getProfile, profileParams, simProfileOf } from "../providers/sim/profiles/index.js";
 
 /*

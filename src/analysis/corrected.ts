@@ -4,34 +4,12 @@
  * src/calibration/estimate.ts), and the summary records which calibration was used and any mismatch.
  */
 import { observedImage } from "../calibration/build.js";
-import { correctDistributions, coverage, type CorrectedShares } from "../calibration/correct.js";
+import { correctDistributions, coverage } from "../calibration/correct.js";
 import { checkCalibrationFits, type Calibration } from "../calibration/schema.js";
 import { maxAbsDiff, totalVariation } from "../core/metrics.js";
 import type { Taxonomy } from "../core/taxonomy.js";
 import type { AttemptEvent, RunEvent } from "../store/events.js";
-import type { RunSummary } from "./summary.js";
-
-export interface CorrectedAttribute extends CorrectedShares {
-  /** Distances of the corrected shares to the target (controlled attributes). */
-  tv?: number;
-  maxAbsDiff?: number;
-}
-
-/** Which calibration corrected a summary, and what does not fit. */
-export interface CalibrationUse {
-  source: string;
-  observer: string;
-  labels: string;
-  images: number;
-  domain?: string;
-  models: string[];
-  attributes: string[];
-  /** Attributes of the run the calibration cannot correct, and why. */
-  notCovered: Record<string, string>;
-  warnings: string[];
-  /** The calibration's own measurements per attribute, for the report's calibration section. */
-  matrices: Record<string, { categories: string[]; counts: number[][]; n: number; accuracy: number | null; recall: Record<string, number | null> }>;
-}
+import type { CalibrationUse, CorrectedAttribute, RunSummary } from "./summary.js";
 
 /** The observer a calibration may correct: its own, or `simulated` (which imitates it). */
 const fitsObserver = (cal: Calibration, observer: string): string => (observer === "simulated" ? cal.observer.id : observer);

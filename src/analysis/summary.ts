@@ -1,12 +1,12 @@
 import { compareDistribution, normalizedEntropy, proportions, totalVariation } from "../core/metrics.js";
 import { mainSubject } from "../core/request.js";
-import { cellKey, type Target } from "../core/target.js";
+import { cellKey, marginalTarget, type Target } from "../core/target.js";
 import type { Taxonomy } from "../core/taxonomy.js";
 import type { RunConfig } from "../config/resolve.js";
 import type { AttemptEvent, EndEvent, RunEvent } from "../store/events.js";
 import { agreementTables, type Agreement } from "./agreement.js";
 import type { AttributeSummaryBase, FactorSummary, RunSummaryBase } from "./summary-types.js";
-import type { CalibrationUse, CorrectedAttribute } from "./corrected.js";
+import type { CorrectedShares } from "../calibration/correct.js";
 
 /** What run.json holds. */
 export interface RunRecord {
@@ -27,8 +27,30 @@ export interface AttributeSummary extends AttributeSummaryBase {
   mad?: number;
   /** The simulated model's ground truth (what was rendered) for the kept images, where known. */
   truth?: { observed: Record<string, number>; agreement: number };
-  /** The estimate of the true shares given a calibration of the observer (src/report/corrected.ts). */
+  /** The estimate of the true shares given a calibration of the observer (src/analysis/corrected.ts). */
   corrected?: CorrectedAttribute;
+}
+
+export interface CorrectedAttribute extends CorrectedShares {
+  /** Distances of the corrected shares to the target (controlled attributes). */
+  tv?: number;
+  maxAbsDiff?: number;
+}
+
+/** Which calibration corrected a summary, and what does not fit. */
+export interface CalibrationUse {
+  source: string;
+  observer: string;
+  labels: string;
+  images: number;
+  domain?: string;
+  models: string[];
+  attributes: string[];
+  /** Attributes of the run the calibration cannot correct, and why. */
+  notCovered: Record<string, string>;
+  warnings: string[];
+  /** The calibration's own measurements per attribute, for the report's calibration section. */
+  matrices: Record<string, { categories: string[]; counts: number[][]; n: number; accuracy: number | null; recall: Record<string, number | null> }>;
 }
 
 /** A run's summary with what only the server and the CLI use (the API sends the base). */
@@ -106,19 +128,9 @@ export function summarizeRun(runDir: string, record: RunRecord, events: readonly
     }
     const controlled = target.attributes.includes(attr.id);
     if (!controlled && seen === 0) continue;
-    const factor = target.factors.find((f) => f.attributes.includes(attr.id));
-    let q: number[] | undefined;
-    let bins: number[] | undefined;
-    if (factor) {
-      const k = factor.attributes.indexOf(attr.id);
-      q = cats.map(() => 0);
-      bins = cats.map(() => 0);
-      factor.cells.forEach((cell, i) => {
-        const j = cats.indexOf(cell[k]!);
-        q![j]! += factor.q[i]!;
-        bins![j]! += factor.bins[i]!;
-      });
-    }
+    const marginal = marginalTarget(taxonomy, target, attr.id);
+    const q = marginal?.q;
+    const bins = marginal?.bins;
     const m = compareDistribution(counts, q ?? proportions(counts.map(() => 1)));
     const known = counts.reduce((s, c) => s + c, 0);
     const s: AttributeSummary = {

@@ -1,5 +1,5 @@
 import { normalizedEntropy, proportions, totalVariation } from "../core/metrics.js";
-import type { CrossAttributeEffect, CrossEffectRow, ReportRun } from "../report/model.js";
+import type { CrossAttributeEffect, CrossEffectRow, ReportRun } from "./model.js";
 
 /** The `none` run a run is compared with: same prompt and provider; the same part, observer and target if there is one. */
 function baselineFor(run: ReportRun, runs: readonly ReportRun[]): ReportRun | undefined {
@@ -16,6 +16,17 @@ function baselineFor(run: ReportRun, runs: readonly ReportRun[]): ReportRun | un
     }
   }
   return best;
+}
+
+/** How one attribute's observed counts moved against a baseline's, over this run's categories: the shares, their TV and the change of normalised entropy. */
+export function attributeShift(
+  observed: Readonly<Record<string, number>>,
+  baseline: Readonly<Record<string, number>>,
+): { p: number[]; q: number[]; tvVsNone: number; entropyChange: number } {
+  const cats = Object.keys(observed);
+  const p = proportions(cats.map((c) => observed[c] ?? 0));
+  const q = proportions(cats.map((c) => baseline[c] ?? 0));
+  return { p, q, tvVsNone: totalVariation(p, q), entropyChange: normalizedEntropy(p) - normalizedEntropy(q) };
 }
 
 const uniform = (k: number): number[] => Array.from({ length: k }, () => 1 / k);
@@ -37,11 +48,8 @@ export function crossAttributeEffects(runs: readonly ReportRun[]): CrossAttribut
       const b = base.summary.attributes[attr];
       if (!b) continue;
       const cats = Object.keys(a.observed);
-      const counts = cats.map((c) => a.observed[c] ?? 0);
-      const baseCounts = cats.map((c) => b.observed[c] ?? 0);
-      if (counts.every((c) => c === 0) || baseCounts.every((c) => c === 0)) continue;
-      const p = proportions(counts);
-      const q = proportions(baseCounts);
+      if (cats.every((c) => (a.observed[c] ?? 0) === 0) || cats.every((c) => (b.observed[c] ?? 0) === 0)) continue;
+      const { p, q, tvVsNone, entropyChange } = attributeShift(a.observed, b.observed);
       out.push({
         runId: run.id,
         baselineId: base.id,
@@ -49,8 +57,8 @@ export function crossAttributeEffects(runs: readonly ReportRun[]): CrossAttribut
         attribute: attr,
         shares: Object.fromEntries(cats.map((c, i) => [c, p[i]!])),
         baselineShares: Object.fromEntries(cats.map((c, i) => [c, q[i]!])),
-        tvVsNone: totalVariation(p, q),
-        entropyChange: normalizedEntropy(p) - normalizedEntropy(q),
+        tvVsNone,
+        entropyChange,
         tvToUniform: totalVariation(p, uniform(cats.length)),
         baselineTvToUniform: totalVariation(q, uniform(cats.length)),
       });

@@ -1,7 +1,7 @@
 import { totalVariation } from "../core/metrics.js";
 import { mainSubject } from "../core/request.js";
 import { cellKey, type Factor } from "../core/target.js";
-import type { CrossAttributeEffect, Finding, ReportRun } from "../report/model.js";
+import type { CrossAttributeEffect, Finding, ReportRun } from "./model.js";
 import type { AttemptEvent } from "../store/events.js";
 import { summarizeCrossEffects } from "./effects.js";
 import { verdictLabel, withBasis } from "./finding-basis.js";
