@@ -13,7 +13,7 @@ import type { KeyScope } from "./providers/http.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder, type LoadedRun } from "./store/run-folder.js";
 import { MemorySink, type RunSink } from "./store/sink.js";
-import { summarizeRun, type RunRecord, type RunSummary } from "./analysis/summary.js";
+import { storedRunInput, summarizeRun, type RunRecord, type RunSummary } from "./analysis/summary.js";
 import { expectedCallCostUsd } from "./providers/prices.js";
 import type { CostBudget } from "./engine/cost.js";
 import { packageVersion } from "./util/paths.js";
@@ -236,7 +236,7 @@ async function execute(
     folder?.close();
     if (options.queue?.failure) throw options.queue.failure;
     const events = [...history.events, ...(folder ? appended : memory!.events)];
-    const summary = summarizeRun(folder?.dir ?? "(memory)", record, events);
+    const summary = summarizeRun(storedRunInput(folder?.dir ?? "(memory)", record, events));
     return { summary: folder ? withCalibration(folder.dir, record, events, summary) : calibration ? applyCalibration(summary, events, calibration, config.calibration!, resolved.taxonomy, config.observerOptions?.[config.observer]) : summary, result };
   } finally {
     folder?.close();
@@ -285,7 +285,7 @@ export function loadRun(dir: string, options: { calibration?: string } = {}): { 
   const loaded = RunFolder.load(dir);
   const record = recordOf(loaded);
   const missing = missingImagesProblem(loaded);
-  const summary = withCalibration(dir, record, loaded.events, summarizeRun(dir, record, loaded.events), options.calibration);
+  const summary = withCalibration(dir, record, loaded.events, summarizeRun(storedRunInput(dir, record, loaded.events)), options.calibration);
   return { record, events: loaded.events, summary, ...(missing ? { missing } : {}) };
 }
 
@@ -318,7 +318,7 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     }
     const resolved: ResolvedRun = { config: record.config, taxonomy: record.taxonomy, target: record.target };
     const attempts = loaded.events.filter((e): e is AttemptEvent => e.type === "attempt").length;
-    if (attempts >= record.config.maxAttempts && !summarizeRun(dir, record, loaded.events).exact && options.maxAttempts === undefined) {
+    if (attempts >= record.config.maxAttempts && !summarizeRun(storedRunInput(dir, record, loaded.events)).exact && options.maxAttempts === undefined) {
       throw new InputError(`run ${dir} spent its attempt budget (${record.config.maxAttempts}); pass --max-attempts with a larger number to continue`);
     }
     const provider = options.queue && !options.provider ? undefined : buildProvider(resolved, join(dirname(resolvePath(dir)), ".cache"), options.keyScope, options.provider);

@@ -8,12 +8,13 @@ import { builtinTaxonomy, type Taxonomy } from "./core/taxonomy.js";
 import { getObserver, type Observer } from "./observers/index.js";
 import { DEFAULT_TEMPLATES } from "./prompts/templates.js";
 import type { GenerateResult } from "./providers/types.js";
-import { summarizeRun, type RunRecord, type RunSummary } from "./analysis/summary.js";
-import type { AttemptEvent, RunEvent } from "./store/events.js";
+import { AUDIT_PROVIDER, summarizeRun, type MeasuredEvent, type RunRecord, type RunSummary, type SummarySettings } from "./analysis/summary.js";
+import type { AttemptEvent } from "./store/events.js";
+import type { Observation } from "./core/request.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder } from "./store/run-folder.js";
 import { packageVersion } from "./util/paths.js";
 import { loadCalibration, loadLabels, matchFolder, RUN_CALIBRATION_FILE } from "./calibrate.js";
-import { checkCalibrationFits } from "./calibration/schema.js";
+import { checkCalibrationFits, type Calibration } from "./calibration/schema.js";
 import { applyCalibration } from "./analysis/corrected.js";
 
 /** Images observed at once; results keep the folder's order either way. */
@@ -127,7 +128,7 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
     opts.attributes && opts.attributes.length > 0
       ? resolveTarget(taxonomy, { attributes: opts.attributes, ...(opts.weights ? { weights: opts.weights } : {}) }, n)
       : { n, factors: [], attributes: [] };
-  const attempts: AttemptEvent[] = new Array<AttemptEvent>(n);
+  const seen: SeenImage[] = new Array<SeenImage>(n);
   const observeItem = async (i: number): Promise<void> => {
     const item = items[i]!;
     let image: Uint8Array | undefined;
@@ -147,22 +148,7 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
         }
       }),
     );
-    attempts[i] = {
-      type: "attempt",
-      i,
-      t: new Date().toISOString(),
-      request: { kind: "plain" },
-      prompt: "",
-      seed: 0,
-      outcome: "image",
-      image: item.path,
-      observation: observations[0]!,
-      ...(observations.length > 1 ? { checks: observations.slice(1) } : {}),
-      decision: "kept",
-      kept: i + 1,
-      ms: 0,
-      meta: { file: item.path, ...(truth ? { truth } : {}) },
-    };
+    seen[i] = { path: item.path, t: new Date().toISOString(), observations, ...(truth ? { truth } : {}) };
   };
   // A few images in flight, so observers that work in parallel (faces' worker threads, a vlm server) are kept busy.
   const inFlight = Math.max(1, Math.min(IN_FLIGHT, n));
@@ -177,10 +163,73 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
       }
     }),
   );
-  const events: RunEvent[] = [...attempts];
-  events.push({ type: "end", t: new Date().toISOString(), reason: "complete" });
+  // Every image was observed and counts as kept; the first observer is the one reported, the others check it.
+  const measured: MeasuredEvent[] = seen.map((img, i) => ({
+    type: "attempt" as const,
+    i,
+    request: { kind: "plain" as const },
+    outcome: "image" as const,
+    decision: "kept" as const,
+    observation: img.observations[0]!,
+    ...(img.observations.length > 1 ? { checks: img.observations.slice(1) } : {}),
+    ...(img.truth ? { meta: { truth: img.truth } } : {}),
+  }));
+  measured.push({ type: "end", reason: "complete" });
+  const id = `audit-${n}-images`;
+  const auditPrompt = `(audit of ${dir})`;
+  const folder = outDir !== undefined ? writeAuditFolder(outDir, id, auditPrompt, seen, taxonomy, target, opts, cal) : undefined;
+  const settings: SummarySettings = {
+    prompt: auditPrompt,
+    policy: "none",
+    mode: "direct",
+    overflow: "keep",
+    provider: AUDIT_PROVIDER,
+    observer: opts.observers[0]!,
+    seed: 0,
+    n,
+    counting: opts.counting ?? "main-subject",
+  };
+  const raw = summarizeRun({ dir: folder ?? dir, id, settings, taxonomy, target, events: measured });
+  const summary = cal ? applyCalibration(raw, measured, cal, opts.calibration!, taxonomy, opts.observerOptions?.[opts.observers[0]!]) : raw;
+  const images: AuditImage[] = seen.map((img) => {
+    const persons = img.observations[0]?.persons ?? [];
+    return { file: relative(dir, img.path), people: persons.map((p) => p.labels), labels: persons[0]?.labels ?? {}, ...(img.truth ? { truth: img.truth } : {}) };
+  });
+  const misread = images.flatMap((img) =>
+    Object.entries(img.truth ?? {})
+      .filter(([a, t]) => (img.labels[a] ?? null) !== t && (!built[0]!.sees || built[0]!.sees.includes(a)))
+      .map(([a, t]) => ({ file: img.file, attribute: a, truth: t, observed: img.labels[a] ?? null })),
+  );
+  return { summary, images, misread, ...(folder ? { folder } : {}) };
+}
+
+/** What an audit learnt of one image: the observers' readings and, with labels, its truth. */
+interface SeenImage {
+  /** Absolute path of the audited file. */
+  path: string;
+  /** When it was observed. */
+  t: string;
+  observations: Observation[];
+  truth?: Record<string, string>;
+}
+
+/**
+ * The audit folder of --out: a run folder (run.json, the images copied in, one kept attempt line per image) that show,
+ * report, export and check read. Written under a temporary name and renamed at the end: a failed audit leaves no half folder.
+ */
+function writeAuditFolder(
+  outDir: string,
+  id: string,
+  prompt: string,
+  seen: readonly SeenImage[],
+  taxonomy: Taxonomy,
+  target: Target,
+  opts: AuditOptions,
+  cal: Calibration | undefined,
+): string {
+  const n = seen.length;
   const config: RunConfig = {
-    prompt: `(audit of ${dir})`,
+    prompt,
     n,
     attributes: opts.attributes ?? [],
     target: opts.weights ?? {},
@@ -194,8 +243,8 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
     seed: 0,
     concurrency: 1,
     maxAttempts: n,
-    out: dir,
-    provider: "(audit)",
+    out: outDir,
+    provider: AUDIT_PROVIDER,
     providerOptions: {},
     cache: false,
     observer: opts.observers[0]!,
@@ -207,42 +256,37 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
     templates: DEFAULT_TEMPLATES,
     sim: {},
   };
-  const record: RunRecord = { format: RUN_FORMAT, id: `audit-${n}-images`, createdAt: new Date().toISOString(), version: packageVersion(), config, taxonomy, target };
-  let folder: string | undefined;
-  let summaryEvents = events;
-  if (outDir !== undefined) {
-    // Written under a temporary name and renamed at the end: a failed audit leaves no half folder.
-    const tmp = `${outDir}.partial-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    const run = RunFolder.create(tmp, { ...record, config: { ...config, out: outDir } });
-    summaryEvents = events.map((e) => {
-      if (e.type !== "attempt" || e.image === undefined) return e;
-      let rel: string | undefined;
-      try {
-        rel = run.writeImage(new Uint8Array(readFileSync(e.image)), MIME[extname(e.image).toLowerCase()] ?? "application/octet-stream");
-      } catch {
-        rel = undefined;
-      }
-      const { image: _abs, ...rest } = e;
-      return rel !== undefined ? { ...rest, image: rel } : rest;
+  const record: RunRecord = { format: RUN_FORMAT, id, createdAt: new Date().toISOString(), version: packageVersion(), config, taxonomy, target };
+  const tmp = `${outDir}.partial-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  const run = RunFolder.create(tmp, record);
+  seen.forEach((img, i) => {
+    let rel: string | undefined;
+    try {
+      rel = run.writeImage(new Uint8Array(readFileSync(img.path)), MIME[extname(img.path).toLowerCase()] ?? "application/octet-stream");
+    } catch {
+      rel = undefined;
+    }
+    run.append({
+      type: "attempt",
+      i,
+      t: img.t,
+      request: { kind: "plain" },
+      prompt: "",
+      seed: 0,
+      outcome: "image",
+      ...(rel !== undefined ? { image: rel } : {}),
+      observation: img.observations[0]!,
+      ...(img.observations.length > 1 ? { checks: img.observations.slice(1) } : {}),
+      decision: "kept",
+      kept: i + 1,
+      ms: 0,
+      meta: { file: img.path, ...(img.truth ? { truth: img.truth } : {}) },
     });
-    for (const e of summaryEvents) run.append(e);
-    run.close();
-    if (cal) writeAtomic(join(tmp, RUN_CALIBRATION_FILE), `${JSON.stringify(cal, null, 2)}\n`);
-    renameSync(tmp, outDir);
-    folder = outDir;
-  }
-  const raw = summarizeRun(folder ?? dir, record, summaryEvents);
-  const summary = cal ? applyCalibration(raw, summaryEvents, cal, opts.calibration!, taxonomy, opts.observerOptions?.[opts.observers[0]!]) : raw;
-  const images: AuditImage[] = attempts.map((e) => {
-    const persons = e.observation?.persons ?? [];
-    const truth = e.meta?.truth as Record<string, string> | undefined;
-    return { file: relative(dir, e.image!), people: persons.map((p) => p.labels), labels: persons[0]?.labels ?? {}, ...(truth ? { truth } : {}) };
   });
-  const misread = images.flatMap((img) =>
-    Object.entries(img.truth ?? {})
-      .filter(([a, t]) => (img.labels[a] ?? null) !== t && (!built[0]!.sees || built[0]!.sees.includes(a)))
-      .map(([a, t]) => ({ file: img.file, attribute: a, truth: t, observed: img.labels[a] ?? null })),
-  );
-  return { summary, images, misread, ...(folder ? { folder } : {}) };
+  run.append({ type: "end", t: new Date().toISOString(), reason: "complete" });
+  run.close();
+  if (cal) writeAtomic(join(tmp, RUN_CALIBRATION_FILE), `${JSON.stringify(cal, null, 2)}\n`);
+  renameSync(tmp, outDir);
+  return outDir;
 }

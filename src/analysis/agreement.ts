@@ -21,7 +21,7 @@ export interface Agreement {
  * main subject of each), per attribute both can see. This measures how far, say, a model's own
  * report and what the pixels show disagree.
  */
-export function agreementTables(events: readonly AttemptEvent[], attributes: readonly string[]): Agreement[] {
+export function agreementTables(events: readonly Pick<AttemptEvent, "observation" | "checks">[], attributes: readonly string[]): Agreement[] {
   const tables = new Map<string, Agreement>();
   for (const e of events) {
     if (!e.observation || !e.checks) continue;

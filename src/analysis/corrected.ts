@@ -8,8 +8,7 @@ import { correctDistributions, coverage } from "../calibration/correct.js";
 import { checkCalibrationFits, type Calibration } from "../calibration/schema.js";
 import { maxAbsDiff, totalVariation } from "../core/metrics.js";
 import type { Taxonomy } from "../core/taxonomy.js";
-import type { AttemptEvent, RunEvent } from "../store/events.js";
-import type { CalibrationUse, CorrectedAttribute, RunSummary } from "./summary.js";
+import { AUDIT_PROVIDER, type CalibrationUse, type CorrectedAttribute, type MeasuredAttempt, type MeasuredEvent, type RunSummary } from "./summary.js";
 
 /** The observer a calibration may correct: its own, or `simulated` (which imitates it). */
 const fitsObserver = (cal: Calibration, observer: string): string => (observer === "simulated" ? cal.observer.id : observer);
@@ -21,17 +20,17 @@ const fitsObserver = (cal: Calibration, observer: string): string => (observer =
  */
 export function applyCalibration(
   summary: RunSummary,
-  events: readonly RunEvent[],
+  events: readonly MeasuredEvent[],
   cal: Calibration,
   source: string,
   taxonomy: Taxonomy,
   observerOptions?: Record<string, unknown>,
 ): RunSummary {
   const warnings = checkCalibrationFits(cal, fitsObserver(cal, summary.observer), taxonomy, source, observerOptions);
-  if (cal.labels.domain && cal.labels.domain !== "generated images" && summary.provider !== "(audit)") {
+  if (cal.labels.domain && cal.labels.domain !== "generated images" && summary.provider !== AUDIT_PROVIDER) {
     warnings.push(`the calibration was measured on ${cal.labels.domain}, this run's images are generated: calibrate in the domain you measure`);
   }
-  const kept = events.filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept").sort((a, b) => a.i - b.i);
+  const kept = events.filter((e): e is MeasuredAttempt => e.type === "attempt" && e.decision === "kept").sort((a, b) => a.i - b.i);
   const images = kept.map((e) => observedImage(e.observation));
   const attrs = Object.keys(summary.attributes);
   const corrected = correctDistributions(cal, attrs, images);

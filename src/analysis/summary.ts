@@ -80,18 +80,58 @@ const keyed = <T>(keys: readonly string[], values: readonly T[]): Record<string,
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-/** Measures a run from its record and its events: what the terminal table, JSON and reports show. */
-export function summarizeRun(runDir: string, record: RunRecord, events: readonly RunEvent[]): RunSummary {
-  const { config, taxonomy, target } = record;
-  const attempts = events.filter((e): e is AttemptEvent => e.type === "attempt").sort((a, b) => a.i - b.i);
-  const end = [...events].reverse().find((e): e is EndEvent => e.type === "end");
+/** The provider an audit's summary names: nothing was generated, the images were found. */
+export const AUDIT_PROVIDER = "(audit)";
+
+/** The settings a summary reports: what the run (or the audit) was asked to do. */
+export interface SummarySettings {
+  prompt: string;
+  policy: string;
+  mode: string;
+  overflow: string;
+  provider: string;
+  observer: string;
+  seed: number;
+  n: number;
+  /** What the attribute tables count: the main subject of each image (default), or every person in it. */
+  counting?: "main-subject" | "per-person";
+}
+
+/** What a summary reads of an attempt: its request, outcome, decision, observations, cost and the sim's truth (meta.truth). */
+export type MeasuredAttempt = Pick<AttemptEvent, "type" | "i" | "request" | "outcome" | "decision" | "observation" | "checks" | "costUsd" | "meta">;
+/** What a summary reads of a run's end: why it ended. */
+export type MeasuredEnd = Pick<EndEvent, "type" | "reason" | "message">;
+/** An event as a summary reads it (every stored RunEvent is one). */
+export type MeasuredEvent = MeasuredAttempt | MeasuredEnd;
+
+/** What a summary is measured from: the events (in the order they happened), the taxonomy and the target, and the settings it reports. */
+export interface SummaryInput {
+  /** The folder the summary names: the run folder, the audited folder, or "(memory)". */
+  dir: string;
+  id: string;
+  settings: SummarySettings;
+  taxonomy: Taxonomy;
+  target: Target;
+  events: readonly MeasuredEvent[];
+}
+
+/** A stored run's summary input: its run.json and its events. */
+export function storedRunInput(dir: string, record: RunRecord, events: readonly RunEvent[]): SummaryInput {
+  return { dir, id: record.id, settings: record.config, taxonomy: record.taxonomy, target: record.target, events };
+}
+
+/** Measures a run (or an audit) from its events: what the terminal table, JSON and reports show. */
+export function summarizeRun(input: SummaryInput): RunSummary {
+  const { dir: runDir, settings: config, taxonomy, target, events } = input;
+  const attempts = events.filter((e): e is MeasuredAttempt => e.type === "attempt").sort((a, b) => a.i - b.i);
+  const end = [...events].reverse().find((e): e is MeasuredEnd => e.type === "end");
   const keptEvents = attempts.filter((e) => e.decision === "kept");
   // Convergence follows the order images were kept in (event order), not the issue order.
-  const keptInOrder = events.filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept");
-  const labelsOf = (e: AttemptEvent): Record<string, string | null> => (e.observation ? mainSubject(e.observation) : {});
+  const keptInOrder = events.filter((e): e is MeasuredAttempt => e.type === "attempt" && e.decision === "kept");
+  const labelsOf = (e: MeasuredAttempt): Record<string, string | null> => (e.observation ? mainSubject(e.observation) : {});
   // What the attribute tables count: the main subject of each image, or every person in it.
   const perPerson = config.counting === "per-person";
-  const peopleOf = (e: AttemptEvent): Record<string, string | null>[] => {
+  const peopleOf = (e: MeasuredAttempt): Record<string, string | null>[] => {
     const persons = e.observation?.persons ?? [];
     if (persons.length === 0) return [{}];
     return perPerson ? persons.map((p) => p.labels) : [persons[0]!.labels];
@@ -217,11 +257,11 @@ export function summarizeRun(runDir: string, record: RunRecord, events: readonly
   }
   const generations = attempts.filter((e) => e.outcome === "image").length;
   const kept = keptEvents.length;
-  const count = (d: AttemptEvent["decision"]): number => attempts.filter((e) => e.decision === d).length;
+  const count = (d: MeasuredAttempt["decision"]): number => attempts.filter((e) => e.decision === d).length;
   const status: RunSummary["status"] = end ? end.reason : "incomplete";
   return {
     runDir,
-    id: record.id,
+    id: input.id,
     prompt: config.prompt,
     policy: config.policy,
     mode: config.mode,

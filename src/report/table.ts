@@ -1,5 +1,5 @@
 import { plainTable } from "./plain-table.js";
-import type { RunSummary } from "../analysis/summary.js";
+import { AUDIT_PROVIDER, type RunSummary } from "../analysis/summary.js";
 import { correctedText } from "./calibration-table.js";
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
@@ -15,7 +15,7 @@ function auditHeadline(s: RunSummary): string {
 
 /** The headline lines of a run: status, counts and cost. */
 export function runHeadline(s: RunSummary): string {
-  if (s.provider === "(audit)") return auditHeadline(s);
+  if (s.provider === AUDIT_PROVIDER) return auditHeadline(s);
   const status =
     s.status === "complete"
       ? s.exact

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { mainSubject } from "../core/request.js";
-import { summarizeRun, type RunRecord } from "../analysis/summary.js";
+import { storedRunInput, summarizeRun, type RunRecord } from "../analysis/summary.js";
 import type { AttemptEvent, RunEvent } from "../store/events.js";
 import type { ApiAttempt, ApiEnd, ApiLiveState, ApiStreamEvent, ApiSummary } from "./api-types.js";
 
@@ -181,7 +181,7 @@ export class EventFeed {
   /** The run's measurements now. */
   currentSummary(): ApiSummary {
     if (this.summaryStale || !this.summary) {
-      this.summary = summarizeRun(this.dir, this.record, this.events);
+      this.summary = summarizeRun(storedRunInput(this.dir, this.record, this.events));
       this.summaryStale = false;
     }
     return this.summary;
