@@ -11,7 +11,7 @@ import { createProvider, parseProviderSpec, providerReports, wrapProvider } from
 import type { ImageProvider } from "./providers/types.js";
 import type { KeyScope } from "./providers/http.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
-import { missingImagesProblem, RUN_FORMAT, RunFolder, type LoadedRun } from "./store/run-folder.js";
+import { missingImagesProblem, RUN_FORMAT, RunFolder } from "./store/run-folder.js";
 import { MemorySink, type RunSink } from "./store/sink.js";
 import { storedRunInput, summarizeRun, type RunRecord, type RunSummary } from "./analysis/summary.js";
 import { expectedCallCostUsd } from "./providers/prices.js";
@@ -19,7 +19,7 @@ import type { CostBudget } from "./engine/cost.js";
 import { packageVersion } from "./util/paths.js";
 import type { AttemptQueue } from "./queue/coordinator.js";
 import { queueJobSpec } from "./queue/spec.js";
-import { loadCalibration, RUN_CALIBRATION_FILE, withCalibration } from "./calibrate.js";
+import { loadCalibration, loadRun, recordOf, RUN_CALIBRATION_FILE, withCalibration } from "./analysis/load.js";
 import { checkCalibrationFits, type Calibration } from "./calibration/schema.js";
 import { CorrectedTally } from "./calibration/tally.js";
 import { SIMULATED_ID } from "./observers/simulated.js";
@@ -173,7 +173,7 @@ const remoteOnly: ImageProvider = {
 };
 
 /** Runs the loop into `folder` (created or attached, and locked, by the caller) or into memory; unlocks at the end. */
-async function execute(
+async function runLoopInto(
   resolved: ResolvedRun,
   record: RunRecord,
   folder: RunFolder | undefined,
@@ -264,30 +264,17 @@ export async function run(input: RunConfigInput, options: RunOptions = {}): Prom
     taxonomy: resolved.taxonomy,
     target: resolved.target,
   };
-  if (options.inMemory) return execute(resolved, record, undefined, options, { events: [], pending: [] });
+  if (options.inMemory) return runLoopInto(resolved, record, undefined, options, { events: [], pending: [] });
   const folder = options.dir
     ? RunFolder.create(resolvePath(options.dir), { ...record, id: basename(options.dir) })
     : RunFolder.createUnique(resolvePath(resolved.config.out), record.id, (id) => ({ ...record, id }));
   record.id = basename(folder.dir);
   // The calibration travels with the run: show, report, resume and export read this copy.
   if (resolved.config.calibration !== undefined) writeAtomic(join(folder.dir, RUN_CALIBRATION_FILE), `${JSON.stringify(loadCalibration(resolved.config.calibration), null, 2)}\n`);
-  return execute(resolved, record, folder, options, { events: [], pending: [] });
+  return runLoopInto(resolved, record, folder, options, { events: [], pending: [] });
 }
 
-/** A loaded run folder's record, as the report code reads it (its shape was checked against the store's schema). */
-const recordOf = (loaded: LoadedRun): RunRecord => loaded.run as unknown as RunRecord;
-
-/**
- * Loads a run folder's record and events (no changes made). `missing` says, in one line, which kept
- * images are gone from the folder (the measurements then describe a set that is not all on disk).
- */
-export function loadRun(dir: string, options: { calibration?: string } = {}): { record: RunRecord; events: RunEvent[]; summary: RunSummary; missing?: string } {
-  const loaded = RunFolder.load(dir);
-  const record = recordOf(loaded);
-  const missing = missingImagesProblem(loaded);
-  const summary = withCalibration(dir, record, loaded.events, summarizeRun(storedRunInput(dir, record, loaded.events)), options.calibration);
-  return { record, events: loaded.events, summary, ...(missing ? { missing } : {}) };
-}
+export { loadRun };
 
 /**
  * Continues a run that stopped (killed, interrupted, budget spent): rebuilds the tally from the
@@ -325,7 +312,7 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     folder.cleanTemp();
     folder.prepare();
     started = true;
-    return await execute(resolved, record, folder, { ...options, ...(provider ? { provider } : {}) }, { events: loaded.events, pending: loaded.pending });
+    return await runLoopInto(resolved, record, folder, { ...options, ...(provider ? { provider } : {}) }, { events: loaded.events, pending: loaded.pending });
   } finally {
     if (!started) folder.unlock();
   }

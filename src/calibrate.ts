@@ -6,16 +6,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, resolve as resolvePath } from "node:path";
 import { buildCalibration } from "./calibration/build.js";
 import { mapLabelRows, parseLabels, type LabelSet } from "./calibration/labels.js";
-import { parseCalibration, type Calibration } from "./calibration/schema.js";
+import type { Calibration } from "./calibration/schema.js";
 import { InputError } from "./core/errors.js";
 import type { Observation } from "./core/request.js";
 import { builtinTaxonomy, type Taxonomy } from "./core/taxonomy.js";
 import { getObserver } from "./observers/index.js";
 import { facesModelInfo } from "./observers/faces.js";
 import { packageVersion } from "./util/paths.js";
-import { applyCalibration } from "./analysis/corrected.js";
-import type { RunRecord, RunSummary } from "./analysis/summary.js";
-import type { RunEvent } from "./store/events.js";
 
 const MIME: Record<string, string> = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp" };
 const IN_FLIGHT = 4;
@@ -120,22 +117,4 @@ export async function calibrate(folder: string, opts: CalibrateOptions): Promise
   });
 }
 
-/** Reads a calibration file; InputError for a missing or invalid one. */
-export function loadCalibration(file: string): Calibration {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new InputError(`--calibration ${file}: no such file; make one with debiaspi calibrate`);
-  return parseCalibration(readFileSync(file, "utf8"), file);
-}
-
-/** The calibration file a run folder carries when it was run with one (copied in at its start). */
-export const RUN_CALIBRATION_FILE = "calibration.json";
-
-/**
- * Adds corrected estimates to a run's summary: with `file` (a --calibration flag), or with the calibration
- * the run folder carries. Unchanged without either.
- */
-export function withCalibration(dir: string, record: RunRecord, events: readonly RunEvent[], summary: RunSummary, file?: string): RunSummary {
-  const path = file ?? (existsSync(join(dir, RUN_CALIBRATION_FILE)) ? join(dir, RUN_CALIBRATION_FILE) : undefined);
-  if (path === undefined) return summary;
-  const cal = loadCalibration(path);
-  return applyCalibration(summary, events, cal, file ?? basename(path), record.taxonomy, record.config.observerOptions?.[record.config.observer]);
-}
+export { loadCalibration, RUN_CALIBRATION_FILE, withCalibration } from "./analysis/load.js";

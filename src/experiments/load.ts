@@ -1,41 +1,15 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadRun } from "../api.js";
+import { loadReportRun, runInProgress } from "../analysis/load.js";
 import { checkThresholdsSchema } from "../config/check-schema.js";
 import { InputError } from "../core/errors.js";
 import type { ReportInput, ReportRun } from "../analysis/model.js";
+
+export { loadReportRun, runInProgress };
 import { packageVersion } from "../util/paths.js";
 import { crossAttributeEffects, summarizeCrossEffects } from "../analysis/effects.js";
 import { computeFindings } from "../analysis/findings.js";
-import { lockHolder } from "../store/files.js";
 import { isExperimentFolder, readManifest, RUNS_DIR } from "./folder.js";
-import { targetLabel } from "./labels.js";
-
-/** Whether a live process holds the run folder's lock (it is being generated right now). */
-export const runInProgress = (runDir: string): boolean => lockHolder(join(runDir, "run.lock")) !== undefined;
-
-/** One run folder as a report run; labels from its config (prompt set "single"). */
-export function loadReportRun(runDir: string, id?: string, labels?: ReportRun["labels"], calibration?: string): ReportRun {
-  const dir = resolve(runDir);
-  const { record, events, summary } = loadRun(dir, calibration !== undefined ? { calibration } : {});
-  const { config } = record;
-  return {
-    id: id ?? record.id,
-    labels: labels ?? {
-      promptSet: "single",
-      prompt: config.prompt,
-      policy: config.policy,
-      target: targetLabel(config, record.target),
-      observer: config.observer,
-      provider: config.provider,
-    },
-    runDir: dir,
-    record,
-    events,
-    summary,
-    ...(runInProgress(dir) ? { inProgress: true } : {}),
-  };
-}
 
 /** A run is finished when it wrote its end line and no process works on it. */
 export const isFinished = (r: ReportRun): boolean => r.summary.status !== "incomplete" && !r.inProgress;

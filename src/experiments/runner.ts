@@ -127,7 +127,8 @@ function openFolder(plan: PlannedExperiment, now: Date, fresh: boolean): { dir: 
   return { dir, manifest };
 }
 
-async function execute(dir: string, manifest: ExperimentManifest, jobs: number, options: ExperimentRunOptions): Promise<ExperimentOutcome> {
+/** Runs the cells of the experiment in `dir` under its lock, `jobs` at a time (finished cells are skipped), and writes findings.json once every cell is done. */
+async function runCells(dir: string, manifest: ExperimentManifest, jobs: number, options: ExperimentRunOptions): Promise<ExperimentOutcome> {
   const unlock = lockExperiment(dir);
   const total = manifest.cells.length;
   let done = 0;
@@ -221,7 +222,7 @@ async function execute(dir: string, manifest: ExperimentManifest, jobs: number, 
  */
 export async function runExperiment(plan: PlannedExperiment, options: ExperimentRunOptions & { fresh?: boolean } = {}): Promise<ExperimentOutcome> {
   const { dir, manifest } = openFolder(plan, options.now?.() ?? new Date(), options.fresh ?? false);
-  return execute(dir, manifest, options.jobs ?? plan.jobs, options);
+  return runCells(dir, manifest, options.jobs ?? plan.jobs, options);
 }
 
 /** Continues the experiment in `dir` from its own experiment.json (no config file needed). */
@@ -230,5 +231,5 @@ export async function resumeExperiment(dir: string, options: ExperimentRunOption
   if (!isExperimentFolder(abs)) throw new InputError(`${dir} is not an experiment folder (no experiment.json)`);
   const manifest = readManifest(abs);
   const jobs = options.jobs ?? (typeof manifest.config.jobs === "number" ? manifest.config.jobs : EXPERIMENT_DEFAULTS.jobs);
-  return execute(abs, manifest, jobs, options);
+  return runCells(abs, manifest, jobs, options);
 }

@@ -16,7 +16,7 @@ import { confinedPath, sniffImageFile } from "./confine.js";
 import { toApiAttempt } from "./feed.js";
 import { HttpError, MAX_BODY_BYTES, readJsonBody, SECURITY_HEADERS, sendJson, sendText } from "./http-util.js";
 import { renderCompareCharts, renderConvergenceChart, renderReport } from "./report.js";
-import { loadReportRun } from "../experiments/load.js";
+import { loadReportRun } from "../analysis/load.js";
 import type { RunManager } from "./runs.js";
 import { CONTENT_TYPES } from "./static.js";
 import { thumbnailOf } from "./thumbs.js";

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { loadRun, resume, run, type RunOptions } from "../api.js";
+import { resume, run, type RunOptions } from "../api.js";
+import { loadRun, runInProgress } from "../analysis/load.js";
 import type { RunConfigInput } from "../config/schema.js";
 import { runError, type RunRecord, type RunSummary } from "../analysis/summary.js";
 import type { RunEvent } from "../store/events.js";
-import { loadReportInput, runInProgress } from "../experiments/load.js";
+import { loadReportInput } from "../experiments/load.js";
 import { isExperimentFolder, readManifest, RUNS_DIR } from "../experiments/folder.js";
 import { lockHolder } from "../store/files.js";
 import type { PlannedExperiment } from "../experiments/config.js";
