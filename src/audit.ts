@@ -16,6 +16,7 @@ import { packageVersion } from "./util/paths.js";
 import { loadCalibration, loadLabels, matchFolder, RUN_CALIBRATION_FILE } from "./calibrate.js";
 import { checkCalibrationFits, type Calibration } from "./calibration/schema.js";
 import { applyCalibration } from "./analysis/corrected.js";
+import { recordOf } from "./analysis/load.js";
 
 /** Images observed at once; results keep the folder's order either way. */
 const IN_FLIGHT = 4;
@@ -77,6 +78,7 @@ function listImages(source: string): { items: ImageItem[]; isRun: boolean } {
   if (!existsSync(source) || !statSync(source).isDirectory()) throw new InputError(`audit: ${source} does not exist or is not a folder`);
   if (existsSync(join(source, "run.json"))) {
     const loaded = RunFolder.load(source);
+    recordOf(loaded); // its settings are checked as every run loader checks them
     const missing = missingImagesProblem(loaded);
     if (missing) throw new InputError(`audit: ${missing}`);
     const items = loaded.events

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { parseCalibration, type Calibration } from "../calibration/schema.js";
 import { InputError } from "../core/errors.js";
+import { storedConfig } from "../config/stored.js";
 import type { RunEvent } from "../store/events.js";
 import { lockHolder } from "../store/files.js";
 import { missingImagesProblem, RunFolder, type LoadedRun } from "../store/run-folder.js";
@@ -36,8 +37,8 @@ export function withCalibration(dir: string, record: RunRecord, events: readonly
   return applyCalibration(summary, events, cal, file ?? basename(path), record.taxonomy, record.config.observerOptions?.[record.config.observer]);
 }
 
-/** A loaded run folder's record, as the analysis reads it (its shape was checked against the store's schema). */
-export const recordOf = (loaded: LoadedRun): RunRecord => loaded.run as unknown as RunRecord;
+/** A loaded run folder's record with its config checked as settings (the store checked the rest of run.json). */
+export const recordOf = (loaded: LoadedRun): RunRecord => ({ ...loaded.run, config: storedConfig(loaded.run.config, `run folder ${loaded.dir}: run.json`) });
 
 /**
  * Loads a run folder's record and events (no changes made) and measures them. `missing` says, in one line,

@@ -4,20 +4,13 @@ import { cellKey, marginalTarget, type Target } from "../core/target.js";
 import type { Taxonomy } from "../core/taxonomy.js";
 import type { RunConfig } from "../config/resolve.js";
 import type { AttemptEvent, EndEvent, RunEvent } from "../store/events.js";
+import type { RunRecord as StoredRecord } from "../store/schema.js";
 import { agreementTables, type Agreement } from "./agreement.js";
 import type { AttributeSummaryBase, FactorSummary, RunSummaryBase } from "./summary-types.js";
 import type { CorrectedShares } from "../calibration/correct.js";
 
-/** What run.json holds. */
-export interface RunRecord {
-  format: string;
-  id: string;
-  createdAt: string;
-  version: string;
-  config: RunConfig;
-  taxonomy: Taxonomy;
-  target: Target;
-}
+/** What run.json holds (its shape is the store's), with the settings as config/ names them. */
+export type RunRecord = StoredRecord<RunConfig>;
 
 export type { AttributeSummaryBase, FactorSummary, RunStatus, RunSummaryBase } from "./summary-types.js";
 

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { runConfigSchema } from "../config/schema.js";
 import type { Target } from "../core/target.js";
 import type { Taxonomy } from "../core/taxonomy.js";
 import type { AttemptEvent, EndEvent, PendingRecord, RunEvent } from "./events.js";
@@ -106,19 +105,45 @@ const factorSchema = z.object({
 
 const targetSchema = z.object({ n: z.number().int().min(1), factors: z.array(factorSchema), attributes: z.array(z.string()) });
 
-/** run.json's config: the settings the run was made with, all defaults filled in (older keys tolerated). */
-const recordConfigSchema = runConfigSchema.loose().required({
-  prompt: true,
-  n: true,
-  seed: true,
-  policy: true,
-  mode: true,
-  overflow: true,
-  concurrency: true,
-  maxAttempts: true,
-  provider: true,
-  observer: true,
-});
+/**
+ * run.json's config as the store reads it: the settings every reader of a run folder relies on, with their
+ * types; the other keys are kept as they are. What each setting may hold is config's business: the run
+ * loaders check the whole config with `storedConfig` (src/config/stored.ts), so the store imports no config/.
+ */
+const recordConfigSchema = z
+  .object({
+    prompt: z.string(),
+    n: z.number().int().min(1),
+    seed: z.number().int(),
+    policy: z.string(),
+    mode: z.string(),
+    overflow: z.string(),
+    concurrency: z.number().int().min(1),
+    maxAttempts: z.number().int().min(1),
+    provider: z.string(),
+    observer: z.string(),
+  })
+  .loose();
+
+/** The settings every reader of a run folder relies on (what the store checks of run.json's config). */
+export interface StoredSettings {
+  prompt: string;
+  n: number;
+  seed: number;
+  policy: string;
+  mode: string;
+  overflow: string;
+  concurrency: number;
+  maxAttempts: number;
+  provider: string;
+  observer: string;
+}
+
+/** run.json's config as the store reads it: those settings, and the others as they are (config/ names the full type). */
+export type StoredConfig = z.infer<typeof recordConfigSchema>;
+// The schema and StoredSettings must agree (a compile error here says where they drift).
+const settingsAgree: Same<Pick<StoredConfig, keyof StoredSettings>, StoredSettings> = true;
+void settingsAgree;
 
 export const runRecordSchema = z
   .object({
@@ -148,16 +173,23 @@ export const runRecordSchema = z
     });
   });
 
-/** A validated run.json: `format` is checked by the loader first (so an older format gets its own message). */
-export interface StoredRun {
+/**
+ * What run.json holds: `format` (checked by the loader first, so an older format gets its own message), the run's
+ * id, when and by which version it was made, its settings, taxonomy and target. `Config` is the settings' type:
+ * the store checks only `StoredConfig`; config/ checks and names the rest (`RunConfig`).
+ */
+export interface RunRecord<Config extends StoredSettings = StoredConfig> {
   format: string;
   id: string;
   createdAt: string;
   version: string;
-  config: z.infer<typeof recordConfigSchema>;
+  config: Config;
   taxonomy: Taxonomy;
   target: Target;
 }
+
+/** A validated run.json as the store reads it. */
+export type StoredRun = RunRecord;
 
 /** One line for the first problem a zod check found in a file ("run.json: target.factors.0.q: ..."). */
 export function fileProblem(error: z.ZodError, where: string): string {

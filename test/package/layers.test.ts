@@ -75,7 +75,6 @@ const KNOWN: readonly string[] = [
   "layer: observers/vlm.ts -> providers/http.ts",
   "layer: observers/vlm.ts -> providers/openai.ts",
   "layer: providers/index.ts -> config/schema.ts",
-  "layer: store/schema.ts -> config/schema.ts",
 ];
 
 function sourceFiles(dir: string): string[] {
