@@ -2,7 +2,7 @@
  * What a report (HTML, CSV, JSON, `check`) is built from: one run, or the many runs of an experiment,
  * each with the labels of its cell in the experiment matrix. A single run is an experiment of one cell.
  *
- * Producers: `src/experiments/` (an experiment folder) and `reportInputFromRun` (a run folder).
+ * Producers: `loadReportInput` (src/experiments/load.ts: a run or an experiment folder) over `loadReportRun` (src/analysis/load.ts).
  * Consumers: `src/report/html/`, `src/report/export.ts`, `check`, the dashboard.
  */
 import type { CheckThresholds } from "../config/check-schema.js";
@@ -72,7 +72,7 @@ export interface ReportInput {
   check?: CheckThresholds;
   /** Experiments only: cells not finished yet (a report of a partial experiment says so). */
   incomplete?: string[];
-  /** Experiments: side effects on attributes a run did not control, against the `none` run of the same prompt (see src/experiments/effects.ts). */
+  /** Experiments: side effects on attributes a run did not control, against the `none` run of the same prompt (see src/analysis/effects.ts). */
   effects?: CrossAttributeEffect[];
   /** Experiments: `effects` averaged per part, target, policy, observer, provider and attribute. */
   effectSummary?: CrossEffectRow[];
