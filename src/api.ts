@@ -9,7 +9,7 @@ import { getObserver, observerEntry, type Observer } from "./observers/index.js"
 import { createPolicy } from "./policies/index.js";
 import { createProvider, parseProviderSpec, providerReports, wrapProvider } from "./providers/index.js";
 import type { ImageProvider } from "./providers/types.js";
-import type { KeyScope } from "./providers/http.js";
+import type { KeyScope } from "./http/keys.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
 import { missingImagesProblem, RUN_FORMAT, RunFolder } from "./store/run-folder.js";
 import { MemorySink, type RunSink } from "./store/sink.js";

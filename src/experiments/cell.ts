@@ -2,7 +2,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { loadRun, resume, run } from "../api.js";
 import type { RunConfigInput } from "../config/schema.js";
-import type { KeyScope } from "../providers/http.js";
+import type { KeyScope } from "../http/keys.js";
 import type { ImageProvider } from "../providers/types.js";
 import type { AttemptQueue } from "../queue/coordinator.js";
 import type { CostBudget } from "../engine/cost.js";

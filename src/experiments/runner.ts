@@ -3,7 +3,7 @@ import { join, resolve as resolvePath } from "node:path";
 import { loadRun } from "../api.js";
 import { InputError } from "../core/errors.js";
 import type { ImageProvider } from "../providers/types.js";
-import type { KeyScope } from "../providers/http.js";
+import type { KeyScope } from "../http/keys.js";
 import type { AttemptQueue } from "../queue/coordinator.js";
 import type { ReportInput } from "../analysis/model.js";
 import type { RunSummary } from "../analysis/summary.js";

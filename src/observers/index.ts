@@ -3,8 +3,8 @@ import { requestedObserver } from "./requested.js";
 import { selfReportObserver } from "./self-report.js";
 import type { Observer } from "./types.js";
 import { z } from "zod";
-import { parseProviderOptions } from "../providers/common.js";
-import type { KeyScope } from "../providers/http.js";
+import { observerOptions, parseOptions } from "../core/options.js";
+import type { KeyScope } from "../http/keys.js";
 import { createVlmObserver } from "./vlm.js";
 import { skinToneObserver } from "./skin-tone.js";
 import { createFacesObserver } from "./faces.js";
@@ -62,7 +62,7 @@ const OBSERVERS: Record<string, ObserverEntry> = {
     description:
       "offline face analysis on CPU (human 3 on tfjs WASM): per face gender, age and skin tone from pixels; no race; whole-image skin tone when no face",
     create: (ctx) => {
-      const opts = parseProviderOptions(FacesOptions, Object.keys(FacesOptions.shape), ctx.options ?? {}, "faces", { noun: "observer", field: "observerOptions.faces" });
+      const opts = parseOptions(FacesOptions, ctx.options ?? {}, "faces", observerOptions("faces"));
       return createFacesObserver(opts);
     },
   },
@@ -76,7 +76,7 @@ const OBSERVERS: Record<string, ObserverEntry> = {
   vlm: {
     description: "a vision chat model (GPT-4o, or a local model on an OpenAI-compatible server) labels each person; keys as the chat provider",
     create: (ctx) => {
-      const opts = parseProviderOptions(VlmOptions, Object.keys(VlmOptions.shape), ctx.options ?? {}, "vlm", { noun: "observer", field: "observerOptions.vlm" });
+      const opts = parseOptions(VlmOptions, ctx.options ?? {}, "vlm", observerOptions("vlm"));
       return createVlmObserver({ ...opts, ...(ctx.env ? { env: ctx.env } : {}), ...(ctx.keyScope ? { keyScope: ctx.keyScope } : {}) });
     },
   },

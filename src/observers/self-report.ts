@@ -1,7 +1,7 @@
 import { mentionedCategories, readLabel } from "../core/aliases.js";
 import type { Observation, PersonObservation } from "../core/request.js";
 import type { Taxonomy } from "../core/taxonomy.js";
-import type { PersonReport } from "../providers/types.js";
+import type { PersonReport } from "../core/generation.js";
 import type { Observer } from "./types.js";
 
 /** Reads a structured report ({ race: "Black", gender: "woman" }) against the taxonomy's aliases. */

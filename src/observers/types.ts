@@ -1,6 +1,6 @@
 import type { Observation, Request } from "../core/request.js";
 import type { Taxonomy } from "../core/taxonomy.js";
-import type { GenerateResult } from "../providers/types.js";
+import type { GenerateResult } from "../core/generation.js";
 
 export interface ObserveInput {
   /** What the provider returned, image and self-report included. */

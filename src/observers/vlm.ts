@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { readLabel } from "../core/aliases.js";
 import { InputError } from "../core/errors.js";
+import { imageMime } from "../core/image-mime.js";
 import type { Observation, PersonObservation } from "../core/request.js";
 import { findCategory, type Attribute, type Taxonomy } from "../core/taxonomy.js";
-import { CHAT_BASE_ENV, CHAT_DEFAULT_BASE, CHAT_KEY_ENV, isLocalHost } from "../providers/chat.js";
-import { httpContext, imageMime, joinUrl, type HttpOverrides } from "../providers/common.js";
-import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, type KeyScope } from "../providers/http.js";
-import { refusalOrThrow } from "../providers/openai.js";
+import { ChatClient, jsonInContent, jsonRefusal, resolveChatServer } from "../http/chat.js";
+import { ProviderError } from "../http/errors.js";
+import { DEFAULT_RETRY, type HttpOverrides } from "../http/fetch.js";
+import { redact, type KeyScope } from "../http/keys.js";
 import type { ObserveInput, Observer } from "./types.js";
 
 /**
@@ -68,18 +69,6 @@ export function vlmSystemMessage(tax: Taxonomy): string {
 /** The text part of the user message. */
 export const VLM_USER_TEXT = "List the people in this image as JSON, as described.";
 
-const CompletionSchema = z.object({
-  model: z.string().optional(),
-  choices: z
-    .array(
-      z.object({
-        message: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .min(1),
-});
-
 const PeopleSchema = z.object({ people: z.array(z.record(z.string(), z.unknown())) });
 
 /** Words that mean the model could not tell; such a value is unknown even if it also names a category. */
@@ -108,41 +97,27 @@ export function readVlmPerson(person: Record<string, unknown>, tax: Taxonomy): P
 export type VlmAnswer = { people: Record<string, unknown>[] } | { declined: string } | { malformed: string };
 
 export function readVlmContent(content: string): VlmAnswer {
-  const text = content.trim().replace(/^```(?:json)?\s*/i, "").replace(/\s*```$/, "").trim();
-  if (text === "") return { declined: "empty answer" };
-  const start = text.indexOf("{");
-  if (start < 0) return { declined: text.slice(0, 300) };
-  const end = text.lastIndexOf("}");
-  let value: unknown;
-  try {
-    value = JSON.parse(end > start ? text.slice(start, end + 1) : text.slice(start));
-  } catch (e) {
-    return { malformed: `not valid JSON (${(e as Error).message}): ${JSON.stringify(text.slice(0, 200))}` };
-  }
-  const parsed = PeopleSchema.safeParse(value);
+  const found = jsonInContent(content);
+  if ("none" in found) return { declined: found.none === "" ? "empty answer" : found.none.slice(0, 300) };
+  if ("invalid" in found) return { malformed: `not valid JSON (${found.invalid}): ${JSON.stringify(found.text.slice(0, 200))}` };
+  const parsed = PeopleSchema.safeParse(found.value);
   if (parsed.success) return { people: parsed.data.people };
-  const v = value as Record<string, unknown> | null;
-  if (v && typeof v === "object" && typeof v.refusal === "string" && v.refusal.trim() !== "") return { declined: v.refusal.trim().slice(0, 300) };
+  const refusal = jsonRefusal(found.value);
+  if (refusal) return { declined: refusal.slice(0, 300) };
   const issue = parsed.error.issues[0]!;
-  return { malformed: `JSON without the asked shape (${issue.path.join(".") || "root"}: ${issue.message}): ${JSON.stringify(text.slice(0, 200))}` };
+  return { malformed: `JSON without the asked shape (${issue.path.join(".") || "root"}: ${issue.message}): ${JSON.stringify(found.text.slice(0, 200))}` };
 }
 
 export class VlmObserver implements Observer {
   readonly id = VLM_OBSERVER_ID;
   readonly model: string;
   readonly base: URL;
-  readonly #apiKey: string | undefined;
-  readonly #secrets: string[];
-  private readonly limits: { timeoutMs: number; retries: number };
-  private readonly http: HttpOverrides;
+  readonly #client: ChatClient;
 
   constructor(cfg: { model: string; base: URL; apiKey?: string; timeoutMs: number; retries: number; http?: HttpOverrides }) {
     this.model = cfg.model;
     this.base = cfg.base;
-    this.#apiKey = cfg.apiKey;
-    this.#secrets = cfg.apiKey ? [cfg.apiKey] : [];
-    this.limits = { timeoutMs: cfg.timeoutMs, retries: cfg.retries };
-    this.http = cfg.http ?? {};
+    this.#client = new ChatClient(`vlm ${cfg.model}`, cfg.base, cfg.apiKey, { timeoutMs: cfg.timeoutMs, retries: cfg.retries }, cfg.http);
   }
 
   /** The request body (exactly what is sent). */
@@ -164,17 +139,13 @@ export class VlmObserver implements Observer {
     };
   }
 
-  private headers(): Record<string, string> {
-    return { accept: "application/json", "content-type": "application/json", ...(this.#apiKey ? { authorization: `Bearer ${this.#apiKey}` } : {}) };
-  }
-
   private none(note: string): Observation {
-    return { observer: this.id, persons: [], note: redact(note, this.#secrets) };
+    return { observer: this.id, persons: [], note: redact(note, this.#client.secrets) };
   }
 
   /** The observer could not do its job (server unreachable, HTTP error, not a chat answer): no persons, and `error` set. */
   private failed(message: string): Observation {
-    const text = redact(message, this.#secrets);
+    const text = redact(message, this.#client.secrets);
     return { observer: this.id, persons: [], note: text, error: text };
   }
 
@@ -189,29 +160,19 @@ export class VlmObserver implements Observer {
     if (!mime) return this.none(`vlm (model ${this.model}): the image is not a PNG, JPEG or WebP`);
     if (askedAttributes(tax).length === 0) return this.none(`vlm (model ${this.model}): the taxonomy has no attribute with categories to ask about`);
     try {
-      const res = await fetchWithRetry(
-        `vlm ${this.model}`,
-        joinUrl(this.base, "/chat/completions"),
-        { method: "POST", headers: this.headers(), body: JSON.stringify(this.body(image, mime, tax)) },
-        httpContext(this.http, this.limits, this.#secrets, undefined),
-      );
-      if (!res.ok) return this.declined(await refusalOrThrow(`vlm ${this.model}`, res, this.#secrets));
-      const json = await readJson(`vlm ${this.model}`, res, this.#secrets);
-      const parsed = CompletionSchema.safeParse(json);
-      if (!parsed.success) return this.failed(`vlm (model ${this.model}): unexpected answer (no "choices[0].message"): ${JSON.stringify(json).slice(0, 200)}`);
-      const choice = parsed.data.choices[0]!;
-      if (choice.message.refusal && choice.message.refusal.trim() !== "") return this.declined(choice.message.refusal.trim().slice(0, 300));
-      const content = choice.message.content ?? "";
-      if (content.trim() === "" && choice.finish_reason === "content_filter") return this.declined("the answer was blocked by a content filter");
-      if (content.trim() === "" && choice.finish_reason === "length") return this.none(`vlm (model ${this.model}): ran out of tokens before answering`);
-      const answer = readVlmContent(content);
+      const reply = await this.#client.complete(this.body(image, mime, tax));
+      if (reply.kind === "refused") return this.declined(reply.message.slice(0, 300));
+      if (reply.kind === "unreadable") return this.failed(`vlm (model ${this.model}): unexpected answer (no "choices[0].message"): ${reply.body}`);
+      if (reply.kind === "filtered") return this.declined("the answer was blocked by a content filter");
+      if (reply.kind === "truncated") return this.none(`vlm (model ${this.model}): ran out of tokens before answering`);
+      const answer = readVlmContent(reply.content);
       if ("declined" in answer) return this.declined(answer.declined);
       if ("malformed" in answer) return this.none(`vlm (model ${this.model}): malformed answer: ${answer.malformed}`);
       const persons = answer.people.map((p) => readVlmPerson(p, tax));
       return {
         observer: this.id,
         persons,
-        note: redact(`vlm (model ${this.model}): ${persons.length === 0 ? "no person seen" : `${persons.length} person${persons.length === 1 ? "" : "s"} seen`}`, this.#secrets),
+        note: redact(`vlm (model ${this.model}): ${persons.length === 0 ? "no person seen" : `${persons.length} person${persons.length === 1 ? "" : "s"} seen`}`, this.#client.secrets),
       };
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -225,28 +186,11 @@ export function createVlmObserver(options: VlmObserverOptions = {}): VlmObserver
   const model = options.model && options.model.trim() !== "" ? options.model.trim() : VLM_DEFAULT_MODEL;
   const who = `observer vlm (model ${model})`;
   const env = options.env ?? process.env;
-  const envBase = env[CHAT_BASE_ENV]?.trim();
-  let base: URL;
-  try {
-    base = parseBaseUrl(options.baseUrl ?? (envBase ? envBase : CHAT_DEFAULT_BASE), "vlm");
-  } catch (e) {
-    throw e instanceof InputError ? new InputError(e.message.replace(/^provider vlm:/, `${who}:`)) : e;
-  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_RETRY.timeoutMs;
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new InputError(`${who}: timeoutMs must be a positive whole number of milliseconds, got ${timeoutMs}`);
   const retries = options.retries ?? DEFAULT_RETRY.retries;
   if (!Number.isInteger(retries) || retries < 0 || retries > 20) throw new InputError(`${who}: retries must be a whole number from 0 to 20, got ${retries}`);
 
-  const chatKey = env[CHAT_KEY_ENV]?.trim();
-  let apiKey: string | undefined;
-  if (chatKey) apiKey = chatKey;
-  else if (isLocalHost(base)) apiKey = undefined;
-  else if (base.hostname === "api.openai.com") {
-    const openaiKey = env.OPENAI_API_KEY?.trim();
-    if (!openaiKey) throw new InputError(`${who} needs the environment variable ${CHAT_KEY_ENV} or OPENAI_API_KEY (the API key); set one and run again`);
-    apiKey = openaiKey;
-  } else throw new InputError(`${who} needs the environment variable ${CHAT_KEY_ENV} (the API key of the chat server ${base.host}); set it and run again`);
-  if (apiKey) checkKeyDestination(options.keyScope, who, chatKey ? CHAT_KEY_ENV : "OPENAI_API_KEY", base, [envBase || CHAT_DEFAULT_BASE], "observerOptions.vlm.baseUrl");
-
+  const { base, apiKey } = resolveChatServer({ baseUrl: options.baseUrl, env, keyScope: options.keyScope, who, field: "observerOptions.vlm.baseUrl" });
   return new VlmObserver({ model, base, timeoutMs, retries, ...(apiKey ? { apiKey } : {}), ...(options.http ? { http: options.http } : {}) });
 }

@@ -1,10 +1,14 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import { checkKeyDestination, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, type HttpContext } from "./http.js";
-import type { ProviderContext, ProviderEntry } from "./index.js";
-import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
-export type { HttpOverrides } from "./common.js";
-import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
+import { imageMime } from "../core/image-mime.js";
+import { parseOptions } from "../core/options.js";
+import { errorDetail, readErrorBody, readJson } from "../http/body.js";
+import { fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
+import { checkKeyDestination } from "../http/keys.js";
+import { baseLabel, cleanBase, joinUrl, parseBaseUrl } from "../http/url.js";
+import { HttpProvider } from "./base.js";
+import { describeDetail } from "./fastapi.js";
+import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
 /**
  * AUTOMATIC1111 Stable Diffusion WebUI (and its forks with the same API: Forge, reForge, SD.Next in
@@ -34,91 +38,42 @@ const OptionsSchema = z.strictObject({
 export type A1111Options = z.output<typeof OptionsSchema>;
 export const A1111_OPTION_KEYS = Object.keys(OptionsSchema.shape);
 
-
-
-/** The base URL without credentials, query or fragment: what ids and messages show. */
-export function cleanBase(base: URL): URL {
-  const u = new URL(base.href);
-  u.username = "";
-  u.password = "";
-  u.search = "";
-  u.hash = "";
-  return u;
-}
-
-
-/** FastAPI's `{"detail": ...}` (a string, or a list of `{loc, msg}` for a 422) as one line. */
-export function describeDetail(body: unknown): string | undefined {
-  if (!body || typeof body !== "object") return undefined;
-  const b = body as Record<string, unknown>;
-  const parts: string[] = [];
-  const detail = b.detail;
-  if (typeof detail === "string" && detail.trim() !== "") parts.push(detail.trim());
-  else if (Array.isArray(detail)) {
-    for (const d of detail) {
-      if (d && typeof d === "object") {
-        const e = d as { loc?: unknown; msg?: unknown };
-        const loc = Array.isArray(e.loc) ? e.loc.join(".") : undefined;
-        parts.push(`${loc ? `${loc}: ` : ""}${typeof e.msg === "string" ? e.msg : JSON.stringify(d)}`);
-      } else parts.push(String(d));
-    }
-  }
-  // A1111's own exception handler: {"error": "OutOfMemoryError", "detail": "", "body": "", "errors": "CUDA out of memory..."}
-  if (typeof b.error === "string" && b.error) parts.push(typeof b.errors === "string" && b.errors ? `${b.error}: ${b.errors}` : b.error);
-  return parts.length > 0 ? parts.join("; ") : undefined;
-}
-
 const ResponseSchema = z.object({
   images: z.array(z.string()).min(1),
   info: z.string().optional(),
 });
 
 
-export class A1111Provider implements ImageProvider {
+export class A1111Provider extends HttpProvider implements ImageProvider {
   readonly id: string;
   private readonly base: URL;
   private readonly authHeader: string | undefined;
-  private readonly secrets: string[];
 
   constructor(
     base: URL,
     readonly options: A1111Options,
     /** `user:pass` as given to the WebUI's `--api-auth`. */
     auth?: string,
-    private readonly http: HttpOverrides = {},
+    http: HttpOverrides = {},
   ) {
     let credentials = auth;
     // fetch refuses URLs with credentials: user:pass@ in the URL becomes the Authorization header.
     if (!credentials && (base.username || base.password)) credentials = `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`;
-    this.base = cleanBase(base);
-    this.id = `a1111:${this.base.href.replace(/\/+$/, "")}`;
-    this.authHeader = credentials ? `Basic ${Buffer.from(credentials, "utf8").toString("base64")}` : undefined;
+    const authHeader = credentials ? `Basic ${Buffer.from(credentials, "utf8").toString("base64")}` : undefined;
     const password = credentials?.slice(credentials.indexOf(":") + 1);
-    this.secrets = [credentials, this.authHeader?.slice(6), password, base.password].filter((s): s is string => Boolean(s));
-  }
-
-  private ctx(signal: AbortSignal | undefined): HttpContext {
-    return httpContext(this.http, this.options, this.secrets, signal);
+    super([credentials, authHeader?.slice(6), password, base.password].filter((s): s is string => Boolean(s)), options, http);
+    this.authHeader = authHeader;
+    this.base = cleanBase(base);
+    this.id = `a1111:${baseLabel(this.base)}`;
   }
 
   private headers(json: boolean): Record<string, string> {
     return { accept: "application/json", ...(json ? { "content-type": "application/json" } : {}), ...(this.authHeader ? { authorization: this.authHeader } : {}) };
   }
 
-  private fail(message: string, status?: number, retryable = false): never {
-    throw new ProviderError(redact(`${this.id}: ${message}`, this.secrets), status, retryable);
-  }
-
   /** A non-2xx answer as a ProviderError that says what to do. */
   private async failFromResponse(res: Response, what: string): Promise<never> {
-    const text = await res.text().catch(() => "");
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    const detail = describeDetail(body) ?? (text.trim().slice(0, 300) || res.statusText);
+    const detail = errorDetail(await readErrorBody(res), describeDetail);
     if (res.status === 401) this.fail(`HTTP 401 on ${what}: authentication failed; set ${A1111_AUTH_ENV}=user:pass to match the WebUI's --api-auth`, 401);
     if (res.status === 404 && /^not found$/i.test(detail)) {
       this.fail(`HTTP 404 on ${what}: no API there; start the WebUI with --api (and check the URL)`, 404);
@@ -142,7 +97,7 @@ export class A1111Provider implements ImageProvider {
     };
     const res = await fetchWithRetry(this.id, joinUrl(this.base, "/sdapi/v1/txt2img"), { method: "POST", headers: this.headers(true), body: JSON.stringify(body) }, this.ctx(req.signal));
     if (!res.ok) return this.failFromResponse(res, "txt2img");
-    const json = await readJson(this.id, res, this.secrets);
+    const json = await readJson(this.id, res, [...this.secrets]);
     const parsed = ResponseSchema.safeParse(json);
     if (!parsed.success) {
       const hasImages = json && typeof json === "object" && Array.isArray((json as { images?: unknown }).images);
@@ -183,9 +138,9 @@ export class A1111Provider implements ImageProvider {
     const ctx = this.ctx(signal);
     const res = await fetchWithRetry(this.id, joinUrl(this.base, "/sdapi/v1/options"), { method: "GET", headers: this.headers(false) }, { ...ctx, retry: { ...ctx.retry, timeoutMs: Math.min(ctx.retry.timeoutMs, 15_000), retries: 0 } });
     if (!res.ok) return this.failFromResponse(res, "/sdapi/v1/options");
-    const json = await readJson(this.id, res, this.secrets);
+    const json = await readJson(this.id, res, [...this.secrets]);
     const model = json && typeof json === "object" ? (json as { sd_model_checkpoint?: unknown }).sd_model_checkpoint : undefined;
-    return `${this.base.href.replace(/\/+$/, "")} with checkpoint ${typeof model === "string" ? model : "(unknown)"}`;
+    return `${baseLabel(this.base)} with checkpoint ${typeof model === "string" ? model : "(unknown)"}`;
   }
 }
 
@@ -193,7 +148,7 @@ export class A1111Provider implements ImageProvider {
 export function createA1111(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env" | "keyScope">, http: HttpOverrides = {}): A1111Provider {
   if (!model) throw new InputError("provider a1111 needs the WebUI's URL: --provider a1111:http://127.0.0.1:7860");
   const base = parseBaseUrl(model, "a1111");
-  const options = parseProviderOptions(OptionsSchema, A1111_OPTION_KEYS, ctx.options, "a1111");
+  const options = parseOptions(OptionsSchema, ctx.options, "a1111");
   const auth = ctx.env?.[A1111_AUTH_ENV]?.trim();
   if (auth !== undefined && auth !== "" && !auth.includes(":")) {
     throw new InputError(`provider a1111: ${A1111_AUTH_ENV} must be user:pass (as given to the WebUI's --api-auth)`);
@@ -206,7 +161,8 @@ export function createA1111(model: string | undefined, ctx: Pick<ProviderContext
 export const a1111Provider: ProviderEntry = {
   description: "AUTOMATIC1111 / Forge Stable Diffusion WebUI started with --api (local, free; no self-report: use --observer requested or an image observer)",
   env: [A1111_AUTH_ENV],
-  usage: "--provider a1111:http://127.0.0.1:7860 (options: steps, cfg_scale, sampler, width, height, negative_prompt, timeoutMs, retries)",
+  usage: `--provider a1111:http://127.0.0.1:7860 (options: ${A1111_OPTION_KEYS.join(", ")})`,
+  optionKeys: A1111_OPTION_KEYS,
   // Images only: nothing about the people drawn.
   reportsPeople: () => false,
   create: (model, ctx) => createA1111(model, ctx),

@@ -1,11 +1,13 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
+import { parseOptions } from "../core/options.js";
 import type { Taxonomy } from "../core/taxonomy.js";
-import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, type HttpContext } from "./http.js";
-import type { ProviderContext, ProviderEntry } from "./index.js";
-import { httpContext, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
-import { refusalOrThrow } from "./openai.js";
-import type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } from "./types.js";
+import { CHAT_BASE_ENV, CHAT_KEY_ENV, ChatClient, jsonInContent, jsonRefusal, resolveChatServer, type ChatReply } from "../http/chat.js";
+import { ProviderError } from "../http/errors.js";
+import { DEFAULT_RETRY, type HttpOverrides } from "../http/fetch.js";
+import { redact } from "../http/keys.js";
+import { isLocalHost } from "../http/url.js";
+import type { GenerateRequest, GenerateResult, ImageProvider, PersonReport, ProviderContext, ProviderEntry } from "./types.js";
 
 /**
  * `chat:MODEL`: an OpenAI-compatible chat model (GPT-4o, Ollama, vLLM, llama.cpp server) in front of
@@ -20,9 +22,6 @@ import type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } fro
  * does not import the registry, and the two load in any order).
  */
 
-export const CHAT_KEY_ENV = "CHAT_API_KEY";
-export const CHAT_BASE_ENV = "CHAT_BASE_URL";
-export const CHAT_DEFAULT_BASE = "https://api.openai.com/v1";
 export const CHAT_DEFAULT_MODEL = "gpt-4o-mini";
 
 /**
@@ -53,9 +52,6 @@ const OptionsSchema = z.strictObject({
 export type ChatOptions = z.output<typeof OptionsSchema>;
 export const CHAT_OPTION_KEYS = Object.keys(OptionsSchema.shape);
 
-const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
-export const isLocalHost = (url: URL): boolean => LOCAL_HOSTS.has(url.hostname.toLowerCase());
-
 /** The system message: write one prompt that follows the instruction, and declare the people as JSON. */
 export function chatSystemMessage(tax: Taxonomy): string {
   const lines = tax.attributes.map((a) =>
@@ -72,19 +68,6 @@ export function chatSystemMessage(tax: Taxonomy): string {
   ].join("\n");
 }
 
-const CompletionSchema = z.object({
-  model: z.string().optional(),
-  choices: z
-    .array(
-      z.object({
-        message: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .min(1),
-  usage: z.object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional() }).nullish(),
-});
-
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const DeclarationSchema = z.object({
   prompt: z.string().trim().min(1),
@@ -99,22 +82,15 @@ export type ChatAnswer = { prompt: string; people?: PersonReport[] } | { refusal
  * does not parse or lacks "prompt" is a ProviderError. Code fences around the JSON are accepted.
  */
 export function readChatContent(id: string, content: string): ChatAnswer {
-  const text = content.trim().replace(/^```(?:json)?\s*/i, "").replace(/\s*```$/, "").trim();
-  const start = text.indexOf("{");
-  const end = text.lastIndexOf("}");
-  if (start < 0) return { refusal: text === "" ? `${id}: the chat model gave an empty answer` : text.slice(0, 500) };
-  let value: unknown;
-  try {
-    value = JSON.parse(end > start ? text.slice(start, end + 1) : text.slice(start));
-  } catch (e) {
-    throw new ProviderError(`${id}: the chat model's answer is not valid JSON (${(e as Error).message}): ${JSON.stringify(text.slice(0, 200))}`);
-  }
-  const parsed = DeclarationSchema.safeParse(value);
+  const found = jsonInContent(content);
+  if ("none" in found) return { refusal: found.none === "" ? `${id}: the chat model gave an empty answer` : found.none.slice(0, 500) };
+  if ("invalid" in found) throw new ProviderError(`${id}: the chat model's answer is not valid JSON (${found.invalid}): ${JSON.stringify(found.text.slice(0, 200))}`);
+  const parsed = DeclarationSchema.safeParse(found.value);
   if (!parsed.success) {
-    const v = value as Record<string, unknown> | null;
-    if (v && typeof v === "object" && typeof v.refusal === "string" && v.refusal.trim() !== "") return { refusal: v.refusal.trim() };
+    const refusal = jsonRefusal(found.value);
+    if (refusal) return { refusal };
     const issue = parsed.error.issues[0]!;
-    throw new ProviderError(`${id}: the chat model's JSON does not have the asked shape (${issue.path.join(".") || "root"}: ${issue.message}): ${JSON.stringify(text.slice(0, 200))}`);
+    throw new ProviderError(`${id}: the chat model's JSON does not have the asked shape (${issue.path.join(".") || "root"}: ${issue.message}): ${JSON.stringify(found.text.slice(0, 200))}`);
   }
   const people = parsed.data.people?.map((p) => {
     const r: PersonReport = {};
@@ -138,11 +114,8 @@ export class ChatPromptProvider implements ImageProvider {
   readonly id: string;
   readonly model: string;
   readonly inner: ImageProvider;
-  private readonly base: URL;
-  readonly #apiKey: string | undefined;
+  readonly #client: ChatClient;
   private readonly options: ChatOptions;
-  private readonly http: HttpOverrides;
-  readonly #secrets: string[];
   private readonly system: string;
   private readonly price: { input: number; output: number } | undefined;
   private pendingWarnings: string[] = [];
@@ -150,23 +123,12 @@ export class ChatPromptProvider implements ImageProvider {
   constructor(cfg: ChatConfig) {
     this.model = cfg.model;
     this.inner = cfg.inner;
-    this.base = cfg.base;
-    this.#apiKey = cfg.apiKey;
     this.options = cfg.options;
-    this.http = cfg.http ?? {};
-    this.#secrets = cfg.apiKey ? [cfg.apiKey] : [];
     this.id = `chat:${cfg.model}+${cfg.inner.id}`;
+    this.#client = new ChatClient(this.id, cfg.base, cfg.apiKey, cfg.options, cfg.http);
     this.system = chatSystemMessage(cfg.taxonomy);
     this.price = cfg.options.priceUsdPerMTok ?? (isLocalHost(cfg.base) ? { input: 0, output: 0 } : CHAT_PRICES_USD_PER_MTOK[cfg.model.replace(/-\d{4}-\d{2}-\d{2}$/, "")]);
     if (!this.price) this.pendingWarnings.push(`${this.id}: no price known for chat model ${cfg.model}; its cost is not counted (give providerOptions.priceUsdPerMTok)`);
-  }
-
-  private ctx(signal: AbortSignal | undefined): HttpContext {
-    return httpContext(this.http, this.options, this.#secrets, signal);
-  }
-
-  private headers(json: boolean): Record<string, string> {
-    return { accept: "application/json", ...(json ? { "content-type": "application/json" } : {}), ...(this.#apiKey ? { authorization: `Bearer ${this.#apiKey}` } : {}) };
   }
 
   /** The request body (exactly what is sent). */
@@ -190,39 +152,39 @@ export class ChatPromptProvider implements ImageProvider {
     return w;
   }
 
-  async generate(req: GenerateRequest): Promise<GenerateResult> {
-    const res = await fetchWithRetry(
-      this.id,
-      joinUrl(this.base, "/chat/completions"),
-      { method: "POST", headers: this.headers(true), body: JSON.stringify(this.body(req)) },
-      this.ctx(req.signal),
-    );
-    const meta: Record<string, unknown> = { chatModel: this.model };
-    if (!res.ok) {
-      const refusal = await refusalOrThrow(this.id, res, this.#secrets);
-      return { refusal, warnings: this.takeWarnings(), meta };
+  /** The chat model's answer as a written prompt with its declaration, or a refusal; ProviderError when unusable. */
+  private answerOf(reply: ChatReply): ChatAnswer {
+    const secrets = this.#client.secrets;
+    switch (reply.kind) {
+      case "refused":
+        return { refusal: reply.message };
+      case "filtered":
+        return { refusal: `${this.id}: the chat answer was blocked by a content filter` };
+      case "truncated":
+        throw new ProviderError(`${this.id}: the chat model ran out of tokens before answering`, reply.status);
+      case "unreadable":
+        throw new ProviderError(`${this.id}: unexpected answer (no "choices[0].message"): ${reply.body}`, reply.status);
+      case "content":
+        try {
+          const answer = readChatContent(this.id, reply.content);
+          return "refusal" in answer ? { refusal: redact(answer.refusal, secrets) } : answer;
+        } catch (e) {
+          throw e instanceof ProviderError ? new ProviderError(redact(e.message, secrets), reply.status) : e;
+        }
     }
-    const json = await readJson(this.id, res, this.#secrets);
-    const parsed = CompletionSchema.safeParse(json);
-    if (!parsed.success) throw new ProviderError(redact(`${this.id}: unexpected answer (no "choices[0].message"): ${JSON.stringify(json).slice(0, 200)}`, this.#secrets), res.status);
-    const choice = parsed.data.choices[0]!;
-    const usage = parsed.data.usage;
-    let chatCost: number | undefined;
-    if (this.price && usage) chatCost = ((usage.prompt_tokens ?? 0) * this.price.input + (usage.completion_tokens ?? 0) * this.price.output) / 1e6;
-    if (usage) meta.chatUsage = usage;
+  }
 
-    const refused = (text: string): GenerateResult => ({ refusal: redact(text, this.#secrets), ...(chatCost !== undefined ? { costUsd: chatCost } : {}), warnings: this.takeWarnings(), meta });
-    if (choice.message.refusal && choice.message.refusal.trim() !== "") return refused(choice.message.refusal.trim());
-    const content = choice.message.content ?? "";
-    if (content.trim() === "" && choice.finish_reason === "content_filter") return refused(`${this.id}: the chat answer was blocked by a content filter`);
-    if (content.trim() === "" && choice.finish_reason === "length") throw new ProviderError(`${this.id}: the chat model ran out of tokens before answering`, res.status);
-    let answer: ChatAnswer;
-    try {
-      answer = readChatContent(this.id, content);
-    } catch (e) {
-      throw e instanceof ProviderError ? new ProviderError(redact(e.message, this.#secrets), res.status) : e;
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const reply = await this.#client.complete(this.body(req), req.signal);
+    const meta: Record<string, unknown> = { chatModel: this.model };
+    const usage = "usage" in reply ? reply.usage : undefined;
+    const chatCost = this.price && usage ? ((usage.prompt_tokens ?? 0) * this.price.input + (usage.completion_tokens ?? 0) * this.price.output) / 1e6 : undefined;
+    if (usage) meta.chatUsage = usage;
+    const answer = this.answerOf(reply);
+    if ("refusal" in answer) {
+      // An HTTP refusal (no completion) has no cost of its own.
+      return { refusal: answer.refusal, ...(chatCost !== undefined ? { costUsd: chatCost } : {}), warnings: this.takeWarnings(), meta };
     }
-    if ("refusal" in answer) return refused(answer.refusal);
 
     meta.writtenPrompt = answer.prompt;
     const inner = await this.inner.generate({ prompt: answer.prompt, seed: req.seed, ...(req.signal ? { signal: req.signal } : {}) });
@@ -245,17 +207,8 @@ export class ChatPromptProvider implements ImageProvider {
 
   /** `GET {base}/models`: free; shows the server answers and whether it has the model. */
   async check(): Promise<string> {
-    const res = await fetchWithRetry(
-      this.id,
-      joinUrl(this.base, "/models"),
-      { method: "GET", headers: this.headers(false) },
-      { ...this.ctx(undefined), retry: { ...DEFAULT_RETRY, timeoutMs: 15_000, retries: 1, ...this.http.retry } },
-    );
-    if (!res.ok) await refusalOrThrow(this.id, res, this.#secrets);
-    const json = await readJson(this.id, res, this.#secrets);
-    const data = json && typeof json === "object" ? (json as { data?: unknown }).data : undefined;
-    const ids = Array.isArray(data) ? data.map((m) => (m && typeof m === "object" ? (m as { id?: unknown }).id : undefined)).filter((x): x is string => typeof x === "string") : [];
-    return `chat server at ${this.base.origin} lists ${ids.length} model(s)${ids.length > 0 ? `; ${this.model} ${ids.includes(this.model) ? "is" : "is NOT"} among them` : ""}`;
+    const ids = await this.#client.models();
+    return `chat server at ${this.#client.base.origin} lists ${ids.length} model(s)${ids.length > 0 ? `; ${this.model} ${ids.includes(this.model) ? "is" : "is NOT"} among them` : ""}`;
   }
 }
 
@@ -269,20 +222,9 @@ export interface ChatDeps {
 export function createChatProvider(model: string | undefined, ctx: ProviderContext, deps: ChatDeps = {}): ChatPromptProvider {
   const name = model && model.trim() !== "" ? model.trim() : CHAT_DEFAULT_MODEL;
   const id = `chat:${name}`;
-  const options = parseProviderOptions(OptionsSchema, CHAT_OPTION_KEYS, ctx.options, id);
+  const options = parseOptions(OptionsSchema, ctx.options, id);
   const env = ctx.env ?? process.env;
-  const envBase = env[CHAT_BASE_ENV]?.trim();
-  const base = parseBaseUrl(options.baseUrl ?? (envBase ? envBase : CHAT_DEFAULT_BASE), id);
-  const chatKey = env[CHAT_KEY_ENV]?.trim();
-  let apiKey: string | undefined;
-  if (chatKey) apiKey = chatKey;
-  else if (isLocalHost(base)) apiKey = undefined;
-  else if (base.hostname === "api.openai.com") {
-    const openaiKey = env.OPENAI_API_KEY?.trim();
-    if (!openaiKey) throw new InputError(`provider ${id} needs the environment variable ${CHAT_KEY_ENV} or OPENAI_API_KEY (the API key); set one and run again`);
-    apiKey = openaiKey;
-  } else apiKey = requireEnv(env, CHAT_KEY_ENV, `${id} (chat server ${base.host})`);
-  if (apiKey) checkKeyDestination(ctx.keyScope, `provider ${id}`, chatKey ? CHAT_KEY_ENV : "OPENAI_API_KEY", base, [envBase || CHAT_DEFAULT_BASE], "providerOptions.baseUrl");
+  const { base, apiKey } = resolveChatServer({ baseUrl: options.baseUrl, env, keyScope: ctx.keyScope, who: `provider ${id}`, field: "providerOptions.baseUrl" });
 
   const innerSpec = options.image.trim();
   if (/^chat(?::|$)/i.test(innerSpec)) throw new InputError(`provider ${id}: providerOptions.image "${innerSpec}" is itself a chat provider; give an image provider such as sim or openai:dall-e-3`);
@@ -296,6 +238,7 @@ export const chatProvider: ProviderEntry = {
   description: "an OpenAI-compatible chat model (GPT-4o, Ollama, vLLM, llama.cpp) writes the image prompt and declares the people; another provider draws",
   env: [CHAT_KEY_ENV, "OPENAI_API_KEY", CHAT_BASE_ENV],
   usage: `--provider chat[:MODEL] (default ${CHAT_DEFAULT_MODEL}); providerOptions: ${CHAT_OPTION_KEYS.join(", ")} (image: the drawing provider, default sim)`,
+  optionKeys: CHAT_OPTION_KEYS,
   reportsPeople: () => true,
   create: (model, ctx) => createChatProvider(model, ctx),
   check: (model, ctx) => createChatProvider(model, ctx).check(),

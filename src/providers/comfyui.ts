@@ -4,12 +4,14 @@ import { resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import { cleanBase } from "./a1111.js";
-import { imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
-import { DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, type HttpContext } from "./http.js";
-import type { ProviderContext, ProviderEntry } from "./index.js";
-import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
+import { imageMime } from "../core/image-mime.js";
 import { jsonErrorPlace } from "../core/json-error.js";
+import { parseOptions } from "../core/options.js";
+import { readErrorBody, readJson } from "../http/body.js";
+import { fetchWithRetry, type HttpContext, type HttpOverrides } from "../http/fetch.js";
+import { baseLabel, cleanBase, joinUrl, parseBaseUrl } from "../http/url.js";
+import { HttpProvider } from "./base.js";
+import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
 /**
  * ComfyUI: a workflow saved in "API format" (Settings -> enable dev mode options, then
@@ -20,8 +22,6 @@ import { jsonErrorPlace } from "../core/json-error.js";
  * `GET /history/{id}` until it is done (no WebSocket) and downloads the first output image
  * (`GET /view`). No content refusal and no self-report, as with A1111.
  */
-
-export type { HttpOverrides };
 
 export const PLACEHOLDERS = { prompt: "{{prompt}}", negative: "{{negative_prompt}}", seed: "{{seed}}" } as const;
 
@@ -149,7 +149,7 @@ export function describeExecutionError(entry: HistoryEntry): string {
   return out.length > 0 ? out.join("; ") : "the execution failed (no message)";
 }
 
-export class ComfyUIProvider implements ImageProvider {
+export class ComfyUIProvider extends HttpProvider implements ImageProvider {
   readonly id: string;
   private readonly base: URL;
   /** First 12 hex digits of the workflow's sha256, in meta (a changed workflow is a different model). */
@@ -163,24 +163,13 @@ export class ComfyUIProvider implements ImageProvider {
     base: URL,
     readonly options: ComfyOptions,
     private readonly workflow: Workflow,
-    private readonly http: HttpOverrides = {},
+    http: HttpOverrides = {},
   ) {
+    // One HTTP request waits at most a minute; the whole generation has `timeoutMs`.
+    super([], { timeoutMs: Math.min(60_000, options.timeoutMs), retries: options.retries }, http);
     this.base = cleanBase(base);
-    this.id = `comfyui:${this.base.href.replace(/\/+$/, "")}`;
+    this.id = `comfyui:${baseLabel(this.base)}`;
     this.workflowHash = createHash("sha256").update(JSON.stringify(workflow)).digest("hex").slice(0, 12);
-  }
-
-  private ctx(signal: AbortSignal): HttpContext {
-    return {
-      ...this.http,
-      retry: { ...DEFAULT_RETRY, timeoutMs: Math.min(60_000, this.options.timeoutMs), retries: this.options.retries, ...this.http.retry },
-      secrets: [],
-      signal,
-    };
-  }
-
-  private fail(message: string, status?: number, retryable = false): never {
-    throw new ProviderError(`${this.id}: ${message}`, status, retryable);
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
@@ -214,14 +203,9 @@ export class ComfyUIProvider implements ImageProvider {
     const filled = fillWorkflow(this.workflow, req.prompt, this.options.negative_prompt, req.seed);
     const res = await fetchWithRetry(this.id, joinUrl(this.base, "/prompt"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: filled, client_id: this.clientId }) }, ctx);
     if (!res.ok) {
-      const text = await res.text().catch(() => "");
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        this.fail(`HTTP ${res.status} on /prompt: ${text.trim().slice(0, 300) || res.statusText}`, res.status);
-      }
-      this.fail(`the workflow was rejected (HTTP ${res.status}): ${describeNodeErrors(body, this.workflow)}`, res.status);
+      const body = await readErrorBody(res);
+      if (body.json === undefined) this.fail(`HTTP ${res.status} on /prompt: ${body.text.trim().slice(0, 300) || res.statusText}`, res.status);
+      this.fail(`the workflow was rejected (HTTP ${res.status}): ${describeNodeErrors(body.json, this.workflow)}`, res.status);
     }
     const queued = (await readJson(this.id, res, [])) as { prompt_id?: unknown; node_errors?: NodeErrors } | null;
     if (!queued || typeof queued.prompt_id !== "string") this.fail(`unexpected answer from /prompt (no prompt_id): ${JSON.stringify(queued).slice(0, 200)}`, res.status);
@@ -263,13 +247,12 @@ export class ComfyUIProvider implements ImageProvider {
 
   /** GET /system_stats (no generation): the version and the device. */
   async check(): Promise<string> {
-    const ctx = this.ctx(AbortSignal.timeout(15_000));
-    const res = await fetchWithRetry(this.id, joinUrl(this.base, "/system_stats"), { method: "GET" }, { ...ctx, retry: { ...ctx.retry, retries: 0 } });
+    const res = await fetchWithRetry(this.id, joinUrl(this.base, "/system_stats"), { method: "GET" }, this.ctx(AbortSignal.timeout(15_000), { retries: 0 }));
     if (!res.ok) this.fail(`HTTP ${res.status} on /system_stats (is this a ComfyUI server?)`, res.status);
     const s = (await readJson(this.id, res, [])) as { system?: { comfyui_version?: unknown }; devices?: { name?: unknown }[] } | null;
     const version = typeof s?.system?.comfyui_version === "string" ? `ComfyUI ${s.system.comfyui_version}` : "ComfyUI";
     const device = typeof s?.devices?.[0]?.name === "string" ? ` on ${s.devices[0].name}` : "";
-    return `${this.base.href.replace(/\/+$/, "")}: ${version}${device}, workflow ${this.workflowHash}`;
+    return `${baseLabel(this.base)}: ${version}${device}, workflow ${this.workflowHash}`;
   }
 }
 
@@ -291,7 +274,7 @@ export function createComfyUI(model: string | undefined, ctx: Pick<ProviderConte
   if (!ctx.options || ctx.options.workflow === undefined) {
     throw new InputError('provider comfyui needs providerOptions.workflow: the path of a workflow saved in API format with "{{prompt}}" and "{{seed}}" placeholders (-P workflow=path/to/workflow_api.json)');
   }
-  const options = parseProviderOptions(OptionsSchema, COMFY_OPTION_KEYS, ctx.options, "comfyui");
+  const options = parseOptions(OptionsSchema, ctx.options, "comfyui");
   const workflow = loadWorkflow(options.workflow);
   return new ComfyUIProvider(base, options, workflow, http);
 }
@@ -299,7 +282,8 @@ export function createComfyUI(model: string | undefined, ctx: Pick<ProviderConte
 export const comfyuiProvider: ProviderEntry = {
   description: "a ComfyUI server running your API-format workflow with {{prompt}} and {{seed}} placeholders (local, free; no self-report)",
   env: [],
-  usage: "--provider comfyui:http://127.0.0.1:8188 -P workflow=workflow_api.json (options: workflow, negative_prompt, timeoutMs, pollMs, retries)",
+  usage: `--provider comfyui:http://127.0.0.1:8188 -P workflow=workflow_api.json (options: ${COMFY_OPTION_KEYS.join(", ")})`,
+  optionKeys: COMFY_OPTION_KEYS,
   // Images only: nothing about the people drawn.
   reportsPeople: () => false,
   create: (model, ctx) => createComfyUI(model, ctx),

@@ -1,9 +1,14 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, redact, requireEnv, type HttpContext } from "./http.js";
-import type { ProviderContext, ProviderEntry } from "./index.js";
-import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
-import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
+import { imageMime } from "../core/image-mime.js";
+import { parseOptions } from "../core/options.js";
+import { errorDetail, readErrorBody, type ErrorBody } from "../http/body.js";
+import { ProviderError } from "../http/errors.js";
+import { DEFAULT_RETRY, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
+import { checkKeyDestination, requireEnv } from "../http/keys.js";
+import { joinUrl, parseBaseUrl } from "../http/url.js";
+import { HttpProvider } from "./base.js";
+import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
 /**
  * Hugging Face text-to-image: the serverless HF Inference API behind the router, or a dedicated
@@ -49,20 +54,27 @@ export function isHfSafetyError(text: string): boolean {
   return /\bnsfw\b|not safe for work|\bunsafe\b|safety checker|content policy|inappropriate content|content (?:moderation|filter)/i.test(text);
 }
 
-/** HF's error body `{"error": "..." | ["..."], "error_type"?: "..."}` (or the text) as one line. */
+/** The message of HF's error JSON `{"error": "..." | ["..."], "error_type"?: "..."}`. */
+function hfMessage(json: unknown): string | undefined {
+  if (!json || typeof json !== "object") return undefined;
+  const r = json as Record<string, unknown>;
+  const e = r.error ?? r.message ?? r.detail;
+  const msg = typeof e === "string" ? e : Array.isArray(e) ? e.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join("; ") : e !== undefined ? JSON.stringify(e) : "";
+  if (msg.trim() === "") return undefined;
+  return `${msg.trim()}${typeof r.error_type === "string" ? ` (${r.error_type})` : ""}`.replace(/\s+/g, " ");
+}
+
+const hfDetail = (body: ErrorBody): string => errorDetail(body, hfMessage, { collapse: true });
+
+/** HF's error body (or the text) as one line. */
 export function describeHfError(text: string): string {
+  let json: unknown;
   try {
-    const b = JSON.parse(text) as unknown;
-    if (b && typeof b === "object") {
-      const r = b as Record<string, unknown>;
-      const e = r.error ?? r.message ?? r.detail;
-      const msg = typeof e === "string" ? e : Array.isArray(e) ? e.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join("; ") : e !== undefined ? JSON.stringify(e) : "";
-      if (msg.trim() !== "") return `${msg.trim()}${typeof r.error_type === "string" ? ` (${r.error_type})` : ""}`.replace(/\s+/g, " ");
-    }
+    json = JSON.parse(text) as unknown;
   } catch {
-    // not JSON
+    json = undefined;
   }
-  return text.trim().replace(/\s+/g, " ").slice(0, 300);
+  return hfDetail({ status: 0, statusText: "", text, json });
 }
 
 export interface HuggingFaceConfig {
@@ -75,45 +87,26 @@ export interface HuggingFaceConfig {
   http?: HttpOverrides;
 }
 
-export class HuggingFaceProvider implements ImageProvider {
+export class HuggingFaceProvider extends HttpProvider implements ImageProvider {
   readonly id: string;
   readonly model: string | undefined;
   private readonly url: URL;
   readonly #apiKey: string;
-  readonly #secrets: string[];
   private readonly options: HuggingFaceOptions;
-  private readonly http: HttpOverrides;
-  private pendingWarnings: string[];
 
   constructor(cfg: HuggingFaceConfig) {
+    super([cfg.apiKey], cfg.options, cfg.http);
     this.model = cfg.model;
     this.url = cfg.url;
     this.id = `huggingface:${cfg.model ?? `${cfg.url.origin}${cfg.url.pathname.replace(/\/+$/, "")}`}`;
     this.#apiKey = cfg.apiKey;
-    this.#secrets = [cfg.apiKey];
     this.options = cfg.options;
-    this.http = cfg.http ?? {};
     if ("seed" in cfg.options.parameters) throw new InputError(`provider ${this.id}: providerOptions.parameters.seed is not allowed; the seed comes from the run`);
-    this.pendingWarnings =
-      cfg.options.priceUsd === undefined ? [`${this.id}: the cost of a call is unknown (billed by compute time); costUsd is not set (give providerOptions.priceUsd, USD per image)`] : [];
+    if (cfg.options.priceUsd === undefined) this.warnOnce(`${this.id}: the cost of a call is unknown (billed by compute time); costUsd is not set (give providerOptions.priceUsd, USD per image)`);
   }
 
   get cacheKey(): Record<string, unknown> {
     return { parameters: this.options.parameters };
-  }
-
-  private ctx(signal: AbortSignal | undefined): HttpContext {
-    return httpContext(this.http, this.options, this.#secrets, signal);
-  }
-
-  private fail(message: string, status?: number, retryable = false): never {
-    throw new ProviderError(redact(`${this.id}: ${message}`, this.#secrets), status, retryable);
-  }
-
-  private takeWarnings(): string[] {
-    const w = this.pendingWarnings;
-    this.pendingWarnings = [];
-    return w;
   }
 
   /** The request body (exactly what is sent). */
@@ -139,10 +132,9 @@ export class HuggingFaceProvider implements ImageProvider {
     }
     const meta: Record<string, unknown> = this.model ? { model: this.model } : { endpoint: this.id.slice("huggingface:".length) };
     if (!res.ok) {
-      const text = await res.text().catch(() => "");
-      const detail = describeHfError(text) || res.statusText || "no message";
+      const detail = hfDetail(await readErrorBody(res)) || "no message";
       if (res.status >= 400 && res.status < 500 && isHfSafetyError(detail)) {
-        return { refusal: redact(detail, this.#secrets), warnings: this.takeWarnings(), meta };
+        return { refusal: this.redact(detail), warnings: this.takeWarnings(), meta };
       }
       if (res.status === 401 || res.status === 403) {
         this.fail(`HTTP ${res.status}: ${detail} (check ${HF_KEY_ENV}: a token with the "Make calls to Inference Providers" permission, or access to the endpoint)`, res.status);
@@ -175,7 +167,7 @@ export function createHuggingFaceProvider(model: string | undefined, ctx: Pick<P
   if (!spec) throw new InputError(`provider huggingface needs a model id or an endpoint URL: ${usage}`);
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(spec);
   const id = `huggingface:${isUrl ? "endpoint" : spec}`;
-  const options = parseProviderOptions(OptionsSchema, HF_OPTION_KEYS, ctx.options, id);
+  const options = parseOptions(OptionsSchema, ctx.options, id);
   let url: URL;
   if (isUrl) {
     if (options.baseUrl !== undefined) throw new InputError(`provider huggingface: providerOptions.baseUrl applies to a model id, not to an endpoint URL (${usage})`);
@@ -197,6 +189,7 @@ export const huggingfaceProvider: ProviderEntry = {
   description: "Hugging Face text-to-image: HF Inference (serverless) by model id, or a dedicated Inference Endpoint URL (cost unknown unless providerOptions.priceUsd)",
   env: [HF_KEY_ENV],
   usage: `--provider huggingface:MODEL_ID or huggingface:https://ENDPOINT_URL; providerOptions: ${HF_OPTION_KEYS.join(", ")}`,
+  optionKeys: HF_OPTION_KEYS,
   // Images only: nothing about the people drawn.
   reportsPeople: () => false,
   create: (model, ctx) => createHuggingFaceProvider(model, ctx),

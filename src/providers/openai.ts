@@ -1,10 +1,14 @@
 import { z } from "zod";
 import { InputError, listAccepted } from "../core/errors.js";
-import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, type HttpContext } from "./http.js";
-import type { ProviderContext, ProviderEntry } from "./index.js";
-import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
-export { imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
-import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
+import { imageMime } from "../core/image-mime.js";
+import { parseOptions } from "../core/options.js";
+import { readJson } from "../http/body.js";
+import { checkContext, DEFAULT_RETRY, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
+import { checkKeyDestination, requireEnv } from "../http/keys.js";
+import { refusalOrThrow } from "../http/openai-compat.js";
+import { joinUrl, parseBaseUrl } from "../http/url.js";
+import { HttpProvider } from "./base.js";
+import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
 /**
  * OpenAI Images API (`POST {base}/images/generations`): the gpt-image-1 family and DALL-E 2 / 3.
@@ -117,56 +121,6 @@ const OptionsSchema = z.strictObject({
 export type OpenAIOptions = z.output<typeof OptionsSchema>;
 export const OPENAI_OPTION_KEYS = Object.keys(OptionsSchema.shape);
 
-
-
-
-/** The `error` object of an OpenAI(-compatible) error body, read leniently. */
-export interface ApiError {
-  message?: string;
-  type?: string;
-  code?: string;
-}
-
-export function readApiError(body: unknown): ApiError | undefined {
-  if (!body || typeof body !== "object") return undefined;
-  const e = (body as { error?: unknown }).error;
-  if (typeof e === "string") return { message: e };
-  if (!e || typeof e !== "object") return undefined;
-  const r = e as Record<string, unknown>;
-  const out: ApiError = {};
-  if (typeof r.message === "string") out.message = r.message;
-  if (typeof r.type === "string") out.type = r.type;
-  if (typeof r.code === "string") out.code = r.code;
-  return out;
-}
-
-/** A block by the safety system: DALL-E's `content_policy_violation`, gpt-image's `moderation_blocked`, Azure's content filter. */
-export function isSafetyBlock(err: ApiError | undefined): boolean {
-  if (!err) return false;
-  const code = (err.code ?? "").toLowerCase();
-  if (code === "content_policy_violation" || code === "moderation_blocked" || code === "content_filter") return true;
-  const type = (err.type ?? "").toLowerCase();
-  const msg = (err.message ?? "").toLowerCase();
-  return /safety system|moderation_blocked|content (?:management )?policy|content_policy/.test(msg) || (type.includes("image_generation_user_error") && msg.includes("safety"));
-}
-
-/** Reads a non-2xx answer: a refusal message for a safety block, else throws a ProviderError with the API's message. */
-export async function refusalOrThrow(id: string, res: Response, secrets: readonly string[]): Promise<string> {
-  const text = await res.text().catch(() => "");
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  const err = readApiError(body);
-  const message = err?.message?.trim() || text.trim().slice(0, 300) || res.statusText || "no message";
-  if (res.status >= 400 && res.status < 500 && isSafetyBlock(err)) return redact(message, secrets);
-  const tags = [err?.type, err?.code].filter((s): s is string => Boolean(s));
-  throw new ProviderError(redact(`${id}: HTTP ${res.status}: ${message}${tags.length > 0 ? ` (${tags.join(", ")})` : ""}`, secrets), res.status);
-}
-
-
 const ImagesResponse = z.object({
   data: z.array(z.object({ b64_json: z.string().min(1).optional(), url: z.string().optional(), revised_prompt: z.string().optional() })).min(1),
   size: z.string().optional(),
@@ -183,7 +137,7 @@ export interface OpenAIImageConfig {
   http?: HttpOverrides;
 }
 
-export class OpenAIImageProvider implements ImageProvider {
+export class OpenAIImageProvider extends HttpProvider implements ImageProvider {
   readonly id: string;
   readonly model: string;
   readonly family: Family | undefined;
@@ -192,19 +146,14 @@ export class OpenAIImageProvider implements ImageProvider {
   private readonly base: URL;
   readonly #apiKey: string;
   private readonly options: OpenAIOptions;
-  private readonly http: HttpOverrides;
-  readonly #secrets: string[];
-  /** Said once, on the first result. */
-  private pendingWarnings: string[];
 
   constructor(cfg: OpenAIImageConfig) {
+    super([cfg.apiKey], cfg.options, cfg.http);
     this.model = cfg.model;
     this.id = `openai:${cfg.model}`;
     this.base = cfg.base;
     this.#apiKey = cfg.apiKey;
     this.options = cfg.options;
-    this.http = cfg.http ?? {};
-    this.#secrets = [cfg.apiKey];
     this.family = familyOf(cfg.model);
     const o = cfg.options;
     const spec = this.family ? FAMILIES[this.family] : undefined;
@@ -232,19 +181,11 @@ export class OpenAIImageProvider implements ImageProvider {
       if (!price) warnings.push(`${this.id}: no list price known for ${cfg.model} at ${this.quality ? `${this.quality}/` : ""}${this.size}; costUsd is not set (give providerOptions.priceUsd)`);
       else if (price.upperBound) warnings.push(`${this.id}: with "auto" size or quality the cost is counted at the dearest matching price ($${price.usd}) unless the answer says what was used`);
     }
-    this.pendingWarnings = warnings;
-  }
-
-  private ctx(signal: AbortSignal | undefined): HttpContext {
-    return httpContext(this.http, this.options, this.#secrets, signal);
+    this.warnOnce(...warnings);
   }
 
   private headers(json: boolean): Record<string, string> {
     return { authorization: `Bearer ${this.#apiKey}`, accept: "application/json", ...(json ? { "content-type": "application/json" } : {}) };
-  }
-
-  private fail(message: string, status?: number): never {
-    throw new ProviderError(redact(`${this.id}: ${message}`, this.#secrets), status);
   }
 
   /** The request body (exactly what is sent). */
@@ -255,12 +196,6 @@ export class OpenAIImageProvider implements ImageProvider {
     if (this.family === "dall-e-3" && this.options.style !== undefined) body.style = this.options.style;
     if ((this.family === "gpt-image" || this.family === undefined) && this.options.moderation !== undefined) body.moderation = this.options.moderation;
     return body;
-  }
-
-  private takeWarnings(): string[] {
-    const w = this.pendingWarnings;
-    this.pendingWarnings = [];
-    return w;
   }
 
   private cost(quality: string | undefined, size: string): number | undefined {
@@ -277,10 +212,10 @@ export class OpenAIImageProvider implements ImageProvider {
     );
     const meta: Record<string, unknown> = { model: this.model, size: this.size, quality: this.quality ?? "standard" };
     if (!res.ok) {
-      const refusal = await refusalOrThrow(this.id, res, this.#secrets);
+      const refusal = await refusalOrThrow(this.id, res, this.secrets);
       return { refusal, warnings: this.takeWarnings(), meta };
     }
-    const json = await readJson(this.id, res, this.#secrets);
+    const json = await readJson(this.id, res, this.secrets);
     const parsed = ImagesResponse.safeParse(json);
     if (!parsed.success) this.fail(`unexpected answer (no "data" list): ${JSON.stringify(json).slice(0, 200)}`, res.status);
     const first = parsed.data.data[0]!;
@@ -300,7 +235,7 @@ export class OpenAIImageProvider implements ImageProvider {
     const result: GenerateResult = { image, mime, warnings: this.takeWarnings(), meta };
     const cost = this.cost(quality, size);
     if (cost !== undefined) result.costUsd = cost;
-    if (first.revised_prompt) result.revisedPrompt = redact(first.revised_prompt, this.#secrets);
+    if (first.revised_prompt) result.revisedPrompt = this.redact(first.revised_prompt);
     return result;
   }
 
@@ -310,10 +245,10 @@ export class OpenAIImageProvider implements ImageProvider {
       this.id,
       joinUrl(this.base, `/models/${encodeURIComponent(this.model)}`),
       { method: "GET", headers: this.headers(false) },
-      { ...this.ctx(undefined), retry: { ...DEFAULT_RETRY, timeoutMs: 15_000, retries: 1, ...this.http.retry } },
+      checkContext(this.http, [...this.secrets]),
     );
-    if (!res.ok) await refusalOrThrow(this.id, res, this.#secrets);
-    const json = await readJson(this.id, res, this.#secrets);
+    if (!res.ok) await refusalOrThrow(this.id, res, this.secrets);
+    const json = await readJson(this.id, res, this.secrets);
     const owner = json && typeof json === "object" ? (json as { owned_by?: unknown }).owned_by : undefined;
     return `model ${this.model} at ${this.base.origin}${typeof owner === "string" ? ` (owned by ${owner})` : ""}`;
   }
@@ -323,7 +258,7 @@ export class OpenAIImageProvider implements ImageProvider {
 export function createOpenAIProvider(model: string | undefined, ctx: ProviderContext, http?: HttpOverrides): OpenAIImageProvider {
   const name = model && model.trim() !== "" ? model.trim() : OPENAI_DEFAULT_MODEL;
   const id = `openai:${name}`;
-  const options = parseProviderOptions(OptionsSchema, OPENAI_OPTION_KEYS, ctx.options, id);
+  const options = parseOptions(OptionsSchema, ctx.options, id);
   const env = ctx.env ?? process.env;
   const apiKey = requireEnv(env, OPENAI_KEY_ENV, id);
   const envBase = env[OPENAI_BASE_ENV]?.trim();
@@ -336,6 +271,7 @@ export const openaiProvider: ProviderEntry = {
   description: "OpenAI Images API: gpt-image-1 (-mini, 1.5), dall-e-3, dall-e-2 (paid; no seed)",
   env: [OPENAI_KEY_ENV, OPENAI_BASE_ENV],
   usage: `--provider openai[:MODEL] (default ${OPENAI_DEFAULT_MODEL}); providerOptions: ${OPENAI_OPTION_KEYS.join(", ")}`,
+  optionKeys: OPENAI_OPTION_KEYS,
   // dall-e-3 answers with its revised prompt (read as a self-report); gpt-image and dall-e-2 say nothing of what they drew.
   reportsPeople: (model) => {
     const family = familyOf(model && model.trim() !== "" ? model.trim() : OPENAI_DEFAULT_MODEL);

@@ -1,9 +1,13 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, readJson, redact, requireEnv, sleep, type HttpContext } from "./http.js";
-import type { ProviderContext, ProviderEntry } from "./index.js";
-import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
-import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
+import { imageMime } from "../core/image-mime.js";
+import { parseOptions } from "../core/options.js";
+import { errorDetail, readErrorBody, readJson, type ErrorBody } from "../http/body.js";
+import { DEFAULT_RETRY, fetchWithRetry, sleep, type HttpOverrides } from "../http/fetch.js";
+import { checkKeyDestination, requireEnv } from "../http/keys.js";
+import { joinUrl, parseBaseUrl } from "../http/url.js";
+import { HttpProvider } from "./base.js";
+import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
 /**
  * Replicate predictions API (https://replicate.com/docs/reference/http):
@@ -85,18 +89,17 @@ export function parseReplicateModel(spec: string | undefined): { owner: string; 
 }
 
 /** Replicate's error body (RFC 7807 problem details `{title, detail, status}`), or its text, as one line. */
-function describeProblem(text: string): string {
-  try {
-    const b = JSON.parse(text) as unknown;
-    if (b && typeof b === "object") {
-      const r = b as Record<string, unknown>;
+function describeProblem(body: ErrorBody): string {
+  return errorDetail(
+    body,
+    (json) => {
+      if (!json || typeof json !== "object") return undefined;
+      const r = json as Record<string, unknown>;
       const parts = [r.title, r.detail].filter((s): s is string => typeof s === "string" && s.trim() !== "").map((s) => s.trim());
-      if (parts.length > 0) return parts.join(": ").replace(/\s+/g, " ");
-    }
-  } catch {
-    // not JSON
-  }
-  return text.trim().replace(/\s+/g, " ").slice(0, 300);
+      return parts.length > 0 ? parts.join(": ").replace(/\s+/g, " ") : undefined;
+    },
+    { collapse: true },
+  );
 }
 
 function errorText(error: unknown): string {
@@ -115,43 +118,30 @@ export interface ReplicateConfig {
   http?: HttpOverrides;
 }
 
-export class ReplicateProvider implements ImageProvider {
+export class ReplicateProvider extends HttpProvider implements ImageProvider {
   readonly id: string;
   readonly model: string;
   readonly version: string | undefined;
   private readonly base: URL;
   readonly #apiKey: string;
-  readonly #secrets: string[];
   private readonly options: ReplicateOptions;
-  private readonly http: HttpOverrides;
-  private pendingWarnings: string[];
 
   constructor(cfg: ReplicateConfig) {
+    super([cfg.apiKey], cfg.options, cfg.http);
     this.model = `${cfg.owner}/${cfg.name}`;
     this.version = cfg.version;
     this.id = `replicate:${this.model}${cfg.version ? `:${cfg.version}` : ""}`;
     this.base = cfg.base;
     this.#apiKey = cfg.apiKey;
-    this.#secrets = [cfg.apiKey];
     this.options = cfg.options;
-    this.http = cfg.http ?? {};
     for (const k of ["prompt", "seed"]) {
       if (k in cfg.options.input) throw new InputError(`provider ${this.id}: providerOptions.input.${k} is not allowed; the ${k} comes from the run`);
     }
-    this.pendingWarnings =
-      cfg.options.priceUsd === undefined ? [`${this.id}: the price of this model is unknown; costUsd is not set (give providerOptions.priceUsd, USD per image)`] : [];
+    if (cfg.options.priceUsd === undefined) this.warnOnce(`${this.id}: the price of this model is unknown; costUsd is not set (give providerOptions.priceUsd, USD per image)`);
   }
 
   get cacheKey(): Record<string, unknown> {
     return { model: this.model, version: this.version ?? null, input: this.options.input };
-  }
-
-  private ctx(signal: AbortSignal | undefined, retry?: Partial<HttpContext["retry"]>): HttpContext {
-    return httpContext(this.http, this.options, this.#secrets, signal, retry);
-  }
-
-  private fail(message: string, status?: number, retryable = false): never {
-    throw new ProviderError(redact(`${this.id}: ${message}`, this.#secrets), status, retryable);
   }
 
   private auth(): Record<string, string> {
@@ -178,13 +168,12 @@ export class ReplicateProvider implements ImageProvider {
 
   private async readPrediction(res: Response, what: string): Promise<Prediction> {
     if (!res.ok) {
-      const text = await res.text().catch(() => "");
-      const detail = describeProblem(text) || res.statusText;
+      const detail = describeProblem(await readErrorBody(res));
       if (res.status === 401) this.fail(`HTTP 401 on ${what}: ${detail} (check ${REPLICATE_KEY_ENV})`, 401);
       if (res.status === 404) this.fail(`HTTP 404 on ${what}: ${detail} (is the model name right? a community model needs owner/model:VERSION)`, 404);
       this.fail(`HTTP ${res.status} on ${what}: ${detail}`, res.status);
     }
-    const json = await readJson(this.id, res, this.#secrets);
+    const json = await readJson(this.id, res, [...this.secrets]);
     const parsed = Prediction.safeParse(json);
     if (!parsed.success) this.fail(`unexpected answer to ${what} (not a prediction): ${JSON.stringify(json).slice(0, 200)}`, res.status);
     return parsed.data;
@@ -229,12 +218,6 @@ export class ReplicateProvider implements ImageProvider {
     }
   }
 
-  private takeWarnings(): string[] {
-    const w = this.pendingWarnings;
-    this.pendingWarnings = [];
-    return w;
-  }
-
   private async finish(pred: Prediction, req: GenerateRequest, signal: AbortSignal): Promise<GenerateResult> {
     const meta: Record<string, unknown> = { model: pred.model ?? this.model, predictionId: pred.id, status: pred.status };
     if (pred.version) meta.version = pred.version;
@@ -252,7 +235,7 @@ export class ReplicateProvider implements ImageProvider {
     if (pred.status !== "succeeded") {
       const error = errorText(pred.error);
       if (pred.status === "failed" && isReplicateSafetyFailure(error)) {
-        const result: GenerateResult = { refusal: redact(error, this.#secrets), warnings, meta };
+        const result: GenerateResult = { refusal: this.redact(error), warnings, meta };
         if (this.options.priceUsd !== undefined) result.costUsd = this.options.priceUsd;
         return result;
       }
@@ -285,10 +268,7 @@ export class ReplicateProvider implements ImageProvider {
       if (url.protocol !== "https:" && url.protocol !== "http:") this.fail(`the output URL "${raw.slice(0, 100)}" is not http(s)`);
       const headers = url.host === this.base.host ? this.auth() : {};
       const res = await fetchWithRetry(this.id, url.href, { method: "GET", headers }, this.ctx(signal));
-      if (!res.ok) {
-        const text = await res.text().catch(() => "");
-        this.fail(`HTTP ${res.status} downloading the output: ${describeProblem(text) || res.statusText}`, res.status);
-      }
+      if (!res.ok) this.fail(`HTTP ${res.status} downloading the output: ${describeProblem(await readErrorBody(res))}`, res.status);
       claimed = res.headers.get("content-type")?.split(";")[0]?.trim() || undefined;
       bytes = new Uint8Array(await res.arrayBuffer());
     }
@@ -306,11 +286,8 @@ export class ReplicateProvider implements ImageProvider {
       { method: "GET", headers: { ...this.auth(), accept: "application/json" } },
       this.ctx(undefined, { timeoutMs: Math.min(this.options.timeoutMs, 15_000), retries: 1 }),
     );
-    if (!res.ok) {
-      const text = await res.text().catch(() => "");
-      this.fail(`HTTP ${res.status} on GET model: ${describeProblem(text) || res.statusText}`, res.status);
-    }
-    const json = await readJson(this.id, res, this.#secrets);
+    if (!res.ok) this.fail(`HTTP ${res.status} on GET model: ${describeProblem(await readErrorBody(res))}`, res.status);
+    const json = await readJson(this.id, res, [...this.secrets]);
     const latest = json && typeof json === "object" ? (json as { latest_version?: { id?: unknown } | null }).latest_version?.id : undefined;
     return `model ${this.model} on ${this.base.host}${typeof latest === "string" ? ` (latest version ${latest.slice(0, 12)})` : ""}`;
   }
@@ -320,7 +297,7 @@ export class ReplicateProvider implements ImageProvider {
 export function createReplicateProvider(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env" | "keyScope">, http?: HttpOverrides): ReplicateProvider {
   const { owner, name, version } = parseReplicateModel(model);
   const id = `replicate:${owner}/${name}`;
-  const options = parseProviderOptions(OptionsSchema, REPLICATE_OPTION_KEYS, ctx.options, id);
+  const options = parseOptions(OptionsSchema, ctx.options, id);
   if (options.wait > 0 && options.timeoutMs <= options.wait * 1000) {
     throw new InputError(`provider ${id}: providerOptions.timeoutMs (${options.timeoutMs}) must be longer than wait (${options.wait} s), or set wait: 0`);
   }
@@ -334,6 +311,7 @@ export const replicateProvider: ProviderEntry = {
   description: "Replicate predictions API: any text-to-image model hosted there (paid; price unknown unless providerOptions.priceUsd)",
   env: [REPLICATE_KEY_ENV],
   usage: `--provider replicate:owner/model or replicate:owner/model:VERSION; providerOptions: ${REPLICATE_OPTION_KEYS.join(", ")}`,
+  optionKeys: REPLICATE_OPTION_KEYS,
   // Images only: nothing about the people drawn.
   reportsPeople: () => false,
   create: (model, ctx) => createReplicateProvider(model, ctx),

@@ -1,9 +1,12 @@
 import { z } from "zod";
 import { InputError, listAccepted } from "../core/errors.js";
-import { checkKeyDestination, DEFAULT_RETRY, fetchWithRetry, parseBaseUrl, ProviderError, redact, requireEnv, type HttpContext } from "./http.js";
-import type { ProviderContext, ProviderEntry } from "./index.js";
-import { httpContext, imageMime, joinUrl, parseProviderOptions, type HttpOverrides } from "./common.js";
-import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
+import { imageMime } from "../core/image-mime.js";
+import { parseOptions } from "../core/options.js";
+import { checkContext, DEFAULT_RETRY, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
+import { checkKeyDestination, requireEnv } from "../http/keys.js";
+import { joinUrl, parseBaseUrl } from "../http/url.js";
+import { HttpProvider } from "./base.js";
+import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
 /**
  * Stability AI REST API v2beta, Stable Image generate:
@@ -108,7 +111,7 @@ export interface StabilityConfig {
   http?: HttpOverrides;
 }
 
-export class StabilityProvider implements ImageProvider {
+export class StabilityProvider extends HttpProvider implements ImageProvider {
   readonly id: string;
   readonly service: StabilityService;
   /** The sd3 model (sd3 only). */
@@ -116,18 +119,14 @@ export class StabilityProvider implements ImageProvider {
   readonly priceUsd: number | undefined;
   private readonly base: URL;
   readonly #apiKey: string;
-  readonly #secrets: string[];
   private readonly options: StabilityOptions;
-  private readonly http: HttpOverrides;
-  private pendingWarnings: string[];
 
   constructor(cfg: StabilityConfig) {
+    super([cfg.apiKey], cfg.options, cfg.http);
     this.service = cfg.service;
     this.base = cfg.base;
     this.#apiKey = cfg.apiKey;
-    this.#secrets = [cfg.apiKey];
     this.options = cfg.options;
-    this.http = cfg.http ?? {};
     const o = cfg.options;
     if (cfg.service === "sd3") {
       this.model = o.model ?? SD3_DEFAULT_MODEL;
@@ -142,21 +141,7 @@ export class StabilityProvider implements ImageProvider {
     if (o.style_preset !== undefined && cfg.service === "ultra") warnings.push(`${this.id}: Stable Image Ultra takes no style_preset; it is sent anyway and may be ignored`);
     this.priceUsd = o.priceUsd ?? stabilityPriceUsd(cfg.service, this.model);
     if (this.priceUsd === undefined) warnings.push(`${this.id}: no price known for ${this.model ?? cfg.service}; costUsd is not set (give providerOptions.priceUsd)`);
-    this.pendingWarnings = warnings;
-  }
-
-  private ctx(signal: AbortSignal | undefined): HttpContext {
-    return httpContext(this.http, this.options, this.#secrets, signal);
-  }
-
-  private fail(message: string, status?: number, retryable = false): never {
-    throw new ProviderError(redact(`${this.id}: ${message}`, this.#secrets), status, retryable);
-  }
-
-  private takeWarnings(): string[] {
-    const w = this.pendingWarnings;
-    this.pendingWarnings = [];
-    return w;
+    this.warnOnce(...warnings);
   }
 
   /** The seed Stability takes: 0 .. 4294967294 (a run seed of 2^32-1 wraps to 0). */
@@ -198,7 +183,7 @@ export class StabilityProvider implements ImageProvider {
       const message = err.message || res.statusText || "no message";
       if (res.status === 403 && (err.name === "content_moderation" || /content moderation/i.test(message))) {
         // "...your request was denied and you were not charged."
-        return { refusal: redact(message, this.#secrets), costUsd: 0, warnings: this.takeWarnings(), meta: { ...meta, moderation: err.name ?? "content_moderation" } };
+        return { refusal: this.redact(message), costUsd: 0, warnings: this.takeWarnings(), meta: { ...meta, moderation: err.name ?? "content_moderation" } };
       }
       const hint =
         res.status === 401 ? ` (check ${STABILITY_KEY_ENV})` : res.status === 402 ? " (out of credits: buy more at https://platform.stability.ai/account/credits)" : "";
@@ -240,7 +225,7 @@ export class StabilityProvider implements ImageProvider {
       this.id,
       joinUrl(this.base, "/v1/user/balance"),
       { method: "GET", headers: { authorization: `Bearer ${this.#apiKey}`, accept: "application/json" } },
-      { ...this.ctx(undefined), retry: { ...DEFAULT_RETRY, timeoutMs: 15_000, retries: 1, ...this.http.retry } },
+      checkContext(this.http, [...this.secrets]),
     );
     const text = await res.text().catch(() => "");
     if (!res.ok) this.fail(`HTTP ${res.status} on GET /v1/user/balance: ${readStabilityError(text).message || res.statusText}`, res.status);
@@ -258,7 +243,7 @@ export class StabilityProvider implements ImageProvider {
 export function createStabilityProvider(model: string | undefined, ctx: Pick<ProviderContext, "options" | "env" | "keyScope">, http?: HttpOverrides): StabilityProvider {
   const parsed = parseStabilityModel(model);
   const id = `stability:${parsed.model ?? parsed.service}`;
-  const options = parseProviderOptions(OptionsSchema, STABILITY_OPTION_KEYS, ctx.options, id);
+  const options = parseOptions(OptionsSchema, ctx.options, id);
   if (parsed.model !== undefined && options.model !== undefined && options.model !== parsed.model) {
     throw new InputError(`provider ${id}: providerOptions.model "${options.model}" contradicts the model in --provider`);
   }
@@ -273,6 +258,7 @@ export const stabilityProvider: ProviderEntry = {
   description: "Stability AI Stable Image API: core (3 credits), ultra (8), sd3 / sd3.5-* (3.5-6.5); $0.01 per credit",
   env: [STABILITY_KEY_ENV],
   usage: `--provider stability[:core|ultra|sd3|sd3.5-large|sd3.5-large-turbo|sd3.5-medium] (default core); providerOptions: ${STABILITY_OPTION_KEYS.join(", ")}`,
+  optionKeys: STABILITY_OPTION_KEYS,
   // Images only: nothing about the people drawn.
   reportsPeople: () => false,
   create: (model, ctx) => createStabilityProvider(model, ctx),

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ProviderError } from "./http.js";
+import { ProviderError } from "../http/errors.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
 
 /**

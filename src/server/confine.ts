@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, realpathSync, statSync } from "node:fs";
-import { imageMime } from "../providers/common.js";
+import { imageMime } from "../core/image-mime.js";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 
 /** A run or experiment id as it appears in a URL: a folder name, nothing that walks. */

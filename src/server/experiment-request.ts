@@ -7,7 +7,7 @@ import { InputError } from "../core/errors.js";
 import { slugify } from "../core/taxonomy.js";
 import type { FieldError } from "./api-types.js";
 import { validateRunRequest } from "./validate.js";
-import type { KeyScope } from "../providers/http.js";
+import type { KeyScope } from "../http/keys.js";
 
 /** The most prompts of a set one dashboard experiment runs (a larger study belongs in a config file). */
 export const MAX_SET_PROMPTS = 200;

@@ -14,7 +14,7 @@ import type { ApiExperimentDetail, ApiExperimentListItem, ApiLiveState, ApiRunDe
 import { confinedPath, isSafeId } from "./confine.js";
 import { EventFeed } from "./feed.js";
 import { HttpError } from "./http-util.js";
-import type { KeyScope } from "../providers/http.js";
+import type { KeyScope } from "../http/keys.js";
 import { LiveSet, type Progress, type Tracking } from "./live.js";
 
 interface Loaded {

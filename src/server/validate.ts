@@ -9,7 +9,7 @@ import { resolveTarget, type TargetSpec } from "../core/target.js";
 import { applyTaxonomyPatch, builtinTaxonomy, type Taxonomy } from "../core/taxonomy.js";
 import { getObserver } from "../observers/index.js";
 import { createProvider } from "../providers/index.js";
-import type { KeyScope } from "../providers/http.js";
+import type { KeyScope } from "../http/keys.js";
 import type { FieldError } from "./api-types.js";
 
 /**

@@ -4,7 +4,7 @@ import type { Observation } from "../../src/core/request.js";
 import { applyTaxonomyPatch, builtinTaxonomy, getAttribute } from "../../src/core/taxonomy.js";
 import type { ObserveInput } from "../../src/observers/types.js";
 import { createVlmObserver, readVlmContent, readVlmValue, VLM_USER_TEXT, vlmSystemMessage, type VlmObserverOptions } from "../../src/observers/vlm.js";
-import type { HttpOverrides } from "../../src/providers/common.js";
+import type { HttpOverrides } from "../../src/http/index.js";
 import { destroy, json, openaiError, startFakeServer, tinyPng, type Answer, type FakeServer } from "../providers/fake-server.js";
 
 const KEY = "sk-vlm-DISTINCTIVE-9f8e7d6c5b4a";

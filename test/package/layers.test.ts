@@ -49,32 +49,7 @@ const FORBIDDEN_PEERS: readonly (readonly [string, string])[] = [
 
 /** Breaks that exist today (issue 12). Remove a line when its break is mended. */
 const KNOWN: readonly string[] = [
-  "cycle: providers/a1111.ts -> providers/index.ts",
-  "cycle: providers/chat.ts -> providers/index.ts",
-  "cycle: providers/chat.ts -> providers/openai.ts",
-  "cycle: providers/comfyui.ts -> providers/a1111.ts",
-  "cycle: providers/comfyui.ts -> providers/index.ts",
-  "cycle: providers/huggingface.ts -> providers/index.ts",
-  "cycle: providers/index.ts -> providers/a1111.ts",
-  "cycle: providers/index.ts -> providers/chat.ts",
-  "cycle: providers/index.ts -> providers/comfyui.ts",
-  "cycle: providers/index.ts -> providers/huggingface.ts",
-  "cycle: providers/index.ts -> providers/openai.ts",
-  "cycle: providers/index.ts -> providers/replicate.ts",
-  "cycle: providers/index.ts -> providers/stability.ts",
-  "cycle: providers/openai.ts -> providers/index.ts",
-  "cycle: providers/replicate.ts -> providers/index.ts",
-  "cycle: providers/stability.ts -> providers/index.ts",
-  "layer: observers/index.ts -> providers/common.ts",
-  "layer: observers/index.ts -> providers/http.ts",
-  "layer: observers/self-report.ts -> providers/types.ts",
   "layer: observers/skin-tone.ts -> providers/sim/render.ts",
-  "layer: observers/types.ts -> providers/types.ts",
-  "layer: observers/vlm.ts -> providers/chat.ts",
-  "layer: observers/vlm.ts -> providers/common.ts",
-  "layer: observers/vlm.ts -> providers/http.ts",
-  "layer: observers/vlm.ts -> providers/openai.ts",
-  "layer: providers/index.ts -> config/schema.ts",
 ];
 
 function sourceFiles(dir: string): string[] {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
 import { builtinTaxonomy } from "../../src/core/taxonomy.js";
 import { chatProvider, chatSystemMessage, createChatProvider, readChatContent } from "../../src/providers/chat.js";
-import { ProviderError } from "../../src/providers/http.js";
+import { ProviderError } from "../../src/http/index.js";
 import { openaiProvider } from "../../src/providers/openai.js";
 import { readReport } from "../../src/observers/self-report.js";
 import { hang, json, openaiError, startFakeServer, tinyPng, type Answer, type FakeServer } from "./fake-server.js";

@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InputError } from "../../src/core/errors.js";
-import { comfyuiProvider, createComfyUI, fillWorkflow, loadWorkflow, type HttpOverrides } from "../../src/providers/comfyui.js";
-import { ProviderError } from "../../src/providers/http.js";
+import { comfyuiProvider, createComfyUI, fillWorkflow, loadWorkflow } from "../../src/providers/comfyui.js";
+import type { HttpOverrides } from "../../src/http/index.js";
+import { ProviderError } from "../../src/http/index.js";
 import { tempDir } from "../cli/helpers.js";
 import { json, startFakeServer, tinyPng, type Answer, type FakeServer, type RecordedRequest } from "./fake-server.js";
 

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { fetchWithRetry, ProviderError, redact, retryAfterFromHeaders, retryAfterMs, type HttpContext } from "../../src/providers/http.js";
+import { fetchWithRetry, ProviderError, redact, retryAfterFromHeaders, retryAfterMs, type HttpContext } from "../../src/http/index.js";
 import { dropMidBody } from "./fake-server.js";
 
 let server: Server | undefined;

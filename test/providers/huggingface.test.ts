@@ -2,10 +2,10 @@ import type { ServerResponse } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
 import { builtinTaxonomy } from "../../src/core/taxonomy.js";
-import { ProviderError } from "../../src/providers/http.js";
+import { ProviderError } from "../../src/http/index.js";
 import { createHuggingFaceProvider, describeHfError, huggingfaceProvider, isHfSafetyError } from "../../src/providers/huggingface.js";
 import type { ProviderContext } from "../../src/providers/index.js";
-import type { HttpOverrides } from "../../src/providers/openai.js";
+import type { HttpOverrides } from "../../src/http/index.js";
 import { destroy, hang, json, startFakeServer, tinyPng, type Answer, type FakeServer } from "./fake-server.js";
 
 const KEY = "hf_testDISTINCTIVEaBcDeFgHiJkLmN";

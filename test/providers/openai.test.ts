@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
 import { builtinTaxonomy } from "../../src/core/taxonomy.js";
-import { ProviderError } from "../../src/providers/http.js";
+import { ProviderError } from "../../src/http/index.js";
 import type { ProviderContext } from "../../src/providers/index.js";
-import { createOpenAIProvider, openaiImagePrice, openaiProvider, type HttpOverrides } from "../../src/providers/openai.js";
+import { createOpenAIProvider, openaiImagePrice, openaiProvider } from "../../src/providers/openai.js";
+import type { HttpOverrides } from "../../src/http/index.js";
 import { destroy, dropMidBody, hang, json, openaiError, startFakeServer, tinyPng, type FakeServer } from "./fake-server.js";
 
 const KEY = "sk-test-DISTINCTIVE-9f8e7d6c5b4a";

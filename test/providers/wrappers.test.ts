@@ -1,7 +1,7 @@
 import { getEventListeners } from "node:events";
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ProviderError } from "../../src/providers/http.js";
+import { ProviderError } from "../../src/http/index.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "../../src/providers/types.js";
 import { CachedProvider, PoolProvider, RateLimitedProvider } from "../../src/providers/wrappers.js";
 import { tempDir } from "../cli/helpers.js";

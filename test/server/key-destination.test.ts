@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { checkKeyDestination } from "../../src/providers/http.js";
+import { checkKeyDestination } from "../../src/http/index.js";
 import type { ApiError } from "../../src/server/api-types.js";
 import { startDashboard } from "../../src/server/server.js";
 import { startFakeServer, tinyPng, type Answer, type FakeServer } from "../providers/fake-server.js";

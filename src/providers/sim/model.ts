@@ -6,7 +6,7 @@ import type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } fro
 import { sdOccupationCounts } from "./fair-diffusion.js";
 import { complianceOf, SIM_DEFAULTS, type OccupationPrior, type SimParams } from "./params.js";
 import { renderPortrait } from "./render.js";
-import { sleep } from "../http.js";
+import { sleep } from "../../http/fetch.js";
 
 /** What `sim` reads from a prompt: requested categories, choice options, an ethical phrase, an occupation. */
 export interface ParsedPrompt {

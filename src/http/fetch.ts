@@ -1,16 +1,6 @@
-import { InputError } from "../core/errors.js";
-
-/** A provider call that failed for good (after retries, or at once for a non-retryable answer). */
-export class ProviderError extends Error {
-  override readonly name = "ProviderError";
-  constructor(
-    message: string,
-    readonly status?: number,
-    readonly retryable = false,
-  ) {
-    super(message);
-  }
-}
+import { DEFAULT_MAX_BODY_BYTES, readBodyLimited } from "./body.js";
+import { ProviderError } from "./errors.js";
+import { redact } from "./keys.js";
 
 export interface RetryPolicy {
   /** Time limit of one HTTP request, ms. */
@@ -30,37 +20,35 @@ export interface HttpContext {
   /** Secrets to blank out of any message (API keys). */
   secrets: string[];
   signal?: AbortSignal;
+  /** Largest body read, bytes (default DEFAULT_MAX_BODY_BYTES). */
+  maxBytes?: number;
   /** For tests: a fake clock and random source. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
 }
 
-/** Replaces every secret in a text with "***", so keys never reach a log, a report or an error. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("***");
-  return out;
+/** Overrides for tests: a faster retry policy, a fake sleep and random source. */
+export type HttpOverrides = Partial<Omit<HttpContext, "retry" | "secrets">> & { retry?: Partial<RetryPolicy> };
+
+/** The HttpContext of one call: the caller's timeout and retries, test overrides, its secrets, the caller's signal. */
+export function httpContext(
+  http: HttpOverrides,
+  limits: { timeoutMs: number; retries: number },
+  secrets: string[],
+  signal: AbortSignal | undefined,
+  retry: Partial<RetryPolicy> = {},
+): HttpContext {
+  return {
+    ...http,
+    retry: { ...DEFAULT_RETRY, timeoutMs: limits.timeoutMs, retries: limits.retries, ...http.retry, ...retry },
+    secrets,
+    ...(signal ? { signal } : {}),
+  };
 }
 
-/** Reads an API key from the environment; a clear InputError (naming the variable, never a value) when missing. */
-export function requireEnv(env: NodeJS.ProcessEnv, name: string, provider: string): string {
-  const v = env[name];
-  if (!v || v.trim() === "") throw new InputError(`provider ${provider} needs the environment variable ${name} (the API key); set it and run again`);
-  return v.trim();
-}
-
-/** Parses a base URL given by the user; InputError when it is not an http(s) URL. */
-export function parseBaseUrl(raw: string, provider: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new InputError(`provider ${provider}: "${raw}" is not a valid URL; give one like http://127.0.0.1:7860`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new InputError(`provider ${provider}: URL "${raw}" must start with http:// or https://`);
-  }
-  return url;
+/** The context of a cheap check request (`doctor`, `providers --check`): 15 s, one retry, unless a test overrides. */
+export function checkContext(http: HttpOverrides, secrets: string[]): HttpContext {
+  return { ...http, retry: { ...DEFAULT_RETRY, timeoutMs: 15_000, retries: 1, ...http.retry }, secrets };
 }
 
 /** Seconds or an HTTP date, as Retry-After carries it, in ms; undefined when absent or unreadable. */
@@ -106,13 +94,15 @@ export function retryAfterFromHeaders(headers: Headers, now = Date.now()): numbe
 /**
  * fetch with a timeout per try, retries with exponential backoff and full jitter on 429, 5xx,
  * timeouts and dropped connections (also a connection dropped while the body arrives: the body is
- * read whole inside the try), honouring `retry-after-ms` and Retry-After; no retry on other 4xx.
- * Returns the first response that is not retryable, its body already received (the caller reads
- * 4xx bodies: refusals live there). Error messages name the provider and status, never a secret.
+ * read whole inside the try, up to `ctx.maxBytes`), honouring `retry-after-ms` and Retry-After; no
+ * retry on other 4xx. Returns the first response that is not retryable, its body already received
+ * (the caller reads 4xx bodies: refusals live there). Error messages name the provider and status,
+ * never a secret.
  */
 export async function fetchWithRetry(provider: string, url: string, init: RequestInit, ctx: HttpContext): Promise<Response> {
   const wait = ctx.sleep ?? sleep;
   const random = ctx.random ?? Math.random;
+  const maxBytes = ctx.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
   let lastError = "";
   for (let attempt = 0; ; attempt++) {
     ctx.signal?.throwIfAborted();
@@ -124,13 +114,13 @@ export async function fetchWithRetry(provider: string, url: string, init: Reques
       const res = await fetch(url, { ...init, signal });
       status = res.status;
       if (!isRetryableStatus(res.status)) {
-        const body = NULL_BODY.has(res.status) ? null : await res.arrayBuffer();
+        const body = NULL_BODY.has(res.status) ? null : await readBodyLimited(provider, res, maxBytes);
         return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
       }
       const body = await res.text().catch(() => "");
       lastError = `HTTP ${res.status}${body ? `: ${body.slice(0, 300)}` : ""}`;
       retryAfter = retryAfterFromHeaders(res.headers);
-      if (attempt >= ctx.retry.retries) throw new ProviderError(redact(`${provider}: ${lastError} (gave up after ${attempt + 1} tries)`, ctx.secrets), res.status, true);
+      if (attempt >= ctx.retry.retries) throw new ProviderError(redact(`${provider}: ${lastError} (gave up after ${attempt + 1} tries)`, ctx.secrets), res.status, true, body ? redact(body.slice(0, 300), ctx.secrets) : undefined);
     } catch (e) {
       if (e instanceof ProviderError) throw e;
       if (ctx.signal?.aborted) throw e;
@@ -146,48 +136,4 @@ export async function fetchWithRetry(provider: string, url: string, init: Reques
     const backoff = random() * Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** attempt);
     await wait(Math.min(ctx.retry.maxDelayMs, Math.max(retryAfter ?? 0, backoff)), ctx.signal);
   }
-}
-
-/** Reads a JSON body; a ProviderError naming the provider when it is not JSON. */
-export async function readJson(provider: string, res: Response, secrets: readonly string[]): Promise<unknown> {
-  const text = await res.text();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ProviderError(redact(`${provider}: expected JSON, got ${JSON.stringify(text.slice(0, 200))} (HTTP ${res.status})`, secrets), res.status);
-  }
-}
-
-/**
- * Where a key read from the environment may be sent. `any`: to whatever URL the settings name (the
- * CLI and the library, whose settings come from the key's owner). `env`: only to the base URL the
- * environment names or the provider's default (the dashboard, whose settings come from a web page:
- * a page must not point the server's key at a server of its choosing).
- */
-export type KeyScope = "any" | "env";
-
-const normalUrl = (u: URL): string => `${u.protocol}//${u.host.toLowerCase()}${u.pathname.replace(/\/+$/, "")}`;
-
-/**
- * Throws an InputError (on `field`) when `scope` is `env` and `url` is none of `trusted` (the base URL
- * from the environment and the provider's default; undefined entries are skipped). Names the key's
- * variable and the URLs, never the key.
- */
-export function checkKeyDestination(scope: KeyScope | undefined, who: string, keyVar: string, url: URL, trusted: readonly (string | undefined)[], field: string): void {
-  if (scope !== "env") return;
-  const allowed: string[] = [];
-  for (const t of trusted) {
-    if (!t) continue;
-    try {
-      allowed.push(normalUrl(new URL(t)));
-    } catch {
-      // an unreadable URL in the environment trusts nothing
-    }
-  }
-  if (allowed.includes(normalUrl(url))) return;
-  throw new InputError(
-    `${who}: ${field} ${url.origin} would receive ${keyVar} from the server's environment; the dashboard sends it only to ${allowed.length > 0 ? allowed.join(" or ") : "the URL set in the server's environment (none is)"}. ` +
-      "Set that URL in the server's environment, or start the server with `debiaspi serve --allow-any-base-url`",
-    field,
-  );
 }

@@ -1,0 +1,35 @@
+import { z } from "zod";
+
+/**
+ * What one generation gave back, as every layer sees it: the provider that made it, the observers that read it,
+ * the store that writes it, the queue that carries it between machines. One declaration: the type is the zod
+ * schema's output (plus the image bytes, which travel apart from the JSON).
+ */
+
+/** What a model says it drew for one person: attribute id -> its own words ("Black", "woman", "Monk 3"). */
+export const personReportSchema = z.record(z.string(), z.string());
+export type PersonReport = z.output<typeof personReportSchema>;
+
+/** The JSON part of a generation result (all but the image bytes). */
+export const generateResultFieldsSchema = z.object({
+  mime: z.string().optional(),
+  /** A prompt the provider rewrote (DALL-E 3's revised_prompt): readable as a self-report. */
+  revisedPrompt: z.string().optional(),
+  /** The model's own account of the people it drew: the "internal state" tracker reads this. */
+  selfReport: z.array(personReportSchema).optional(),
+  /** Set when the provider declined (content policy, safety filter): an outcome, not a crash. */
+  refusal: z.string().optional(),
+  costUsd: z.number().optional(),
+  /** Settings the backend ignored, and other things worth telling the user. */
+  warnings: z.array(z.string()),
+  meta: z.record(z.string(), z.unknown()),
+});
+
+export type GenerateResult = z.output<typeof generateResultFieldsSchema> & { image?: Uint8Array };
+
+export interface GenerateRequest {
+  prompt: string;
+  /** Per-attempt seed, derived from the run seed; providers that take a seed use it. */
+  seed: number;
+  signal?: AbortSignal;
+}
