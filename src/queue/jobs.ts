@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Observation, Request } from "../core/request.js";
 import type { Taxonomy } from "../core/taxonomy.js";
 import type { Attempt } from "../engine/executor.js";
-import type { PersonReport } from "../providers/types.js";
+import { generateResultFieldsSchema } from "../core/generation.js";
 
 /** Version of the job and result shapes; a worker refuses jobs of another version with a clear reason. */
 export const JOB_FORMAT = 1;
@@ -44,22 +44,18 @@ export interface AttemptJobResult {
   worker: string;
   ms: number;
   error?: string;
-  result?: {
-    mime?: string;
-    revisedPrompt?: string;
-    selfReport?: PersonReport[];
-    refusal?: string;
-    costUsd?: number;
-    warnings: string[];
-    meta: Record<string, unknown>;
-    /** Where the image is: a Redis key or a file in the shared folder, with its size. */
-    image?: { key: string; bytes: number } | { file: string; bytes: number };
-  };
+  /** The generation result's JSON fields (core/generation.ts), with where its image is instead of the bytes. */
+  result?: z.output<typeof wireResultSchema>;
   observation?: Observation;
   checks?: Observation[];
 }
 
 const record = z.record(z.string(), z.unknown());
+
+/** A generation result on the wire: its JSON fields as declared once in core/generation.ts, and where the image is (a Redis key or a file in the shared folder, with its size). */
+const wireResultSchema = generateResultFieldsSchema.extend({
+  image: z.union([z.object({ key: z.string(), bytes: z.number().int().min(0) }), z.object({ file: z.string(), bytes: z.number().int().min(0) })]).optional(),
+});
 const objectOf = <T>(what: string) => z.custom<T>((v) => typeof v === "object" && v !== null && !Array.isArray(v), { message: `${what} must be an object` });
 
 /** The job data as a worker reads it (an input edge: Redis holds whatever anyone put there). */
@@ -83,18 +79,7 @@ export const AttemptJobResultSchema = z.object({
   worker: z.string(),
   ms: z.number().min(0),
   error: z.string().optional(),
-  result: z
-    .object({
-      mime: z.string().optional(),
-      revisedPrompt: z.string().optional(),
-      selfReport: z.array(z.record(z.string(), z.string())).optional(),
-      refusal: z.string().optional(),
-      costUsd: z.number().optional(),
-      warnings: z.array(z.string()),
-      meta: record,
-      image: z.union([z.object({ key: z.string(), bytes: z.number().int().min(0) }), z.object({ file: z.string(), bytes: z.number().int().min(0) })]).optional(),
-    })
-    .optional(),
+  result: wireResultSchema.optional(),
   observation: objectOf<Observation>("observation").optional(),
   checks: z.array(objectOf<Observation>("checks[]")).optional(),
 });
