@@ -39,7 +39,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Config, FaceResult, Human, Result } from "@vladmandic/human";
 import type { Observation, PersonObservation } from "../core/request.js";
 import type { Attribute, Taxonomy } from "../core/taxonomy.js";
-import type { ObserveInput, Observer } from "./types.js";
+import { z } from "zod";
+import { observerOptions, parseOptions } from "../core/options.js";
+import type { ObserveInput, Observer, ObserverEntry } from "./types.js";
 import { packageRoot } from "../util/paths.js";
 import { decodeImage } from "../image/decode.js";
 import {
@@ -79,21 +81,24 @@ export interface FaceModelSet {
   dir?: string;
 }
 
-export interface FacesOptions {
+/** The options of the faces observer (`observerOptions.faces`), declared once: the entry validates with it, the constructor takes its type. */
+export const facesOptionsSchema = z.strictObject({
   /** A label whose confidence is below this becomes null (unknown). Default 0.6. */
-  minConfidence?: number;
+  minConfidence: z.number().min(0).max(1).optional(),
   /** Faces whose face score is below this are not counted as persons. Default 0.5. */
-  minFaceScore?: number;
+  minFaceScore: z.number().min(0).max(1).optional(),
   /** At most this many faces per image. Default 20. */
-  maxFaces?: number;
+  maxFaces: z.number().int().min(1).max(100).optional(),
   /** Without a face, measure skin tone over the whole image (one person, skin tone only). Default true. */
-  skinFallback?: boolean;
+  skinFallback: z.boolean().optional(),
   /**
    * Worker threads that analyse images in parallel, each with its own copy of the models. Default: one per
    * core, at most 4. 0 analyses in the calling thread, one image at a time.
    */
-  workers?: number;
-}
+  workers: z.number().int().min(0).max(16).optional(),
+});
+
+export type FacesOptions = z.output<typeof facesOptionsSchema>;
 
 export interface FacesModelInfo {
   library: "@vladmandic/human";
@@ -864,10 +869,12 @@ export function defaultFaceWorkers(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
+/** What the faces observer can label. No race: no model shipped in human's npm package estimates it. */
+export const FACES_SEES: readonly string[] = ["gender", "age", "skin_tone"];
+
 export class FacesObserver implements Observer {
   readonly id = ID;
-  /** No race: no model shipped in human's npm package estimates it. */
-  readonly sees: readonly string[] = ["gender", "age", "skin_tone"];
+  readonly sees = FACES_SEES;
   readonly minConfidence: number;
   readonly minFaceScore: number;
   readonly maxFaces: number;
@@ -914,3 +921,10 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 export function createFacesObserver(options?: FacesOptions): FacesObserver {
   return new FacesObserver(options);
 }
+
+export const facesEntry: ObserverEntry = {
+  description: "offline face analysis on CPU (human 3 on tfjs WASM): per face gender, age and skin tone from pixels; no race; whole-image skin tone when no face",
+  sees: FACES_SEES,
+  options: facesOptionsSchema,
+  create: (ctx) => createFacesObserver(parseOptions(facesOptionsSchema, ctx.options ?? {}, ID, observerOptions(ID))),
+};

@@ -1,5 +1,5 @@
 import type { Observation } from "../core/request.js";
-import type { Observer } from "./types.js";
+import type { Observer, ObserverEntry } from "./types.js";
 
 /**
  * `requested`: takes the request as the truth (the open-loop assumption). A choice request is known
@@ -24,3 +24,5 @@ export const requestedObserver: Observer = {
     }
   },
 };
+
+export const requestedEntry: ObserverEntry = { description: "the request taken as the truth (open loop)", create: () => requestedObserver };

@@ -2,7 +2,7 @@ import { mentionedCategories, readLabel } from "../core/aliases.js";
 import type { Observation, PersonObservation } from "../core/request.js";
 import type { Taxonomy } from "../core/taxonomy.js";
 import type { PersonReport } from "../core/generation.js";
-import type { Observer } from "./types.js";
+import type { Observer, ObserverEntry } from "./types.js";
 
 /** Reads a structured report ({ race: "Black", gender: "woman" }) against the taxonomy's aliases. */
 export function readReport(report: PersonReport, tax: Taxonomy): PersonObservation {
@@ -45,4 +45,10 @@ export const selfReportObserver: Observer = {
     }
     return { observer: "self-report", persons: [], note: "the provider gave no self-report" };
   },
+};
+
+export const selfReportEntry: ObserverEntry = {
+  description: "the model's own report: sim's report, a revised prompt, a chat model's JSON",
+  readsProviderReport: true,
+  create: () => selfReportObserver,
 };

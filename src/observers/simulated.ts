@@ -6,10 +6,11 @@
  */
 import { drawObservation } from "../calibration/correct.js";
 import type { Calibration } from "../calibration/schema.js";
+import { InputError } from "../core/errors.js";
 import type { Observation } from "../core/request.js";
 import { deriveSeed, hashString, Rng } from "../core/rng.js";
 import type { Taxonomy } from "../core/taxonomy.js";
-import type { ObserveInput, Observer } from "./types.js";
+import type { ObserveInput, Observer, ObserverEntry } from "./types.js";
 
 export const SIMULATED_ID = "simulated";
 
@@ -29,3 +30,11 @@ export function createSimulatedObserver(cal: Calibration): Observer {
     },
   };
 }
+
+export const simulatedEntry: ObserverEntry = {
+  description: "sim only: draws what a calibrated observer would say of what sim rendered, from the --calibration file's confusion matrix",
+  create: (ctx) => {
+    if (!ctx.calibration) throw new InputError("observer simulated imitates a calibrated observer: give the calibration with --calibration FILE (debiaspi calibrate makes one)", "observer");
+    return createSimulatedObserver(ctx.calibration);
+  },
+};

@@ -19,7 +19,7 @@
 import { decodeImage } from "../image/decode.js";
 import type { Observation } from "../core/request.js";
 import { MONK_RGB, deltaE, srgbToLab } from "../providers/sim/render.js";
-import type { Observer } from "./types.js";
+import type { Observer, ObserverEntry } from "./types.js";
 
 export type Lab = [number, number, number];
 
@@ -387,6 +387,9 @@ export function describeMeasurement(m: SkinMeasurement, where = "of image, whole
 
 const ID = "skin-tone";
 
+/** What the skin-tone observer can label. */
+export const SKIN_TONE_SEES: readonly string[] = ["skin_tone"];
+
 /**
  * `skin-tone`: one person per image, labelled with the Monk level of the image's skin pixels
  * (`skin_tone: "monk_N"`), confidence from {@link monkConfidence}, and ITA / Fitzpatrick in the note.
@@ -397,7 +400,7 @@ const ID = "skin-tone";
  */
 export const skinToneObserver: Observer = {
   id: ID,
-  sees: ["skin_tone"],
+  sees: SKIN_TONE_SEES,
   async observe({ result }, taxonomy): Promise<Observation> {
     if (!result.image || result.image.length === 0) {
       return { observer: ID, persons: [], note: result.refusal ? `no image (refused: ${result.refusal})` : "no image to measure" };
@@ -429,4 +432,10 @@ export const skinToneObserver: Observer = {
       note,
     };
   },
+};
+
+export const skinToneEntry: ObserverEntry = {
+  description: "skin tone from pixels: median CIELAB over skin pixels -> Monk level (nearest colour), ITA and Fitzpatrick",
+  sees: SKIN_TONE_SEES,
+  create: () => skinToneObserver,
 };

@@ -8,7 +8,8 @@ import { ChatClient, jsonInContent, jsonRefusal, resolveChatServer } from "../ht
 import { ProviderError } from "../http/errors.js";
 import { DEFAULT_RETRY, type HttpOverrides } from "../http/fetch.js";
 import { redact, type KeyScope } from "../http/keys.js";
-import type { ObserveInput, Observer } from "./types.js";
+import { observerOptions, parseOptions } from "../core/options.js";
+import type { ObserveInput, Observer, ObserverEntry } from "./types.js";
 
 /**
  * `vlm`: a vision-language model behind an OpenAI-compatible chat server (GPT-4o, Ollama with a
@@ -30,22 +31,26 @@ import type { ObserveInput, Observer } from "./types.js";
 export const VLM_OBSERVER_ID = "vlm";
 export const VLM_DEFAULT_MODEL = "gpt-4o-mini";
 
-export interface VlmObserverOptions {
+/** The options of the vlm observer (`observerOptions.vlm`), declared once. */
+export const vlmOptionsSchema = z.strictObject({
   /** The vision model (default gpt-4o-mini). */
-  model?: string;
+  model: z.string().min(1).optional(),
   /** The chat server, e.g. `http://127.0.0.1:11434/v1` (default CHAT_BASE_URL, else api.openai.com). */
-  baseUrl?: string;
+  baseUrl: z.string().min(1).optional(),
+  /** Time limit of one request, ms. */
+  timeoutMs: z.number().int().positive().optional(),
+  /** Retries after the first try (429, 5xx, timeouts, dropped connections). */
+  retries: z.number().int().min(0).max(20).optional(),
+});
+
+export type VlmObserverOptions = z.output<typeof vlmOptionsSchema> & {
   /** Where the keys are read (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Where a key from the environment may be sent (default `any`; the dashboard passes `env`). */
   keyScope?: KeyScope;
-  /** Time limit of one request, ms. */
-  timeoutMs?: number;
-  /** Retries after the first try (429, 5xx, timeouts, dropped connections). */
-  retries?: number;
   /** For tests: a faster retry policy, a fake sleep. */
   http?: HttpOverrides;
-}
+};
 
 /** The attributes the model is asked about: those with categories. */
 const askedAttributes = (tax: Taxonomy): Attribute[] => tax.attributes.filter((a) => a.categories.length > 0);
@@ -194,3 +199,12 @@ export function createVlmObserver(options: VlmObserverOptions = {}): VlmObserver
   const { base, apiKey } = resolveChatServer({ baseUrl: options.baseUrl, env, keyScope: options.keyScope, who, field: "observerOptions.vlm.baseUrl" });
   return new VlmObserver({ model, base, timeoutMs, retries, ...(apiKey ? { apiKey } : {}), ...(options.http ? { http: options.http } : {}) });
 }
+
+export const vlmEntry: ObserverEntry = {
+  description: "a vision chat model (GPT-4o, or a local model on an OpenAI-compatible server) labels each person; keys as the chat provider",
+  options: vlmOptionsSchema,
+  create: (ctx) => {
+    const opts = parseOptions(vlmOptionsSchema, ctx.options ?? {}, VLM_OBSERVER_ID, observerOptions(VLM_OBSERVER_ID));
+    return createVlmObserver({ ...opts, ...(ctx.env ? { env: ctx.env } : {}), ...(ctx.keyScope ? { keyScope: ctx.keyScope } : {}) });
+  },
+};

@@ -162,7 +162,7 @@ export const a1111Provider: ProviderEntry = {
   description: "AUTOMATIC1111 / Forge Stable Diffusion WebUI started with --api (local, free; no self-report: use --observer requested or an image observer)",
   env: [A1111_AUTH_ENV],
   usage: `--provider a1111:http://127.0.0.1:7860 (options: ${A1111_OPTION_KEYS.join(", ")})`,
-  optionKeys: A1111_OPTION_KEYS,
+  options: OptionsSchema,
   // Images only: nothing about the people drawn.
   reportsPeople: () => false,
   create: (model, ctx) => createA1111(model, ctx),

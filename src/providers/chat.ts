@@ -238,7 +238,7 @@ export const chatProvider: ProviderEntry = {
   description: "an OpenAI-compatible chat model (GPT-4o, Ollama, vLLM, llama.cpp) writes the image prompt and declares the people; another provider draws",
   env: [CHAT_KEY_ENV, "OPENAI_API_KEY", CHAT_BASE_ENV],
   usage: `--provider chat[:MODEL] (default ${CHAT_DEFAULT_MODEL}); providerOptions: ${CHAT_OPTION_KEYS.join(", ")} (image: the drawing provider, default sim)`,
-  optionKeys: CHAT_OPTION_KEYS,
+  options: OptionsSchema,
   reportsPeople: () => true,
   create: (model, ctx) => createChatProvider(model, ctx),
   check: (model, ctx) => createChatProvider(model, ctx).check(),

@@ -283,7 +283,7 @@ export const comfyuiProvider: ProviderEntry = {
   description: "a ComfyUI server running your API-format workflow with {{prompt}} and {{seed}} placeholders (local, free; no self-report)",
   env: [],
   usage: `--provider comfyui:http://127.0.0.1:8188 -P workflow=workflow_api.json (options: ${COMFY_OPTION_KEYS.join(", ")})`,
-  optionKeys: COMFY_OPTION_KEYS,
+  options: OptionsSchema,
   // Images only: nothing about the people drawn.
   reportsPeople: () => false,
   create: (model, ctx) => createComfyUI(model, ctx),

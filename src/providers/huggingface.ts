@@ -189,7 +189,7 @@ export const huggingfaceProvider: ProviderEntry = {
   description: "Hugging Face text-to-image: HF Inference (serverless) by model id, or a dedicated Inference Endpoint URL (cost unknown unless providerOptions.priceUsd)",
   env: [HF_KEY_ENV],
   usage: `--provider huggingface:MODEL_ID or huggingface:https://ENDPOINT_URL; providerOptions: ${HF_OPTION_KEYS.join(", ")}`,
-  optionKeys: HF_OPTION_KEYS,
+  options: OptionsSchema,
   // Images only: nothing about the people drawn.
   reportsPeople: () => false,
   create: (model, ctx) => createHuggingFaceProvider(model, ctx),

@@ -271,7 +271,7 @@ export const openaiProvider: ProviderEntry = {
   description: "OpenAI Images API: gpt-image-1 (-mini, 1.5), dall-e-3, dall-e-2 (paid; no seed)",
   env: [OPENAI_KEY_ENV, OPENAI_BASE_ENV],
   usage: `--provider openai[:MODEL] (default ${OPENAI_DEFAULT_MODEL}); providerOptions: ${OPENAI_OPTION_KEYS.join(", ")}`,
-  optionKeys: OPENAI_OPTION_KEYS,
+  options: OptionsSchema,
   // dall-e-3 answers with its revised prompt (read as a self-report); gpt-image and dall-e-2 say nothing of what they drew.
   reportsPeople: (model) => {
     const family = familyOf(model && model.trim() !== "" ? model.trim() : OPENAI_DEFAULT_MODEL);

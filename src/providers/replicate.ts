@@ -311,7 +311,7 @@ export const replicateProvider: ProviderEntry = {
   description: "Replicate predictions API: any text-to-image model hosted there (paid; price unknown unless providerOptions.priceUsd)",
   env: [REPLICATE_KEY_ENV],
   usage: `--provider replicate:owner/model or replicate:owner/model:VERSION; providerOptions: ${REPLICATE_OPTION_KEYS.join(", ")}`,
-  optionKeys: REPLICATE_OPTION_KEYS,
+  options: OptionsSchema,
   // Images only: nothing about the people drawn.
   reportsPeople: () => false,
   create: (model, ctx) => createReplicateProvider(model, ctx),

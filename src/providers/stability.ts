@@ -258,7 +258,7 @@ export const stabilityProvider: ProviderEntry = {
   description: "Stability AI Stable Image API: core (3 credits), ultra (8), sd3 / sd3.5-* (3.5-6.5); $0.01 per credit",
   env: [STABILITY_KEY_ENV],
   usage: `--provider stability[:core|ultra|sd3|sd3.5-large|sd3.5-large-turbo|sd3.5-medium] (default core); providerOptions: ${STABILITY_OPTION_KEYS.join(", ")}`,
-  optionKeys: STABILITY_OPTION_KEYS,
+  options: OptionsSchema,
   // Images only: nothing about the people drawn.
   reportsPeople: () => false,
   create: (model, ctx) => createStabilityProvider(model, ctx),

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { Taxonomy } from "../core/taxonomy.js";
 import type { GenerateRequest, GenerateResult } from "../core/generation.js";
 import type { KeyScope } from "../http/keys.js";
@@ -34,8 +35,8 @@ export interface ProviderEntry {
   env: string[];
   /** How to name it on the command line. */
   usage: string;
-  /** The keys its `providerOptions` accept (from its options schema); undefined when it takes none. */
-  optionKeys?: readonly string[];
+  /** Its `providerOptions` schema (strict); undefined when it takes none. */
+  options?: z.ZodObject;
   /** Builds the provider; throws InputError for a bad model, URL, option or a missing key, before any call. */
   create(model: string | undefined, ctx: ProviderContext): ImageProvider;
   /**
