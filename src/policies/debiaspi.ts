@@ -1,7 +1,8 @@
 import type { Assignment, Request } from "../core/request.js";
 import { CellIndex } from "../core/tally.js";
 import type { Target } from "../core/target.js";
-import type { Policy, PolicyContext, PolicyOptions, Settlement } from "./types.js";
+import { assignCell } from "./assign.js";
+import type { Policy, PolicyContext, PolicyEntry, PolicyOptions, Settlement } from "./types.js";
 
 /** Per cell of every factor: how often a direct request for it came back as it (compliance estimate). */
 class ComplianceStats {
@@ -39,13 +40,6 @@ function rankedOpenCells(ctx: PolicyContext, f: number, stats: ComplianceStats, 
     .filter((c) => tally.remaining(f, c) > 0)
     .map((c) => ({ c, d: score[c]! }))
     .sort((a, b) => b.d - a.d);
-}
-
-function assignCell(target: Target, f: number, c: number, into: Assignment): void {
-  const factor = target.factors[f]!;
-  factor.attributes.forEach((a, k) => {
-    into[a] = factor.cells[c]![k]!;
-  });
 }
 
 /**
@@ -91,3 +85,4 @@ export function debiaspiPolicy(target: Target, mode: "direct" | "choice", subgro
   };
 }
 
+export const debiaspiEntry: PolicyEntry = { create: (options, target) => debiaspiPolicy(target, options.mode, options.subgroup, options.order) };

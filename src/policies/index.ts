@@ -1,22 +1,23 @@
 import type { Target } from "../core/target.js";
-import { debiaspiPolicy } from "./debiaspi.js";
-import { eipPolicy, nonePolicy, quotaPolicy, randomPolicy } from "./simple.js";
-import type { Policy, PolicyOptions } from "./types.js";
+import { debiaspiEntry } from "./debiaspi.js";
+import { eipEntry } from "./eip.js";
+import { noneEntry } from "./none.js";
+import { quotaEntry } from "./quota.js";
+import { randomEntry } from "./random.js";
+import type { Policy, PolicyEntry, PolicyId, PolicyOptions } from "./types.js";
 
 export * from "./types.js";
 
+/** The registry: one entry per id of POLICY_IDS (the type makes a missing or extra one a compile error); each policy lives in its own file. */
+const POLICIES: Readonly<Record<PolicyId, PolicyEntry>> = {
+  none: noneEntry,
+  eip: eipEntry,
+  random: randomEntry,
+  quota: quotaEntry,
+  debiaspi: debiaspiEntry,
+};
+
 /** Builds the policy a run asked for. */
 export function createPolicy(options: PolicyOptions, target: Target, seed: number): Policy {
-  switch (options.policy) {
-    case "none":
-      return nonePolicy();
-    case "eip":
-      return eipPolicy(target);
-    case "random":
-      return randomPolicy(target);
-    case "quota":
-      return quotaPolicy(target, seed);
-    case "debiaspi":
-      return debiaspiPolicy(target, options.mode, options.subgroup, options.order);
-  }
+  return POLICIES[options.policy].create(options, target, seed);
 }

@@ -44,3 +44,8 @@ export interface Policy {
   /** Told when a request it made has finished (also replayed on resume). `produced` = an image came back. */
   settle?(request: Request, outcome: Settlement): void;
 }
+
+/** One policy as the registry knows it: declared in its own file, listed in policies/index.ts. */
+export interface PolicyEntry {
+  create(options: PolicyOptions, target: Target, seed: number): Policy;
+}

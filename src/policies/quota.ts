@@ -1,40 +1,8 @@
 import { Rng, deriveSeed } from "../core/rng.js";
 import type { Assignment, Request } from "../core/request.js";
 import type { Target } from "../core/target.js";
-import type { Policy, PolicyContext } from "./types.js";
-
-/** `none`: the prompt unchanged; the baseline without any control. */
-export const nonePolicy = (): Policy => ({
-  id: "none",
-  closedLoop: false,
-  next: () => ({ kind: "plain" }),
-});
-
-/** `eip`: an ethical intervention phrase naming the controlled attributes (Bansal et al. 2022). */
-export const eipPolicy = (target: Target): Policy => ({
-  id: "eip",
-  closedLoop: false,
-  next: () => ({ kind: "eip", attributes: target.attributes }),
-});
-
-/** Assigns every attribute of a factor's cell. */
-function assign(target: Target, f: number, c: number, into: Assignment): void {
-  const factor = target.factors[f]!;
-  factor.attributes.forEach((a, k) => {
-    into[a] = factor.cells[c]![k]!;
-  });
-}
-
-/** `random`: a cell drawn i.i.d. from the target for every factor, prepended; nothing observed. */
-export const randomPolicy = (target: Target): Policy => ({
-  id: "random",
-  closedLoop: false,
-  next: (ctx: PolicyContext): Request => {
-    const cells: Assignment = {};
-    target.factors.forEach((factor, f) => assign(target, f, ctx.rng.weighted(factor.q), cells));
-    return { kind: "direct", cells };
-  },
-});
+import { assignCell } from "./assign.js";
+import type { Policy, PolicyEntry } from "./types.js";
 
 /**
  * `quota`: the bins dealt out in a shuffled order, one assignment per image, compliance assumed and
@@ -48,7 +16,7 @@ export function quotaPolicy(target: Target, seed: number): Policy {
   );
   const slots: Assignment[] = Array.from({ length: target.n }, (_, i) => {
     const cells: Assignment = {};
-    perFactor.forEach((list, f) => assign(target, f, list[i]!, cells));
+    perFactor.forEach((list, f) => assignCell(target, f, list[i]!, cells));
     return cells;
   });
   const done = new Set<number>();
@@ -76,3 +44,5 @@ export function quotaPolicy(target: Target, seed: number): Policy {
     },
   };
 }
+
+export const quotaEntry: PolicyEntry = { create: (_options, target, seed) => quotaPolicy(target, seed) };
