@@ -1,10 +1,10 @@
-import { openaiImagePrice } from "./openai.js";
-import { stabilityPriceUsd } from "./stability.js";
+import { openaiImagePrice } from "./openai-prices.js";
+import { stabilityPriceUsd } from "./stability-prices.js";
 
 /**
  * The dated list-price table: what one image costs per provider and model, where the price was read and when.
  * A price we could not read from a source is `null` (unknown), never guessed: `plan` and `--max-cost` say so.
- * OpenAI and Stability prices are those of their providers' own tables (src/providers/openai.ts, stability.ts),
+ * OpenAI and Stability prices are those of their providers' own tables (src/providers/openai-prices.ts, stability-prices.ts),
  * not copies. Override per run with `-P priceUsd=...` (providers that take it) or `plan --price-usd`.
  */
 export interface ListPrice {
@@ -23,13 +23,13 @@ export interface ListPrice {
 const openai = (model: string, quality: string, size: string): number | null => openaiImagePrice(model, quality, size)?.usd ?? null;
 
 export const LIST_PRICES: readonly ListPrice[] = [
-  { key: "openai:dall-e-3", variant: "standard 1024x1024", usd: openai("dall-e-3", "standard", "1024x1024"), date: "2026-01", source: "https://platform.openai.com/docs/pricing (table in src/providers/openai.ts)" },
-  { key: "openai:gpt-image-1", variant: "medium 1024x1024", usd: openai("gpt-image-1", "medium", "1024x1024"), date: "2026-01", source: "https://platform.openai.com/docs/pricing (table in src/providers/openai.ts)", note: "the provider's default quality is auto, counted at the dearest price" },
-  { key: "openai:gpt-image-1-mini", variant: "medium 1024x1024", usd: openai("gpt-image-1-mini", "medium", "1024x1024"), date: "2026-01", source: "https://platform.openai.com/docs/pricing (table in src/providers/openai.ts)" },
-  { key: "stability:core", variant: "per image", usd: stabilityPriceUsd("core") ?? null, date: "2026-06", source: "https://platform.stability.ai/pricing (credits in src/providers/stability.ts)" },
-  { key: "stability:ultra", variant: "per image", usd: stabilityPriceUsd("ultra") ?? null, date: "2026-06", source: "https://platform.stability.ai/pricing (credits in src/providers/stability.ts)" },
-  { key: "stability:sd3.5-large", variant: "per image", usd: stabilityPriceUsd("sd3", "sd3.5-large") ?? null, date: "2026-06", source: "https://platform.stability.ai/pricing (credits in src/providers/stability.ts)" },
-  { key: "stability:sd3.5-large-turbo", variant: "per image", usd: stabilityPriceUsd("sd3", "sd3.5-large-turbo") ?? null, date: "2026-06", source: "https://platform.stability.ai/pricing (credits in src/providers/stability.ts)" },
+  { key: "openai:dall-e-3", variant: "standard 1024x1024", usd: openai("dall-e-3", "standard", "1024x1024"), date: "2026-01", source: "https://platform.openai.com/docs/pricing (table in src/providers/openai-prices.ts)" },
+  { key: "openai:gpt-image-1", variant: "medium 1024x1024", usd: openai("gpt-image-1", "medium", "1024x1024"), date: "2026-01", source: "https://platform.openai.com/docs/pricing (table in src/providers/openai-prices.ts)", note: "the provider's default quality is auto, counted at the dearest price" },
+  { key: "openai:gpt-image-1-mini", variant: "medium 1024x1024", usd: openai("gpt-image-1-mini", "medium", "1024x1024"), date: "2026-01", source: "https://platform.openai.com/docs/pricing (table in src/providers/openai-prices.ts)" },
+  { key: "stability:core", variant: "per image", usd: stabilityPriceUsd("core") ?? null, date: "2026-06", source: "https://platform.stability.ai/pricing (credits in src/providers/stability-prices.ts)" },
+  { key: "stability:ultra", variant: "per image", usd: stabilityPriceUsd("ultra") ?? null, date: "2026-06", source: "https://platform.stability.ai/pricing (credits in src/providers/stability-prices.ts)" },
+  { key: "stability:sd3.5-large", variant: "per image", usd: stabilityPriceUsd("sd3", "sd3.5-large") ?? null, date: "2026-06", source: "https://platform.stability.ai/pricing (credits in src/providers/stability-prices.ts)" },
+  { key: "stability:sd3.5-large-turbo", variant: "per image", usd: stabilityPriceUsd("sd3", "sd3.5-large-turbo") ?? null, date: "2026-06", source: "https://platform.stability.ai/pricing (credits in src/providers/stability-prices.ts)" },
   {
     key: "google:imagen-4.0-generate-001",
     variant: "Imagen 4 Standard, per image",

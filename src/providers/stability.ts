@@ -6,6 +6,7 @@ import { checkContext, DEFAULT_RETRY, fetchWithRetry, type HttpOverrides } from 
 import { checkKeyDestination, requireEnv } from "../http/keys.js";
 import { joinUrl, parseBaseUrl } from "../http/url.js";
 import { HttpProvider } from "./base.js";
+import { SD3_DEFAULT_MODEL, stabilityPriceUsd, type StabilityService } from "./stability-prices.js";
 import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
 /**
@@ -24,35 +25,7 @@ import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, P
 export const STABILITY_KEY_ENV = "STABILITY_API_KEY";
 export const STABILITY_DEFAULT_BASE = "https://api.stability.ai";
 
-export type StabilityService = "core" | "ultra" | "sd3";
 const SERVICES: readonly StabilityService[] = ["core", "ultra", "sd3"];
-export const SD3_DEFAULT_MODEL = "sd3.5-large";
-
-/**
- * Credits per successful generation. Source: Stability AI developer platform pricing,
- * https://platform.stability.ai/pricing (read 2026-06; 1 credit = $0.01, 1,000 credits = $10):
- * Stable Image Ultra 8, Stable Image Core 3, SD 3.5 Large 6.5, SD 3.5 Large Turbo 4,
- * SD 3.5 Medium 3.5. The SD3 (not 3.5) names are billed like their 3.5 counterparts (less sure:
- * they are legacy names). A model not listed has no price (give providerOptions.priceUsd).
- */
-export const STABILITY_CREDITS: Readonly<Record<string, number>> = {
-  core: 3,
-  ultra: 8,
-  "sd3.5-large": 6.5,
-  "sd3.5-large-turbo": 4,
-  "sd3.5-medium": 3.5,
-  "sd3-large": 6.5,
-  "sd3-large-turbo": 4,
-  "sd3-medium": 3.5,
-};
-export const STABILITY_USD_PER_CREDIT = 0.01;
-
-/** USD per image for a service (and, for sd3, its model); undefined when unknown. */
-export function stabilityPriceUsd(service: StabilityService, model?: string): number | undefined {
-  const credits = STABILITY_CREDITS[service === "sd3" ? (model ?? SD3_DEFAULT_MODEL) : service];
-  return credits === undefined ? undefined : Math.round(credits * STABILITY_USD_PER_CREDIT * 10_000) / 10_000;
-}
-
 const ASPECT_RATIOS = ["16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21"] as const;
 
 const OptionsSchema = z.strictObject({

@@ -3,7 +3,8 @@ import { InputError } from "../../src/core/errors.js";
 import { builtinTaxonomy } from "../../src/core/taxonomy.js";
 import { ProviderError } from "../../src/http/index.js";
 import type { ProviderContext } from "../../src/providers/index.js";
-import { createOpenAIProvider, openaiImagePrice, openaiProvider } from "../../src/providers/openai.js";
+import { createOpenAIProvider, openaiProvider } from "../../src/providers/openai.js";
+import { openaiImagePrice } from "../../src/providers/openai-prices.js";
 import type { HttpOverrides } from "../../src/http/index.js";
 import { destroy, dropMidBody, hang, json, openaiError, startFakeServer, tinyPng, type FakeServer } from "./fake-server.js";
 

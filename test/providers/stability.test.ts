@@ -5,7 +5,8 @@ import { builtinTaxonomy } from "../../src/core/taxonomy.js";
 import { ProviderError } from "../../src/http/index.js";
 import type { ProviderContext } from "../../src/providers/index.js";
 import type { HttpOverrides } from "../../src/http/index.js";
-import { createStabilityProvider, readStabilityError, stabilityPriceUsd, stabilityProvider, StabilityProvider } from "../../src/providers/stability.js";
+import { createStabilityProvider, readStabilityError, stabilityProvider, StabilityProvider } from "../../src/providers/stability.js";
+import { stabilityPriceUsd } from "../../src/providers/stability-prices.js";
 import { destroy, hang, json, startFakeServer, tinyPng, type Answer, type FakeServer, type RecordedRequest } from "./fake-server.js";
 
 const KEY = "sk-testDISTINCTIVE0123456789abcdef";
