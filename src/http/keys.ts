@@ -1,4 +1,5 @@
 import { InputError } from "../core/errors.js";
+import { parseBaseUrl } from "./url.js";
 
 /** Replaces every secret in a text with "***", so keys never reach a log, a report or an error. */
 export function redact(text: string, secrets: readonly string[]): string {
@@ -46,4 +47,25 @@ export function checkKeyDestination(scope: KeyScope | undefined, who: string, ke
       "Set that URL in the server's environment, or start the server with `debiaspi serve --allow-any-base-url`",
     field,
   );
+}
+
+/**
+ * The base URL and API key of a keyed service: the URL from the settings (`baseUrl`), else the environment
+ * (`baseEnv`), else `defaultBase`; the key from `keyEnv` (InputError when missing); and, with scope `env`, the
+ * key only to the environment's URL or the default.
+ */
+export function keyedServer(opts: {
+  id: string;
+  env: NodeJS.ProcessEnv;
+  keyEnv: string;
+  baseUrl: string | undefined;
+  baseEnv?: string;
+  defaultBase: string;
+  keyScope: KeyScope | undefined;
+}): { base: URL; apiKey: string } {
+  const envBase = opts.baseEnv ? opts.env[opts.baseEnv]?.trim() : undefined;
+  const apiKey = requireEnv(opts.env, opts.keyEnv, opts.id);
+  const base = parseBaseUrl(opts.baseUrl ?? (envBase ? envBase : opts.defaultBase), opts.id);
+  checkKeyDestination(opts.keyScope, `provider ${opts.id}`, opts.keyEnv, base, [envBase || opts.defaultBase], "providerOptions.baseUrl");
+  return { base, apiKey };
 }

@@ -1,3 +1,4 @@
+import { imageMime } from "../core/image-mime.js";
 import { ProviderError } from "../http/errors.js";
 import { httpContext, type HttpContext, type HttpOverrides, type RetryPolicy } from "../http/fetch.js";
 import { redact } from "../http/keys.js";
@@ -38,6 +39,22 @@ export abstract class HttpProvider {
     return redact(text, this.secrets);
   }
 
+  /**
+   * An answer whose body is the image (`content-type: image/*`); a ProviderError saying what came instead
+   * (`expected`, e.g. "expected image bytes", then `hint`) or that the bytes are no PNG, JPEG or WebP.
+   */
+  protected async imageBody(res: Response, expected: string, hint = ""): Promise<{ image: Uint8Array; mime: string }> {
+    const type = contentType(res);
+    if (!type.startsWith("image/")) {
+      const text = await res.text().catch(() => "");
+      this.fail(`${expected}, got ${type || "no content-type"}: ${JSON.stringify(text.slice(0, 200))}${hint}`, res.status);
+    }
+    const image = new Uint8Array(await res.arrayBuffer());
+    const mime = imageMime(image);
+    if (!mime) this.fail(`the answer is not a PNG, JPEG or WebP image (${image.length} bytes, said ${type})`, res.status);
+    return { image, mime };
+  }
+
   /** Keeps warnings for the next result. */
   protected warnOnce(...warnings: string[]): void {
     this.#pending.push(...warnings);
@@ -50,3 +67,6 @@ export abstract class HttpProvider {
     return w;
   }
 }
+
+/** An answer's declared media type, lower case without parameters ("" when absent). */
+export const contentType = (res: Response): string => res.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";

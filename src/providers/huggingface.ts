@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
-import { imageMime } from "../core/image-mime.js";
 import { parseOptions } from "../core/options.js";
 import { errorDetail, readErrorBody, type ErrorBody } from "../http/body.js";
 import { ProviderError } from "../http/errors.js";
@@ -142,14 +141,7 @@ export class HuggingFaceProvider extends HttpProvider implements ImageProvider {
       if (res.status === 404) this.fail(`HTTP 404: ${detail} (is the model id right, and is it served by HF Inference? otherwise deploy an Inference Endpoint and give its URL)`, 404);
       this.fail(`HTTP ${res.status}: ${detail}`, res.status);
     }
-    const type = res.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
-    if (!type.startsWith("image/")) {
-      const text = await res.text().catch(() => "");
-      this.fail(`expected image bytes, got ${type || "no content-type"}: ${JSON.stringify(text.slice(0, 200))} (is this a text-to-image model?)`, res.status);
-    }
-    const image = new Uint8Array(await res.arrayBuffer());
-    const mime = imageMime(image);
-    if (!mime) this.fail(`the answer is not a PNG, JPEG or WebP image (${image.length} bytes, said ${type})`, res.status);
+    const { image, mime } = await this.imageBody(res, "expected image bytes", " (is this a text-to-image model?)");
     const computeTime = res.headers.get("x-compute-time");
     if (computeTime && Number.isFinite(Number(computeTime))) meta.computeTime = Number(computeTime);
     const computeType = res.headers.get("x-compute-type");

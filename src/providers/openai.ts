@@ -4,9 +4,9 @@ import { imageMime } from "../core/image-mime.js";
 import { parseOptions } from "../core/options.js";
 import { readJson } from "../http/body.js";
 import { checkContext, DEFAULT_RETRY, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
-import { checkKeyDestination, requireEnv } from "../http/keys.js";
+import { keyedServer } from "../http/keys.js";
 import { refusalOrThrow } from "../http/openai-compat.js";
-import { joinUrl, parseBaseUrl } from "../http/url.js";
+import { joinUrl } from "../http/url.js";
 import { HttpProvider } from "./base.js";
 import { openaiImagePrice } from "./openai-prices.js";
 import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
@@ -211,11 +211,7 @@ export function createOpenAIProvider(model: string | undefined, ctx: ProviderCon
   const name = model && model.trim() !== "" ? model.trim() : OPENAI_DEFAULT_MODEL;
   const id = `openai:${name}`;
   const options = parseOptions(OptionsSchema, ctx.options, id);
-  const env = ctx.env ?? process.env;
-  const apiKey = requireEnv(env, OPENAI_KEY_ENV, id);
-  const envBase = env[OPENAI_BASE_ENV]?.trim();
-  const base = parseBaseUrl(options.baseUrl ?? (envBase ? envBase : OPENAI_DEFAULT_BASE), id);
-  checkKeyDestination(ctx.keyScope, `provider ${id}`, OPENAI_KEY_ENV, base, [envBase || OPENAI_DEFAULT_BASE], "providerOptions.baseUrl");
+  const { base, apiKey } = keyedServer({ id, env: ctx.env ?? process.env, keyEnv: OPENAI_KEY_ENV, baseUrl: options.baseUrl, baseEnv: OPENAI_BASE_ENV, defaultBase: OPENAI_DEFAULT_BASE, keyScope: ctx.keyScope });
   return new OpenAIImageProvider({ model: name, apiKey, base, options, ...(http ? { http } : {}) });
 }
 

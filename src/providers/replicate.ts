@@ -4,8 +4,8 @@ import { imageMime } from "../core/image-mime.js";
 import { parseOptions } from "../core/options.js";
 import { errorDetail, readErrorBody, readJson, type ErrorBody } from "../http/body.js";
 import { DEFAULT_RETRY, fetchWithRetry, sleep, type HttpOverrides } from "../http/fetch.js";
-import { checkKeyDestination, requireEnv } from "../http/keys.js";
-import { joinUrl, parseBaseUrl } from "../http/url.js";
+import { keyedServer } from "../http/keys.js";
+import { joinUrl } from "../http/url.js";
 import { HttpProvider } from "./base.js";
 import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
@@ -301,9 +301,7 @@ export function createReplicateProvider(model: string | undefined, ctx: Pick<Pro
   if (options.wait > 0 && options.timeoutMs <= options.wait * 1000) {
     throw new InputError(`provider ${id}: providerOptions.timeoutMs (${options.timeoutMs}) must be longer than wait (${options.wait} s), or set wait: 0`);
   }
-  const base = parseBaseUrl(options.baseUrl ?? REPLICATE_DEFAULT_BASE, id);
-  const apiKey = requireEnv(ctx.env ?? process.env, REPLICATE_KEY_ENV, id);
-  checkKeyDestination(ctx.keyScope, `provider ${id}`, REPLICATE_KEY_ENV, base, [REPLICATE_DEFAULT_BASE], "providerOptions.baseUrl");
+  const { base, apiKey } = keyedServer({ id, env: ctx.env ?? process.env, keyEnv: REPLICATE_KEY_ENV, baseUrl: options.baseUrl, defaultBase: REPLICATE_DEFAULT_BASE, keyScope: ctx.keyScope });
   return new ReplicateProvider({ owner, name, ...(version ? { version } : {}), apiKey, base, options, ...(http ? { http } : {}) });
 }
 

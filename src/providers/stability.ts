@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { InputError, listAccepted } from "../core/errors.js";
-import { imageMime } from "../core/image-mime.js";
 import { parseOptions } from "../core/options.js";
 import { checkContext, DEFAULT_RETRY, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
-import { checkKeyDestination, requireEnv } from "../http/keys.js";
-import { joinUrl, parseBaseUrl } from "../http/url.js";
+import { keyedServer } from "../http/keys.js";
+import { joinUrl } from "../http/url.js";
 import { HttpProvider } from "./base.js";
 import { SD3_DEFAULT_MODEL, stabilityPriceUsd, type StabilityService } from "./stability-prices.js";
 import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
@@ -179,14 +178,7 @@ export class StabilityProvider extends HttpProvider implements ImageProvider {
       return result;
     }
     if (finish !== undefined && finish !== "SUCCESS") warnings.push(`${this.id}: unexpected finish-reason "${finish}"`);
-    const type = res.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
-    if (!type.startsWith("image/")) {
-      const text = await res.text().catch(() => "");
-      this.fail(`expected image bytes (Accept: image/*), got ${type || "no content-type"}: ${JSON.stringify(text.slice(0, 200))}`, res.status);
-    }
-    const image = new Uint8Array(await res.arrayBuffer());
-    const mime = imageMime(image);
-    if (!mime) this.fail(`the answer is not a PNG, JPEG or WebP image (${image.length} bytes, said ${type})`, res.status);
+    const { image, mime } = await this.imageBody(res, "expected image bytes (Accept: image/*)");
     const result: GenerateResult = { image, mime, warnings, meta };
     if (this.priceUsd !== undefined) result.costUsd = this.priceUsd;
     return result;
@@ -220,9 +212,7 @@ export function createStabilityProvider(model: string | undefined, ctx: Pick<Pro
   if (parsed.model !== undefined && options.model !== undefined && options.model !== parsed.model) {
     throw new InputError(`provider ${id}: providerOptions.model "${options.model}" contradicts the model in --provider`);
   }
-  const base = parseBaseUrl(options.baseUrl ?? STABILITY_DEFAULT_BASE, id);
-  const apiKey = requireEnv(ctx.env ?? process.env, STABILITY_KEY_ENV, id);
-  checkKeyDestination(ctx.keyScope, `provider ${id}`, STABILITY_KEY_ENV, base, [STABILITY_DEFAULT_BASE], "providerOptions.baseUrl");
+  const { base, apiKey } = keyedServer({ id, env: ctx.env ?? process.env, keyEnv: STABILITY_KEY_ENV, baseUrl: options.baseUrl, defaultBase: STABILITY_DEFAULT_BASE, keyScope: ctx.keyScope });
   const finalOptions = parsed.model !== undefined ? { ...options, model: parsed.model } : options;
   return new StabilityProvider({ service: parsed.service, apiKey, base, options: finalOptions, ...(http ? { http } : {}) });
 }
