@@ -1,7 +1,23 @@
+import { z } from "zod";
 import { imageMime } from "../core/image-mime.js";
 import { ProviderError } from "../http/errors.js";
-import { httpContext, type HttpContext, type HttpOverrides, type RetryPolicy } from "../http/fetch.js";
+import { DEFAULT_RETRY, httpContext, type HttpContext, type HttpOverrides, type RetryPolicy } from "../http/fetch.js";
 import { redact } from "../http/keys.js";
+
+/**
+ * The options every hosted API provider takes (openai, huggingface, replicate, stability), last in its options
+ * schema so that `providerOptions` lists and errors name them after the provider's own.
+ */
+export const HOSTED_OPTIONS = {
+  /** Instead of the provider's default base URL (a proxy, or a test server). */
+  baseUrl: z.string().min(1).optional(),
+  /** Time limit of one request, ms. */
+  timeoutMs: z.number().int().positive().default(DEFAULT_RETRY.timeoutMs),
+  /** Retries after the first try (429, 5xx, timeouts, dropped connections). */
+  retries: z.number().int().min(0).max(20).default(DEFAULT_RETRY.retries),
+  /** USD per image: instead of the price table, or where the provider knows no price. */
+  priceUsd: z.number().min(0).optional(),
+};
 
 /**
  * What every HTTP provider shares: its id, the secrets blanked out of its messages, its timeout and retries,

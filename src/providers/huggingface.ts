@@ -3,10 +3,10 @@ import { InputError } from "../core/errors.js";
 import { parseOptions } from "../core/options.js";
 import { errorDetail, readErrorBody, type ErrorBody } from "../http/body.js";
 import { ProviderError } from "../http/errors.js";
-import { DEFAULT_RETRY, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
+import { fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
 import { checkKeyDestination, requireEnv } from "../http/keys.js";
 import { joinUrl, parseBaseUrl } from "../http/url.js";
-import { HttpProvider } from "./base.js";
+import { HOSTED_OPTIONS, HttpProvider } from "./base.js";
 import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
 /**
@@ -35,14 +35,7 @@ const OptionsSchema = z.strictObject({
   parameters: z.record(z.string(), z.unknown()).default({}),
   /** Sends `x-wait-for-model: true`: the server waits for a cold model instead of answering 503. */
   waitForModel: z.boolean().default(false),
-  /** Instead of https://router.huggingface.co/hf-inference/models (for a model id; an endpoint URL is used as given). */
-  baseUrl: z.string().min(1).optional(),
-  /** Time limit of one request, ms. */
-  timeoutMs: z.number().int().positive().default(DEFAULT_RETRY.timeoutMs),
-  /** Retries after the first try (429, 5xx incl. "model is loading", timeouts, dropped connections). */
-  retries: z.number().int().min(0).max(20).default(DEFAULT_RETRY.retries),
-  /** USD per image; without it costUsd is not set. */
-  priceUsd: z.number().min(0).optional(),
+  ...HOSTED_OPTIONS,
 });
 
 export type HuggingFaceOptions = z.output<typeof OptionsSchema>;

@@ -3,11 +3,11 @@ import { InputError, listAccepted } from "../core/errors.js";
 import { imageMime } from "../core/image-mime.js";
 import { parseOptions } from "../core/options.js";
 import { readJson } from "../http/body.js";
-import { checkContext, DEFAULT_RETRY, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
+import { checkContext, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
 import { keyedServer } from "../http/keys.js";
 import { refusalOrThrow } from "../http/openai-compat.js";
 import { joinUrl } from "../http/url.js";
-import { HttpProvider } from "./base.js";
+import { HOSTED_OPTIONS, HttpProvider } from "./base.js";
 import { openaiImagePrice } from "./openai-prices.js";
 import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
@@ -61,13 +61,7 @@ const OptionsSchema = z.strictObject({
   style: z.enum(["vivid", "natural"]).optional(),
   /** gpt-image only: the strictness of moderation, auto | low. */
   moderation: z.enum(["auto", "low"]).optional(),
-  baseUrl: z.string().min(1).optional(),
-  /** Time limit of one request, ms (a high-quality gpt-image-1 image can take a minute or two). */
-  timeoutMs: z.number().int().positive().default(DEFAULT_RETRY.timeoutMs),
-  /** Retries after the first try (429, 5xx, timeouts, dropped connections). */
-  retries: z.number().int().min(0).max(20).default(DEFAULT_RETRY.retries),
-  /** USD per image, instead of the price table. */
-  priceUsd: z.number().min(0).optional(),
+  ...HOSTED_OPTIONS,
 });
 
 export type OpenAIOptions = z.output<typeof OptionsSchema>;

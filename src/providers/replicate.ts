@@ -3,10 +3,10 @@ import { InputError } from "../core/errors.js";
 import { imageMime } from "../core/image-mime.js";
 import { parseOptions } from "../core/options.js";
 import { errorDetail, readErrorBody, readJson, type ErrorBody } from "../http/body.js";
-import { DEFAULT_RETRY, fetchWithRetry, sleep, type HttpOverrides } from "../http/fetch.js";
+import { fetchWithRetry, sleep, type HttpOverrides } from "../http/fetch.js";
 import { keyedServer } from "../http/keys.js";
 import { joinUrl } from "../http/url.js";
-import { HttpProvider } from "./base.js";
+import { HOSTED_OPTIONS, HttpProvider } from "./base.js";
 import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
 /**
@@ -46,14 +46,7 @@ const OptionsSchema = z.strictObject({
   pollMs: z.number().int().min(1).max(60_000).default(1_000),
   /** Time limit of the whole prediction (create, polls, download), ms. */
   maxWaitMs: z.number().int().positive().default(600_000),
-  /** Instead of https://api.replicate.com/v1 (a proxy, or a test server). */
-  baseUrl: z.string().min(1).optional(),
-  /** Time limit of one HTTP request, ms (must exceed `wait`). */
-  timeoutMs: z.number().int().positive().default(DEFAULT_RETRY.timeoutMs),
-  /** Retries after the first try (429, 5xx, timeouts, dropped connections). */
-  retries: z.number().int().min(0).max(20).default(DEFAULT_RETRY.retries),
-  /** USD per image (Replicate's price of the model); without it costUsd is not set. */
-  priceUsd: z.number().min(0).optional(),
+  ...HOSTED_OPTIONS,
 });
 
 export type ReplicateOptions = z.output<typeof OptionsSchema>;

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { InputError, listAccepted } from "../core/errors.js";
 import { parseOptions } from "../core/options.js";
-import { checkContext, DEFAULT_RETRY, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
+import { checkContext, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
 import { keyedServer } from "../http/keys.js";
 import { joinUrl } from "../http/url.js";
-import { HttpProvider } from "./base.js";
+import { HOSTED_OPTIONS, HttpProvider } from "./base.js";
 import { SD3_DEFAULT_MODEL, stabilityPriceUsd, type StabilityService } from "./stability-prices.js";
 import type { GenerateRequest, GenerateResult, ImageProvider, ProviderContext, ProviderEntry } from "./types.js";
 
@@ -36,14 +36,7 @@ const OptionsSchema = z.strictObject({
   output_format: z.enum(["png", "jpeg", "webp"]).default("png"),
   /** core (and sd3): photographic, cinematic, ... */
   style_preset: z.string().min(1).optional(),
-  /** Instead of https://api.stability.ai (a proxy, or a test server). */
-  baseUrl: z.string().min(1).optional(),
-  /** Time limit of one request, ms. */
-  timeoutMs: z.number().int().positive().default(DEFAULT_RETRY.timeoutMs),
-  /** Retries after the first try (429, 5xx, timeouts, dropped connections). */
-  retries: z.number().int().min(0).max(20).default(DEFAULT_RETRY.retries),
-  /** USD per image, instead of the credit table. */
-  priceUsd: z.number().min(0).optional(),
+  ...HOSTED_OPTIONS,
 });
 
 export type StabilityOptions = z.output<typeof OptionsSchema>;
