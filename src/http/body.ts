@@ -43,16 +43,20 @@ export interface ErrorBody {
   json: unknown;
 }
 
-/** Reads an error answer once: the text, then JSON if it parses. Never throws. */
-export async function readErrorBody(res: Response): Promise<ErrorBody> {
-  const text = await res.text().catch(() => "");
+/** An error answer's text as an ErrorBody: the text, and its JSON if it parses. */
+export function errorBodyOf(text: string, status = 0, statusText = ""): ErrorBody {
   let json: unknown;
   try {
     json = JSON.parse(text) as unknown;
   } catch {
     json = undefined;
   }
-  return { status: res.status, statusText: res.statusText, text, json };
+  return { status, statusText, text, json };
+}
+
+/** Reads an error answer once: the text, then JSON if it parses. Never throws. */
+export async function readErrorBody(res: Response): Promise<ErrorBody> {
+  return errorBodyOf(await res.text().catch(() => ""), res.status, res.statusText);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
 import { parseOptions } from "../core/options.js";
-import { errorDetail, readErrorBody, type ErrorBody } from "../http/body.js";
+import { errorBodyOf, errorDetail, readErrorBody, type ErrorBody } from "../http/body.js";
 import { ProviderError } from "../http/errors.js";
 import { fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
 import { checkKeyDestination, requireEnv } from "../http/keys.js";
@@ -59,15 +59,7 @@ function hfMessage(json: unknown): string | undefined {
 const hfDetail = (body: ErrorBody): string => errorDetail(body, hfMessage, { collapse: true });
 
 /** HF's error body (or the text) as one line. */
-export function describeHfError(text: string): string {
-  let json: unknown;
-  try {
-    json = JSON.parse(text) as unknown;
-  } catch {
-    json = undefined;
-  }
-  return hfDetail({ status: 0, statusText: "", text, json });
-}
+export const describeHfError = (text: string): string => hfDetail(errorBodyOf(text));
 
 export interface HuggingFaceConfig {
   /** A model id, or undefined for an endpoint URL. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { InputError, listAccepted } from "../core/errors.js";
 import { parseOptions } from "../core/options.js";
+import { errorBodyOf } from "../http/body.js";
 import { checkContext, fetchWithRetry, type HttpOverrides } from "../http/fetch.js";
 import { keyedServer } from "../http/keys.js";
 import { joinUrl } from "../http/url.js";
@@ -44,17 +45,13 @@ export const STABILITY_OPTION_KEYS = Object.keys(OptionsSchema.shape);
 
 /** Stability's error body `{"id", "name", "errors": [...]}` (or the text), read leniently. */
 export function readStabilityError(text: string): { name?: string; message: string } {
-  try {
-    const b = JSON.parse(text) as unknown;
-    if (b && typeof b === "object") {
-      const r = b as Record<string, unknown>;
-      const errors = Array.isArray(r.errors) ? r.errors.map((e) => (typeof e === "string" ? e : JSON.stringify(e))) : typeof r.message === "string" ? [r.message] : [];
-      const name = typeof r.name === "string" ? r.name : undefined;
-      const message = errors.join("; ").trim().replace(/\s+/g, " ");
-      if (message || name) return { ...(name ? { name } : {}), message: message || name! };
-    }
-  } catch {
-    // not JSON
+  const { json } = errorBodyOf(text);
+  if (json && typeof json === "object") {
+    const r = json as Record<string, unknown>;
+    const errors = Array.isArray(r.errors) ? r.errors.map((e) => (typeof e === "string" ? e : JSON.stringify(e))) : typeof r.message === "string" ? [r.message] : [];
+    const name = typeof r.name === "string" ? r.name : undefined;
+    const message = errors.join("; ").trim().replace(/\s+/g, " ");
+    if (message || name) return { ...(name ? { name } : {}), message: message || name! };
   }
   return { message: text.trim().replace(/\s+/g, " ").slice(0, 300) };
 }
