@@ -17,7 +17,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { InputError } from "../core/errors.js";
-import { forEachLine, type AttemptEvent, type PendingRecord, type RunEvent } from "./events.js";
+import { forEachLine, type AttemptEvent, type EndEvent, type PendingRecord, type RunEvent } from "./events.js";
 import type { RunSink } from "./sink.js";
 import { isAlive, writeAtomic } from "./files.js";
 import { releaseLock, takeLock } from "./lock.js";
@@ -378,4 +378,53 @@ function openLine(path: string): number {
     if (last[0] !== 0x0a) writeSync(fd, "\n");
   }
   return fd;
+}
+
+/** Bytes read at a time by lastEndReason, from the end of the log backwards. */
+const TAIL_CHUNK = 1 << 16;
+
+/**
+ * The reason of the last `end` line of a run folder's events.jsonl (what its summary's status is), read
+ * from the end of the file backwards so that deciding whether a finished run needs resuming does not read
+ * the whole log (resume then reads it, once). Undefined when the log has no end line or does not exist.
+ */
+export function lastEndReason(dir: string): EndEvent["reason"] | undefined {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, "events.jsonl"), "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    let pos = fstatSync(fd).size;
+    let tail: Buffer = Buffer.alloc(0);
+    while (pos > 0) {
+      const take = Math.min(TAIL_CHUNK, pos);
+      pos -= take;
+      const buf = Buffer.alloc(take);
+      readSync(fd, buf, 0, take, pos);
+      tail = Buffer.concat([buf, tail]);
+      // Whole lines only: the part before the first newline may continue in the previous chunk.
+      let end = tail.length;
+      for (;;) {
+        const nl = end > 0 ? tail.lastIndexOf(0x0a, end - 1) : -1;
+        if (nl < 0 && pos > 0) break;
+        const line = tail.toString("utf8", nl + 1, end);
+        if (line.includes('"type":"end"')) {
+          try {
+            const event = JSON.parse(line) as { type?: unknown; reason?: unknown };
+            if (event.type === "end" && typeof event.reason === "string") return event.reason as EndEvent["reason"];
+          } catch {
+            // a torn line: not an end line
+          }
+        }
+        if (nl < 0) break;
+        end = nl;
+      }
+      tail = tail.subarray(0, end);
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
