@@ -28,7 +28,7 @@ import {
   type PolicyResults,
 } from "./policy.js";
 import { benchPrompts, type BenchPrompt } from "./prompts.js";
-import { THROUGHPUT_LATENCY_MS, THROUGHPUT_LEVELS, THROUGHPUT_PROMPT, THROUGHPUT_REPS, throughputBench, throughputTable, type ThroughputRun } from "./throughput.js";
+import { THROUGHPUT_LATENCY_MS, THROUGHPUT_LEVELS, THROUGHPUT_PROMPT, THROUGHPUT_REPS, throughputBench, throughputRoundsLine, throughputTable, type ThroughputRun } from "./throughput.js";
 import { fmt, mdTable, median, pct, progress } from "./util.js";
 import { facesModelInfo } from "../src/observers/faces.js";
 import { sseBench, type SseBenchResult } from "./sse.js";
@@ -309,6 +309,8 @@ latency, the ceiling if no generation were wasted and every slot were always bus
 ${throughputTable(rows)}
 
 Mean per level: ${perLevel.join("; ")}.
+
+${throughputRoundsLine(rows)}
 
 Goal (at least 12 images/s at concurrency ${top}, exactness unchanged): ${pass ? "PASS" : "**FAIL**"}; slowest run at C=${top}:
 ${fmt(minTop, 2)} images/s; ${allExact ? "every run at every concurrency was exact" : "**not every run was exact**"}.
