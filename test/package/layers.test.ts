@@ -68,7 +68,6 @@ const KNOWN: readonly string[] = [
   "layer: observers/index.ts -> providers/common.ts",
   "layer: observers/index.ts -> providers/http.ts",
   "layer: observers/self-report.ts -> providers/types.ts",
-  "layer: observers/skin-tone.ts -> providers/sim/render.ts",
   "layer: observers/types.ts -> providers/types.ts",
   "layer: observers/vlm.ts -> providers/chat.ts",
   "layer: observers/vlm.ts -> providers/common.ts",
