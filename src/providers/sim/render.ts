@@ -607,8 +607,23 @@ function hueOf(c: RGB): number {
   return (h * 60 + 360) % 360;
 }
 
+/** The portrait as PNG scanlines of palette indices (filter byte 0 per row) and its palette (r, g, b per entry). */
+export interface PortraitScanlines {
+  width: number;
+  height: number;
+  /** Valid until the next portrait is drawn in this thread (the buffer is reused). */
+  scanlines: Uint8Array;
+  palette: Uint8Array;
+}
+
+/** Draws the portrait without encoding it (what {@link renderPortrait} encodes; bench/render.ts times the two apart). */
+export function drawPortrait(spec: PortraitSpec): PortraitScanlines {
+  const cv = draw(spec);
+  return { width: cv.w, height: cv.h, scanlines: cv.raw, palette: cv.palette() };
+}
+
 /** Render the portrait and encode it as an opaque palette PNG (see png.ts): decoded, it is exactly {@link renderPortraitRGBA}. */
 export function renderPortrait(spec: PortraitSpec): Uint8Array {
-  const cv = draw(spec);
-  return encodeIndexedPng(cv.w, cv.h, cv.raw, cv.palette());
+  const p = drawPortrait(spec);
+  return encodeIndexedPng(p.width, p.height, p.scanlines, p.palette);
 }
