@@ -205,7 +205,7 @@ export function renderSection(res: RenderBenchResult): string {
 
 Whole runs of N = ${RENDER_N} (sim at latency 0, debiaspi direct/discard, race x gender, prompt "a photo of the face of a CEO",
 concurrency 4, seed 11 + repetition), in one process, the four cases interleaved per repetition, ${RENDER_REPS} repetitions (median,
-and the wall-time range); *run folder* writes run.json, events.jsonl and, when rendered, \`images/\` and \`pending/\` (one
+and the wall-time range); *run folder* writes run.json, events.jsonl and, when rendered, \`images/\` and \`pending.jsonl\` (one
 content-addressed PNG and one pending record per generation); *in memory* counts images and keeps nothing. *CPU us* is
 user + system time of the process per generation, which load from other processes inflates less than wall time.
 
