@@ -120,7 +120,12 @@ class Canvas {
   /** The palette as PNG PLTE bytes (r, g, b per entry). */
   palette(): Uint8Array {
     const out = new Uint8Array(this.colours.length * 3);
-    this.colours.forEach((c, i) => out.set(c, i * 3));
+    for (let i = 0; i < this.colours.length; i++) {
+      const c = this.colours[i]!;
+      out[3 * i] = c[0];
+      out[3 * i + 1] = c[1];
+      out[3 * i + 2] = c[2];
+    }
     return out;
   }
 
@@ -157,7 +162,11 @@ class Canvas {
     if (a > b) return;
     const row = y * this.stride + 1;
     if (only === undefined) {
-      this.raw.fill(c, row + a, row + b + 1);
+      if (b - a < 24) {
+        // A short span: a plain loop costs less than a call of the typed array's fill.
+        const px = this.raw;
+        for (let i = row + a; i <= row + b; i++) px[i] = c;
+      } else this.raw.fill(c, row + a, row + b + 1);
     } else {
       const px = this.raw;
       for (let i = row + a; i <= row + b; i++) if (px[i] === only) px[i] = c;
@@ -504,7 +513,8 @@ function draw(spec: PortraitSpec): Canvas {
   {
     // hairline(x) depends on x alone: computed once per column of the cap, not once per pixel.
     const x0 = Math.ceil(cx - capRx);
-    const hairlineAt = Array.from({ length: Math.floor(cx + capRx) + 2 - x0 + 1 }, (_, k) => hairline(x0 + k));
+    const hairlineAt = new Float64Array(Math.floor(cx + capRx) + 2 - x0 + 1);
+    for (let k = 0; k < hairlineAt.length; k++) hairlineAt[k] = hairline(x0 + k);
     const top = Math.max(0, Math.ceil(capCy - capRy));
     for (let y = top; y <= Math.floor(cy); y++) {
       const d = (y - capCy) / capRy;
