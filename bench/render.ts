@@ -205,7 +205,7 @@ export function renderSection(res: RenderBenchResult): string {
 
 Whole runs of N = ${RENDER_N} (sim at latency 0, debiaspi direct/discard, race x gender, prompt "a photo of the face of a CEO",
 concurrency 4, seed 11 + repetition), in one process, the four cases interleaved per repetition, ${RENDER_REPS} repetitions (median,
-and the wall-time range); *run folder* writes run.json, events.jsonl and, when rendered, \`images/\` and \`pending.jsonl\` (one
+and the wall-time range); *run folder* writes run.json, events.jsonl and, when rendered, \`images/\` and \`pending/attempts.jsonl\` (one
 content-addressed PNG and one pending record per generation); *in memory* counts images and keeps nothing. *CPU us* is
 user + system time of the process per generation, which load from other processes inflates less than wall time.
 
@@ -214,7 +214,7 @@ ${mdTable(["case", "generations", "wall us / generation", "range", "CPU us / gen
 Rendered / no-render in a run folder: **${fmt(ratioWall, 2)}x** wall time, ${fmt(ratioCpu, 2)}x CPU time (goal: at most 3x).
 Of the rendered run's extra ${fmt(wall("disk-png") - wall("disk"), 0)} us per generation, drawing and encoding take about
 ${fmt(renderInRun, 0)} us (in-memory rendered minus in-memory no-render) and the store about ${fmt(storeInRun, 0)} us (hash, the image
-written to a temp file and renamed, the pending record appended to pending.jsonl).
+written to a temp file and renamed, the pending record appended to pending/attempts.jsonl).
 
 **The renderer alone** (${RENDER_SPECS} portraits over every gender, age band, body type and Monk level, median of ${RENDER_REPS},
 CPU time): rasterising ${fmt(draw, 1)} us per portrait, encoding the palette PNG ${fmt(enc, 1)} us (${fmt(res.pngBytes, 0)} bytes); the RGBA PNG the
