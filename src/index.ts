@@ -6,7 +6,8 @@
  */
 export { run, resume, loadRun, prepareRun, combineSettings, type RunOptions, type RunOutcome } from "./api.js";
 export type { RunConfigInput } from "./config/schema.js";
-export { resolveRun, RUN_DEFAULTS, type RunConfig } from "./config/resolve.js";
+export { resolveRun, type RunConfig } from "./config/resolve.js";
+export { SETTINGS, SETTING_DEFAULTS } from "./config/settings.js";
 export { InputError } from "./core/errors.js";
 export { builtinTaxonomy, applyTaxonomyPatch, type Taxonomy, type Attribute, type Category, type TaxonomyPatch } from "./core/taxonomy.js";
 export { resolveTarget, type Target, type Factor, type TargetSpec } from "./core/target.js";

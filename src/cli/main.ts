@@ -14,6 +14,7 @@ import type { RunSummary } from "../analysis/summary.js";
 import { packageVersion } from "../util/paths.js";
 import { auditImages } from "../audit.js";
 import { EXIT, interruptedCode, withInterrupt, type Io } from "./common.js";
+import { addRunOptions } from "./run-options.js";
 import { flagName, flagsToConfig, nonEmptyList, nonNegativeNumber, parseProviderOptions, parseTargetSpec, policyList, wholeNumber, type RunFlags } from "./flags.js";
 import { countBar, progressReporter } from "./progress.js";
 import { registerExperimentCommand } from "./experiment.js";
@@ -32,39 +33,6 @@ const defaultIo: Io = {
   out: (t) => process.stdout.write(`${t}\n`),
   err: (t) => process.stderr.write(`${t}\n`),
 };
-
-function addRunOptions(cmd: Command): Command {
-  return cmd
-    .option("-a, --attributes <list>", "attributes to control, comma-separated (gender, race, age, skin_tone, body_type, profession)", nonEmptyList("--attributes"))
-    .option("-t, --target <spec>", "target weights: ATTR=CAT:W,CAT:W or ATTR=uniform (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
-    .option("-j, --joint <list>", "control these attributes jointly, e.g. race+gender (race,gender is read too) (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
-    .addOption(new Option("-p, --policy <name>", "how requests are made (default debiaspi)").choices([...POLICY_IDS]))
-    .addOption(new Option("--mode <mode>", "debiaspi: ask for one cell or offer the open cells (default direct)").choices(["direct", "choice"]))
-    .option("--subgroup <k>", "debiaspi choice mode: offer only the k largest deficits (default all)", wholeNumber("--subgroup"))
-    .addOption(new Option("--order <rule>", "debiaspi: ask first for the largest deficit, or the largest expected effort (deficit / observed compliance) (default deficit)").choices(["deficit", "effort"]))
-    .addOption(new Option("--overflow <rule>", "an image landing in a full bin: discard (exact set) or keep (default discard)").choices(["keep", "discard"]))
-    .option("-n, --n <count>", "images in the set (default 20)", wholeNumber("--n"))
-    .option("--seed <int>", "seed; the same seed at concurrency 1 gives the same run image for image", wholeNumber("--seed"))
-    .option("-c, --concurrency <count>", "generations in flight at once (default 4)", wholeNumber("--concurrency"))
-    .option("--max-attempts <count>", "attempt budget (default 10 x N, at least N + 50)", wholeNumber("--max-attempts"))
-    .option("-o, --out <dir>", "folder for run folders (default ./runs)")
-    .option("--provider <name[:model-or-url]>", "text-to-image backend: sim (default), openai, a1111, comfyui, replicate, huggingface, stability, chat (see `debiaspi providers`)")
-    .option("--observer <name>", "what reads the generated people: self-report (default), requested, skin-tone, faces or vlm")
-    .option("-P, --provider-option <key=value>", "a provider setting, e.g. steps=30 (repeatable; see `debiaspi providers`)", (v: string, prev: string[] = []) => [...prev, v])
-    .option("--rate <per-second>", "start at most this many provider requests per second", nonNegativeNumber("--rate"))
-    .option("--no-cache", "do not reuse cached provider responses (they are kept in <out>/.cache)")
-    .option("--check <list>", "further observers that look at every image and are compared with --observer, comma-separated", nonEmptyList("--check"))
-    .option("--professions <list>", "categories of the profession attribute, comma-separated", nonEmptyList("--professions"))
-    .option("--calibration <file>", "a calibration of the observer (debiaspi calibrate): corrected estimates, bins filled from them; with --observer simulated, what the simulation imitates")
-    .addOption(new Option("--steer <rule>", "with --calibration: fill bins from the corrected estimate or the raw labels (default corrected)").choices(["corrected", "raw"]))
-    .option("--latency <ms>", "sim: simulated latency per image in ms", nonNegativeNumber("--latency"))
-    .option("--gender-categories <preset>", "gender categories: binary (default), non-binary, inclusive (non-binary and can't tell)")
-    .option("--max-cost <usd>", "stop, resumably, before the next call would take spending past this many US dollars (list prices: debiaspi prices)", nonNegativeNumber("--max-cost"))
-    .option("--no-render", "sim: draw no PNG (the self-report, truth and every measurement stay the same)")
-    .option("--config <file>", "YAML or JSON file with the same settings; flags override it")
-    .option("--json", "print one JSON object instead of tables")
-    .option("--no-progress", "no progress bar");
-}
 
 function settingsFrom(prompt: string | undefined, opts: RunFlags & { config?: string }): RunConfigInput {
   const layers: { source: string; values: unknown; nameOf?: (p: string) => string }[] = [];

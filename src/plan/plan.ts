@@ -1,6 +1,6 @@
 import { prepareRun } from "../api.js";
 import type { RunConfigInput } from "../config/schema.js";
-import { RUN_DEFAULTS } from "../config/resolve.js";
+import { SETTING_DEFAULTS } from "../config/settings.js";
 import { InputError } from "../core/errors.js";
 import { deriveSeed } from "../core/rng.js";
 import type { Observation } from "../core/request.js";
@@ -152,7 +152,7 @@ async function simulateCell(cell: PlanCell, profile: string, seed: number, concu
     ...(concurrency !== undefined ? { concurrency } : {}),
   };
   // An observer that looks at pixels is simulated by what was rendered; it is not built (a vlm needs a key).
-  const original = settings.observer ?? RUN_DEFAULTS.observer;
+  const original = settings.observer ?? SETTING_DEFAULTS.observer;
   if (!READS_REPORT.has(original)) settings.observer = "self-report";
   delete settings.maxCost;
   delete settings.rate;
@@ -228,7 +228,7 @@ export async function planCells(cells: readonly PlanCell[], options: PlanOptions
       if (!r.complete) incomplete += 1;
       const price = cellPrice[i]!.usd;
       cost = cost === null || price === null ? null : cost + r.generations * price;
-      const c = options.concurrency ?? cell.settings.concurrency ?? RUN_DEFAULTS.concurrency;
+      const c = options.concurrency ?? cell.settings.concurrency ?? SETTING_DEFAULTS.concurrency;
       const rate = cell.settings.rate;
       durations.push(Math.max((Math.ceil(r.calls / Math.max(1, c)) * options.latencyMs) / 1000, rate ? r.calls / rate : 0));
     }

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { prepareRun } from "../api.js";
 import { loadCalibration } from "../calibrate.js";
 import type { Calibration } from "../calibration/schema.js";
-import { RUN_DEFAULTS } from "../config/resolve.js";
+import { SETTING_DEFAULTS } from "../config/settings.js";
 import { issueMessage, runConfigSchema, type RunConfigInput } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import { resolveTarget, type TargetSpec } from "../core/target.js";
@@ -103,7 +103,7 @@ export function validateRunRequest(body: unknown, runsDir: string, keyScope: Key
   const taxonomyOk = attempt(errors, input.professions?.length ? "professions" : "taxonomy", () => {
     taxonomy = applyTaxonomyPatch(builtinTaxonomy(), { ...(input.taxonomy ?? {}), professions: input.professions ?? [] });
   });
-  const n = input.n ?? RUN_DEFAULTS.n;
+  const n = input.n ?? SETTING_DEFAULTS.n;
   if (taxonomyOk && taxonomy) {
     const tax = taxonomy;
     const target = (field: string, spec: TargetSpec): boolean => attempt(errors, field, () => void resolveTarget(tax, spec, n));
@@ -114,12 +114,12 @@ export function validateRunRequest(body: unknown, runsDir: string, keyScope: Key
     if (jointOk.every(Boolean)) {
       for (const [key, w] of Object.entries(input.jointTarget ?? {})) target(`jointTarget.${key}`, { attributes: [], joint: input.joint ?? [], jointWeights: { [key]: w } });
     }
-    attempt(errors, "provider", () => void createProvider(input.provider ?? RUN_DEFAULTS.provider, { taxonomy: tax, sim: input.sim ?? {}, options: input.providerOptions ?? {}, keyScope }));
+    attempt(errors, "provider", () => void createProvider(input.provider ?? SETTING_DEFAULTS.provider, { taxonomy: tax, sim: input.sim ?? {}, options: input.providerOptions ?? {}, keyScope }));
   }
   // The calibration first: the simulated observer is built from it.
   let calibration: Calibration | undefined;
   const calibrationOk = input.calibration === undefined || attempt(errors, "calibration", () => void (calibration = loadCalibration(input.calibration!)));
-  const observer = input.observer ?? RUN_DEFAULTS.observer;
+  const observer = input.observer ?? SETTING_DEFAULTS.observer;
   if (calibrationOk) attempt(errors, "observer", () => void getObserver(observer, { options: input.observerOptions?.[observer] ?? {}, keyScope, ...(calibration ? { calibration } : {}) }));
   for (const c of input.checks ?? []) attempt(errors, "checks", () => void getObserver(c, { options: input.observerOptions?.[c] ?? {}, keyScope }));
   if (input.maxAttempts !== undefined && input.maxAttempts < n) errors.push({ field: "maxAttempts", message: `must be at least N (${n})` });
