@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
-import { combineSettings, loadRun, resume, run, type RunOptions } from "../api.js";
+import { loadRun, resume, run, runPlan, type RunOptions } from "../api.js";
+import { mergeOrThrow, planOrThrow, type RunPlan, type SettingsLayer } from "../app/plan-run.js";
 import { readConfigFile } from "../config/resolve.js";
 import { builtinTaxonomy } from "../core/taxonomy.js";
 import { createProvider, parseProviderSpec, providerEntries } from "../providers/index.js";
@@ -34,12 +35,21 @@ const defaultIo: Io = {
   err: (t) => process.stderr.write(`${t}\n`),
 };
 
-function settingsFrom(prompt: string | undefined, opts: RunFlags & { config?: string }): RunConfigInput {
-  const layers: { source: string; values: unknown; nameOf?: (p: string) => string }[] = [];
+/** The settings layers of a run command: the --config file, then the flags (errors name the flag). */
+function layersFrom(prompt: string | undefined, opts: RunFlags & { config?: string }): SettingsLayer[] {
+  const layers: SettingsLayer[] = [];
   if (opts.config) layers.push({ source: `config file ${opts.config}`, values: readConfigFile(opts.config) });
   layers.push({ source: "command line", values: flagsToConfig(prompt, opts), nameOf: flagName });
-  return combineSettings(layers);
+  return layers;
 }
+
+/** The merged, validated settings of the flags and --config (no run resolved: `plan` simulates its own). */
+function settingsFrom(prompt: string | undefined, opts: RunFlags & { config?: string }): RunConfigInput {
+  return mergeOrThrow(layersFrom(prompt, opts));
+}
+
+/** The checked, resolved run of the flags and --config: every problem at once, the first one first. */
+const planFrom = (prompt: string | undefined, opts: RunFlags & { config?: string }): RunPlan => planOrThrow(layersFrom(prompt, opts));
 
 /** How to continue a run stopped by Ctrl-C. */
 const resumeRun = (dir: string | undefined): string => `debiaspi resume ${dir ?? "<run folder>"}`;
@@ -61,11 +71,11 @@ export function buildProgram(io: Io = defaultIo): Command {
 
   addQueueOptions(addRunOptions(program.command("run").argument("[prompt]", "the image prompt, e.g. \"a photo of the face of a CEO\"").description("generate a set of N images that follows the target")))
     .action(async (prompt: string | undefined, opts: RunFlags & QueueFlags & { config?: string; json?: boolean; progress: boolean }) => {
-      const settings = settingsFrom(prompt, opts);
+      const plan = planFrom(prompt, opts);
       const bar = progressReporter(opts.progress && !opts.json);
       const outcome = await withQueue(opts, resumeRun, (queue, at) =>
         withInterrupt(io, withQueueFlags(resumeRun, opts), (signal, dir) =>
-          run(settings, { signal, onProgress: bar.update, onStart: (d) => (dir.current = at.current = d), ...queue } satisfies RunOptions),
+          runPlan(plan, { signal, onProgress: bar.update, onStart: (d) => (dir.current = at.current = d), ...queue } satisfies RunOptions),
         ),
       ).finally(() => bar.stop());
       program.setOptionValue("exitCode", report(io, outcome.summary, Boolean(opts.json)));
@@ -114,8 +124,9 @@ export function buildProgram(io: Io = defaultIo): Command {
       .option("--policies <list>", `policies to compare (default ${POLICY_IDS.join(",")})`, policyList),
   ).action(async (prompt: string | undefined, opts: RunFlags & { config?: string; json?: boolean; progress: boolean; policies?: PolicyId[] }) => {
     const policies = opts.policies ?? [...POLICY_IDS];
-    const base = settingsFrom(prompt, opts);
-    if (base.seed === undefined) base.seed = Math.floor(Math.random() * 0xffffffff);
+    // Checked once, with the seed every policy shares (random unless given).
+    const planned = planFrom(prompt, opts);
+    const base: RunConfigInput = { ...planned.input, seed: planned.config.seed };
     const results: { label: string; summary: RunSummary }[] = [];
     await withInterrupt(io, resumeRun, async (signal, dir) => {
       for (const policy of policies) {
@@ -203,7 +214,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option("--config <file>", "take provider: and providerOptions: from this config file")
     .option("--generate", "also make one real generation (this may cost money)")
     .action(async (opts: { provider?: string; providerOption?: string[]; config?: string; generate?: boolean }) => {
-      const fromFile = opts.config ? combineSettings([{ source: `config file ${opts.config}`, values: readConfigFile(opts.config) }]) : {};
+      const fromFile = opts.config ? mergeOrThrow([{ source: `config file ${opts.config}`, values: readConfigFile(opts.config) }]) : {};
       const options = { ...(fromFile.providerOptions ?? {}), ...parseProviderOptions(opts.providerOption ?? []) };
       const spec = opts.provider ?? fromFile.provider;
       if (spec === undefined) {

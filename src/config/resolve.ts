@@ -119,12 +119,15 @@ export interface ResolvedRun {
   target: Target;
 }
 
-function checkTemplates(t: Templates): void {
+/** A template that lacks one of its placeholders, as an error on `templates`. */
+function templateProblems(t: Templates): InputError[] {
+  const out: InputError[] = [];
   for (const [name, required] of Object.entries(REQUIRED_PLACEHOLDERS) as [keyof Templates, string[]][]) {
     for (const ph of required) {
-      if (!t[name].includes(ph)) throw new InputError(`template "${name}" must contain ${ph}; it is: ${JSON.stringify(t[name])}`);
+      if (!t[name].includes(ph)) out.push(new InputError(`template "${name}" must contain ${ph}; it is: ${JSON.stringify(t[name])}`, "templates"));
     }
   }
+  return out;
 }
 
 /**
@@ -143,9 +146,11 @@ export function withDefaults(values: Partial<RunConfig>): RunConfig {
   return filled as RunConfig;
 }
 
-/** Fills defaults, builds the taxonomy and the target; every problem is one InputError. */
-export function resolveRun(input: RunConfigInput, randomSeed: () => number = () => Math.floor(Math.random() * 0xffffffff)): ResolvedRun {
-  if (!input.prompt) throw new InputError("no prompt given; pass it as the first argument of `run` or as `prompt:` in the config");
+/** The prompt's absence, as the run commands word it. */
+export const NO_PROMPT = "no prompt given; pass it as the first argument of `run` or as `prompt:` in the config";
+
+/** The settings with every default filled in (the table's constants and the derived values); no checks. */
+export function fillRun(input: RunConfigInput & { prompt: string }, randomSeed: () => number = () => Math.floor(Math.random() * 0xffffffff)): RunConfig {
   const n = input.n ?? SETTING_DEFAULTS.n;
   // Every setting in the table's order (run.json's order): given, else derived, else the table's default; optional ones only when given.
   const derivedValue = {
@@ -155,16 +160,34 @@ export function resolveRun(input: RunConfigInput, randomSeed: () => number = () 
     maxAttempts: input.maxAttempts ?? DERIVED_DEFAULTS.maxAttempts(n),
     templates: { ...DERIVED_DEFAULTS.templates, ...(input.templates ?? {}) },
   };
-  const config = withDefaults({ ...input, ...derivedValue } as Partial<RunConfig>);
-  if (config.checks.includes(config.observer)) throw new InputError(`observer "${config.observer}" drives the loop; list only other observers under checks`);
-  if (config.maxAttempts < n) throw new InputError(`maxAttempts (${config.maxAttempts}) must be at least N (${n})`);
-  checkTemplates(config.templates);
-  const taxonomy = applyTaxonomyPatch(withGenderPreset(builtinTaxonomy(), config.genderCategories ?? SETTING_DEFAULTS.genderCategories), { ...config.taxonomy, professions: config.professions });
+  return withDefaults({ ...input, ...derivedValue } as Partial<RunConfig>);
+}
+
+/** What is wrong across settings of a filled config (a checker that drives, a budget below N, a template without its placeholder), each on its field. */
+export function configProblems(config: RunConfig): InputError[] {
+  const out: InputError[] = [];
+  if (config.checks.includes(config.observer)) out.push(new InputError(`observer "${config.observer}" drives the loop; list only other observers under checks`, "checks"));
+  if (config.maxAttempts < config.n) out.push(new InputError(`maxAttempts (${config.maxAttempts}) must be at least N (${config.n})`, "maxAttempts"));
+  return [...out, ...templateProblems(config.templates)];
+}
+
+/** The run's taxonomy: the built-in one with its gender preset, the config's edits and professions (InputError when they do not apply). */
+export function runTaxonomy(input: Pick<RunConfigInput, "genderCategories" | "taxonomy" | "professions">): Taxonomy {
+  return applyTaxonomyPatch(withGenderPreset(builtinTaxonomy(), input.genderCategories ?? SETTING_DEFAULTS.genderCategories), { ...(input.taxonomy ?? {}), professions: input.professions ?? [] });
+}
+
+/** Fills defaults, builds the taxonomy and the target; every problem is one InputError. */
+export function resolveRun(input: RunConfigInput, randomSeed: () => number = () => Math.floor(Math.random() * 0xffffffff)): ResolvedRun {
+  if (!input.prompt) throw new InputError(NO_PROMPT, "prompt");
+  const config = fillRun({ ...input, prompt: input.prompt }, randomSeed);
+  const problem = configProblems(config)[0];
+  if (problem) throw problem;
+  const taxonomy = runTaxonomy(config);
   const tieRng = new Rng(config.seed);
   const target = resolveTarget(
     taxonomy,
     { attributes: config.attributes, weights: config.target, joint: config.joint, jointWeights: config.jointTarget },
-    n,
+    config.n,
     (len) => tieRng.shuffle(Array.from({ length: len }, (_, i) => i)),
   );
   return { config, taxonomy, target };

@@ -102,7 +102,7 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
   add("POST", "/api/runs", async ({ req, res }) => {
     const v = validateRunRequest(await readJsonBody(req), manager.runsDir, manager.keyScope);
     if (!v.ok) throw new HttpError(400, `the run settings were not accepted: ${v.errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`, v.errors);
-    const id = await manager.start(v.config);
+    const id = await manager.start(v.plan);
     sendJson(res, 201, { id, live: manager.liveState(id) });
   });
 
