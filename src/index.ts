@@ -4,7 +4,8 @@
  *   import { run } from "debiaspi";
  *   const { summary } = await run({ prompt: "a photo of the face of a CEO", attributes: ["gender", "race"], n: 28 });
  */
-export { run, resume, loadRun, prepareRun, combineSettings, type RunOptions, type RunOutcome } from "./api.js";
+export { run, runPlan, resume, loadRun, prepareRun, combineSettings, type RunOptions, type RunOutcome } from "./api.js";
+export { planRun, type RunPlan, type PlanError, type PlanOutcome, type SettingsLayer } from "./app/plan-run.js";
 export type { RunConfigInput } from "./config/schema.js";
 export { resolveRun, type RunConfig } from "./config/resolve.js";
 export { SETTINGS, SETTING_DEFAULTS } from "./config/settings.js";

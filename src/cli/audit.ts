@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import { auditImages } from "../audit.js";
+import { SETTING_DEFAULTS, SETTINGS } from "../config/settings.js";
 import { formatRun, runJson } from "../report/table.js";
 import type { Io } from "./common.js";
 import { nonEmptyList, parseTargetSpec } from "./flags.js";
@@ -14,7 +15,7 @@ export function registerAuditCommand(program: Command, io: Io): void {
     .option("--observer <list>", "observers, comma-separated; the first is reported, the others are compared with it", nonEmptyList("--observer"))
     .option("-a, --attributes <list>", "compare these attributes with a uniform target", nonEmptyList("--attributes"))
     .option("-t, --target <spec>", "target weights ATTR=CAT:W,... (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
-    .addOption(new Option("--counting <rule>", "count the main subject of each image or every person").choices(["main-subject", "per-person"]))
+    .addOption(new Option("--counting <rule>", "count the main subject of each image or every person").choices([...SETTINGS.counting.schema.options]))
     .option("--calibration <file>", "a calibration of the first observer (debiaspi calibrate): corrected shares beside the raw ones")
     .option("--labels <file>", "labels of the images (as for calibrate): each image's truth, and the list of images the observer misread")
     .option("--out <dir>", "write an audit folder (read by show, report, export and check); must not exist")
@@ -33,7 +34,7 @@ export function registerAuditCommand(program: Command, io: Io): void {
         onProgress: bar.update,
         ...(opts.labels ? { labels: opts.labels } : {}),
         ...(opts.out ? { out: opts.out } : {}),
-        observers: opts.observer ?? ["self-report"],
+        observers: opts.observer ?? [SETTING_DEFAULTS.observer],
         attributes,
         ...(Object.keys(weights).length > 0 ? { weights } : {}),
         ...(opts.counting ? { counting: opts.counting } : {}),
