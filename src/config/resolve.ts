@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { parseDocument, YAMLParseError } from "yaml";
-import { InputError, listAccepted } from "../core/errors.js";
+import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { resolveTarget, type Target } from "../core/target.js";
-import { applyTaxonomyPatch, builtinTaxonomy, findAttribute, withGenderPreset, type Taxonomy } from "../core/taxonomy.js";
+import { applyTaxonomyPatch, builtinTaxonomy, withGenderPreset, type Taxonomy } from "../core/taxonomy.js";
 import type { z } from "zod";
 import { REQUIRED_PLACEHOLDERS, type Templates } from "../prompts/templates.js";
-import { formatZodError, runConfigSchema, type RunConfigInput } from "./schema.js";
+import type { RunConfigInput } from "./schema.js";
 import { DERIVED_DEFAULTS, SETTING_DEFAULTS, SETTING_KEYS, SETTINGS, type resolvedConfigSchema, type Setting } from "./settings.js";
 
 /** A run's settings with every default filled in: what run.json records (derived from the settings table). */
@@ -58,45 +58,6 @@ function parseStrictYaml(text: string, path: string): unknown {
 function lineOf(text: string, offset: number): { line: number; col: number } {
   const before = text.slice(0, offset).split("\n");
   return { line: before.length, col: before.at(-1)!.length + 1 };
-}
-
-/** Validates settings from a file or from flags against the config schema. */
-export function validateConfig(raw: unknown, source: string, nameOf?: (path: string) => string): RunConfigInput {
-  const parsed = runConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new InputError(formatZodError(parsed.error, source, nameOf));
-  return parsed.data;
-}
-
-export interface ConfigLayer {
-  source: string;
-  values: RunConfigInput;
-  nameOf?: (path: string) => string;
-}
-
-/**
- * Checks the attribute names each layer gives (target keys, joint groups, attributes) against the
- * taxonomy the merged settings build, so a typo names its file (or flag) and key. A taxonomy that
- * does not build is left for resolveRun to report.
- */
-export function checkAttributeNames(layers: readonly ConfigLayer[], merged: RunConfigInput): void {
-  let tax: Taxonomy;
-  try {
-    tax = applyTaxonomyPatch(builtinTaxonomy(), { ...(merged.taxonomy ?? {}), professions: merged.professions ?? [] });
-  } catch {
-    return;
-  }
-  const accepted = listAccepted(tax.attributes.map((a) => a.id));
-  for (const { source, values, nameOf = (p: string) => p } of layers) {
-    const named: [string, string[]][] = [
-      ["target", Object.keys(values.target ?? {})],
-      ["joint", (values.joint ?? []).flat()],
-      ["attributes", values.attributes ?? []],
-    ];
-    for (const [key, ids] of named) {
-      const bad = ids.find((id) => !findAttribute(tax, id));
-      if (bad !== undefined) throw new InputError(`${source}: ${nameOf(key)}: unknown attribute "${bad}"; accepted: ${accepted}`);
-    }
-  }
 }
 
 /** Later sources win, key by key; `target`, `jointTarget`, `templates` and `sim` merge one level deep. */
