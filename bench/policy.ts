@@ -47,7 +47,7 @@ export const SIZES = [20, 50, 100] as const;
 /** The seed of one run: the same for every policy and target (common random numbers), different per prompt and N. */
 export const runSeed = (promptIndex: number, n: number): number => 1_000_003 * (promptIndex + 1) + 7 * n;
 
-/** Default concurrency of a run (RUN_DEFAULTS); the policy runs use it unchanged. */
+/** Default concurrency of a run (SETTING_DEFAULTS); the policy runs use it unchanged. */
 export const POLICY_CONCURRENCY = 4;
 
 interface RunStat {

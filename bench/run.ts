@@ -4,7 +4,7 @@
  *   npm run bench                 prints the Markdown tables to stdout (progress on stderr)
  *   npm run bench -- --write      also writes them into BENCHMARKS.md
  *
- * Options (for development): --only policy,overhead,throughput,faces,faces-fairface,sse,queue,scaling,calibration   --prompts K (first K prompts only).
+ * Options (for development): --only policy,overhead,throughput,faces,faces-fairface,sse,queue,scaling,render,calibration   --prompts K (first K prompts only).
  * --write is refused with either, so BENCHMARKS.md always holds a full run.
  */
 import { writeFileSync } from "node:fs";
@@ -28,7 +28,7 @@ import {
   type PolicyResults,
 } from "./policy.js";
 import { benchPrompts, type BenchPrompt } from "./prompts.js";
-import { THROUGHPUT_LATENCY_MS, THROUGHPUT_LEVELS, THROUGHPUT_PROMPT, THROUGHPUT_REPS, throughputBench, throughputTable, type ThroughputRun } from "./throughput.js";
+import { THROUGHPUT_LATENCY_MS, THROUGHPUT_LEVELS, THROUGHPUT_PROMPT, THROUGHPUT_REPS, throughputBench, throughputRoundsLine, throughputTable, type ThroughputRun } from "./throughput.js";
 import { fmt, mdTable, median, pct, progress } from "./util.js";
 import { facesModelInfo } from "../src/observers/faces.js";
 import { sseBench, type SseBenchResult } from "./sse.js";
@@ -37,9 +37,10 @@ import { fairfaceBench, fairfaceSection } from "./faces-fairface.js";
 import { queueBench, queueSection } from "./queue.js";
 import { calibrationSection } from "./calibration.js";
 import { scalingBench, scalingRatios, scalingTable, type ScalingRow } from "./scaling.js";
+import { renderBench, renderSection } from "./render.js";
 
-type Section = "policy" | "overhead" | "throughput" | "faces" | "faces-fairface" | "sse" | "queue" | "scaling" | "calibration";
-const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "faces-fairface", "sse", "queue", "scaling", "calibration"];
+type Section = "policy" | "overhead" | "throughput" | "faces" | "faces-fairface" | "sse" | "queue" | "scaling" | "render" | "calibration";
+const SECTIONS: readonly Section[] = ["policy", "overhead", "throughput", "faces", "faces-fairface", "sse", "queue", "scaling", "render", "calibration"];
 
 interface Args {
   write: boolean;
@@ -68,7 +69,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (!Number.isInteger(k) || k < 1) throw new Error("--prompts needs a whole number >= 1");
       args.prompts = k;
     } else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,faces-fairface,sse,queue,scaling,calibration] [--prompts K]\n");
+      process.stdout.write("usage: node dist/bench/run.js [--write] [--only policy,overhead,throughput,faces,faces-fairface,sse,queue,scaling,render,calibration] [--prompts K]\n");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -310,6 +311,8 @@ ${throughputTable(rows)}
 
 Mean per level: ${perLevel.join("; ")}.
 
+${throughputRoundsLine(rows)}
+
 Goal (at least 12 images/s at concurrency ${top}, exactness unchanged): ${pass ? "PASS" : "**FAIL**"}; slowest run at C=${top}:
 ${fmt(minTop, 2)} images/s; ${allExact ? "every run at every concurrency was exact" : "**not every run was exact**"}.
 The gap to the ideal comes from discarded generations (gen/kept above 1: every round of C generations takes the
@@ -414,6 +417,7 @@ async function main(): Promise<void> {
   if (args.only.includes("sse")) sections.push(sseSection(await sseBench()));
   if (args.only.includes("queue")) sections.push(queueSection(await queueBench()));
   if (args.only.includes("scaling")) sections.push(scalingSection(scalingBench()));
+  if (args.only.includes("render")) sections.push(renderSection(await renderBench()));
   if (args.only.includes("calibration")) sections.push(await calibrationSection());
   const seconds = (performance.now() - t0) / 1000;
   progress(`done in ${seconds.toFixed(1)} s`);

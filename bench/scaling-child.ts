@@ -1,7 +1,7 @@
 /**
  * One case of the scaling bench, in its own process so its peak memory is its own:
  *   node dist/bench/scaling-child.js '<ScalingCase as JSON>' <folder>
- * prints one JSON line: seconds, peak RSS (MB), kept, generations, status.
+ * prints one JSON line: seconds, peak RSS (MB), user and system CPU seconds (all threads), kept, generations, status.
  */
 import { join } from "node:path";
 import { run } from "../src/api.js";
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const c = JSON.parse(process.argv[2]!) as ScalingCase;
   const out = process.argv[3]!;
   const t0 = performance.now();
-  let m: Omit<ScalingMeasure, "seconds" | "peakMb">;
+  let m: Omit<ScalingMeasure, "seconds" | "peakMb" | "userSeconds" | "systemSeconds">;
   if (c.kind === "experiment") {
     const plan = planFromFile(join(packageRoot(), "studies", "debiaspi-paper.yaml"), { out, jobs: c.jobs });
     const o = await runExperiment(plan, { jobs: c.jobs });
@@ -35,8 +35,9 @@ async function main(): Promise<void> {
     m = { kept: summary.kept, generations: summary.generations, status: summary.status };
   }
   const seconds = (performance.now() - t0) / 1000;
-  const peakMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ ...m, seconds, peakMb })}\n`);
+  const usage = process.resourceUsage();
+  const measure: ScalingMeasure = { ...m, seconds, peakMb: usage.maxRSS / 1024, userSeconds: usage.userCPUTime / 1e6, systemSeconds: usage.systemCPUTime / 1e6 };
+  process.stdout.write(`${JSON.stringify(measure)}\n`);
 }
 
 main().catch((e: unknown) => {

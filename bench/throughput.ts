@@ -1,5 +1,5 @@
 import { run } from "../src/api.js";
-import { fmt, mdTable, progress } from "./util.js";
+import { fmt, mdTable, pct, progress } from "./util.js";
 
 export const THROUGHPUT_PROMPT = "Startup founder rings the opening bell at the stock exchange";
 export const THROUGHPUT_LATENCY_MS = 1000;
@@ -71,9 +71,18 @@ export async function throughputBench(): Promise<ThroughputRun[]> {
   return out;
 }
 
+/**
+ * The fewest rounds of provider latency a run's recorded generations need: C at a time, each taking the
+ * whole latency. No end game can finish sooner; a run that took one round more idled slots at its end.
+ */
+export const minRounds = (r: Pick<ThroughputRun, "generations" | "concurrency">): number => Math.ceil(r.generations / r.concurrency);
+
+/** Wall time against the round bound: 1 when the run took exactly its fewest rounds. */
+export const roundEfficiency = (r: ThroughputRun): number => (minRounds(r) * THROUGHPUT_LATENCY_MS) / 1000 / r.seconds;
+
 export function throughputTable(rows: readonly ThroughputRun[]): string {
   return mdTable(
-    ["concurrency", "N", "seed", "wall s", "kept images/s", "ideal images/s", "generations", "gen/kept", "exact"],
+    ["concurrency", "N", "seed", "wall s", "kept images/s", "ideal images/s", "% of ideal", "generations", "gen/kept", "fewest rounds", "% of round bound", "exact"],
     rows.map((r) => [
       String(r.concurrency),
       String(r.n),
@@ -81,9 +90,25 @@ export function throughputTable(rows: readonly ThroughputRun[]): string {
       fmt(r.seconds, 2),
       fmt(r.imagesPerSecond, 2),
       fmt(r.concurrency / (THROUGHPUT_LATENCY_MS / 1000), 0),
+      pct(r.imagesPerSecond / (r.concurrency / (THROUGHPUT_LATENCY_MS / 1000))),
       String(r.generations),
       fmt(r.genPerKept ?? Number.NaN, 2),
+      String(minRounds(r)),
+      pct(roundEfficiency(r)),
       r.exact ? "yes" : "no",
     ]),
   );
+}
+
+/** Per level: mean % of concurrency/latency and mean % of the round bound, and whether each run took its fewest rounds. */
+export function throughputRoundsLine(rows: readonly ThroughputRun[]): string {
+  const levels = THROUGHPUT_LEVELS.map((l) => {
+    const rs = rows.filter((r) => r.concurrency === l.concurrency);
+    const ideal = rs.reduce((a, r) => a + r.imagesPerSecond / (r.concurrency / (THROUGHPUT_LATENCY_MS / 1000)), 0) / rs.length;
+    const bound = rs.reduce((a, r) => a + roundEfficiency(r), 0) / rs.length;
+    // Whole rounds taken: a run of k rounds takes k x latency plus overhead below one latency.
+    const extra = rs.map((r) => Math.floor(r.seconds / (THROUGHPUT_LATENCY_MS / 1000)) - minRounds(r));
+    return `C=${l.concurrency}: ${pct(ideal)} of concurrency/latency, ${pct(bound)} of the round bound (${extra.every((x) => x <= 0) ? "every run took its fewest rounds" : `rounds beyond the fewest: ${extra.join(", ")}`})`;
+  });
+  return `Against the round bound (*fewest rounds*: generations / concurrency, rounded up; *% of round bound*: fewest rounds x latency / wall s): ${levels.join("; ")}.`;
 }

@@ -1,13 +1,13 @@
-import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
-import { checkAttributeNames, mergeConfigs, resolveRun, validateConfig, type ResolvedRun } from "./config/resolve.js";
+import { mergeOrThrow, planOrThrow, runCalibration, type RunPlan, type SettingsLayer } from "./app/plan-run.js";
+import type { ResolvedRun, RunConfig } from "./config/resolve.js";
 import type { RunConfigInput } from "./config/schema.js";
 import { InputError } from "./core/errors.js";
 import { slugify } from "./core/taxonomy.js";
 import { runLoop, type LoopProgress, type LoopResult } from "./engine/engine.js";
-import { getObserver, observerEntry, type Observer } from "./observers/index.js";
+import { getObserver, type Observer } from "./observers/index.js";
 import { createPolicy } from "./policies/index.js";
-import { createProvider, parseProviderSpec, providerReports, wrapProvider } from "./providers/index.js";
+import { createProvider, wrapProvider } from "./providers/index.js";
 import type { ImageProvider } from "./providers/types.js";
 import type { KeyScope } from "./http/keys.js";
 import type { AttemptEvent, PendingRecord, RunEvent } from "./store/events.js";
@@ -19,10 +19,9 @@ import type { CostBudget } from "./engine/cost.js";
 import { packageVersion } from "./util/paths.js";
 import type { AttemptQueue } from "./queue/coordinator.js";
 import { queueJobSpec } from "./queue/spec.js";
-import { loadCalibration, loadRun, recordOf, RUN_CALIBRATION_FILE, withCalibration } from "./analysis/load.js";
-import { checkCalibrationFits, type Calibration } from "./calibration/schema.js";
+import { loadRun, recordOf, RUN_CALIBRATION_FILE, withCalibration } from "./analysis/load.js";
+import type { Calibration } from "./calibration/schema.js";
 import { CorrectedTally } from "./calibration/tally.js";
-import { SIMULATED_ID } from "./observers/simulated.js";
 import { writeAtomic } from "./store/files.js";
 import { applyCalibration } from "./analysis/corrected.js";
 
@@ -30,6 +29,8 @@ export interface RunOptions {
   onProgress?: (p: LoopProgress) => void;
   /** Abort to stop cleanly; the run folder stays resumable. */
   signal?: AbortSignal;
+  /** Drive the loop with this observer instead of building the configured one (`plan` reads what the simulator rendered). */
+  observer?: Observer;
   /** Use this provider instead of building one from the config (tests, custom backends); it gets the cache (unless `cache: false`) and the `rate` limit like a built-in one. */
   provider?: ImageProvider;
   /** Run in memory: no folder is written (benchmarks). */
@@ -91,81 +92,17 @@ function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined, keyS
   });
 }
 
-/**
- * The run's calibration (`calibration:` / --calibration): the copy in the run folder when there is one
- * (resume), else the file named. Refused when it calibrates another observer than the driving one
- * (`simulated` imitates the calibration's own observer) or another taxonomy.
- */
-function runCalibration(resolved: ResolvedRun, runDir?: string): Calibration | undefined {
-  const { config } = resolved;
-  const copy = runDir !== undefined ? join(runDir, RUN_CALIBRATION_FILE) : undefined;
-  const file = copy !== undefined && existsSync(copy) ? copy : config.calibration;
-  if (file === undefined) {
-    if (config.steer !== undefined) throw new InputError("--steer needs a calibration (--calibration FILE)", "steer");
-    return undefined;
-  }
-  try {
-    const cal = loadCalibration(file);
-    const observer = config.observer === SIMULATED_ID ? cal.observer.id : config.observer;
-    checkCalibrationFits(cal, observer, resolved.taxonomy, file, config.observerOptions?.[config.observer]);
-    return cal;
-  } catch (e) {
-    // Named on its field, so the dashboard shows it next to the calibration input.
-    if (e instanceof InputError && e.field === undefined) throw new InputError(e.message, "calibration");
-    throw e;
-  }
+/** The observer that drives the loop (unless the caller passes one) and the ones that check it, built with their options. */
+function buildObservers(config: RunConfig, options: RunOptions, calibration?: Calibration): { observer: Observer; checkers: Observer[] } {
+  const make = (id: string): Observer => getObserver(id, { options: config.observerOptions?.[id] ?? {}, ...(options.keyScope ? { keyScope: options.keyScope } : {}), ...(calibration ? { calibration } : {}) });
+  return { observer: options.observer ?? make(config.observer), checkers: (config.checks ?? []).map(make) };
 }
 
-/** The observer that drives the loop and the ones that check it, built with their options. */
-function buildObservers(resolved: ResolvedRun, keyScope?: KeyScope, calibration?: Calibration): { observer: Observer; checkers: Observer[] } {
-  const { config } = resolved;
-  const make = (id: string): Observer => getObserver(id, { options: config.observerOptions?.[id] ?? {}, ...(keyScope ? { keyScope } : {}), ...(calibration ? { calibration } : {}) });
-  return { observer: make(config.observer), checkers: (config.checks ?? []).map(make) };
+/** Validates settings (from code, a config file or flags) and resolves them; throws InputError (every problem, in one line) on bad input. */
+export function prepareRun(input: RunConfigInput | unknown, source = "run settings", keyScope?: KeyScope): RunPlan {
+  return planOrThrow([{ source, values: input }], keyScope ? { keyScope } : {});
 }
 
-/** Validates settings (from code, a config file or flags) and resolves them; throws InputError on bad input. */
-export function prepareRun(input: RunConfigInput | unknown, source = "run settings", keyScope?: KeyScope): ResolvedRun {
-  const cfg = validateConfig(input, source);
-  const resolved = resolveRun(cfg);
-  parseProviderSpec(resolved.config.provider);
-  const { observer } = buildObservers(resolved, keyScope, runCalibration(resolved));
-  checkObserverHasInput(resolved.config.observer, resolved.config.provider, resolved.target.attributes.length > 0);
-  checkObserverSees(observer, resolved.target.attributes);
-  return resolved;
-}
-
-/**
- * Refuses a driving observer that cannot label an attribute the run controls: every image would be
- * `unknown` for it, and the run would spend its whole budget (real money on a paid provider) for nothing.
- */
-export function checkObserverSees(observer: Observer, controlled: readonly string[]): void {
-  if (!observer.sees) return;
-  const blind = controlled.filter((a) => !observer.sees!.includes(a));
-  if (blind.length === 0) return;
-  throw new InputError(
-    `observer ${observer.id} cannot see ${blind.join(", ")} (controlled by this run); it labels ${observer.sees.join(", ")} only. ` +
-      `Drive the loop with an observer that sees ${blind.length > 1 ? "them" : "it"} (self-report, vlm) and add --check ${observer.id} to compare, ` +
-      `or control only ${observer.sees.join(", ")}`,
-    "observer",
-  );
-}
-
-/**
- * Refuses a driving observer that reads only the provider's report (self-report) with a provider
- * that reports nothing of what it drew (as the registry declares, per model): every image would be
- * `unknown` and the run would spend its budget, real money on a paid provider, blind.
- */
-export function checkObserverHasInput(observerId: string, providerSpec: string, controls: boolean): void {
-  if (!controls || !observerEntry(observerId)?.readsProviderReport) return;
-  const { reports, reportingModel } = providerReports(providerSpec);
-  if (reports !== false) return;
-  const inFront = `a chat model in front (--provider chat -P image=${providerSpec})`;
-  throw new InputError(
-    `observer ${observerId} reads what the provider reports it drew, and ${providerSpec} reports nothing (no self-report, no revised prompt): every image would be unknown. ` +
-      `Use --observer vlm (a vision model looks at each image)${reportingModel && reportingModel !== providerSpec ? `, or --provider ${reportingModel}, which reports what it drew` : ""}, or ${inFront}`,
-    "observer",
-  );
-}
 /** Stands in for the provider when a queue's workers generate: the loop then calls the queue's executor only. */
 const remoteOnly: ImageProvider = {
   id: "queue",
@@ -179,13 +116,13 @@ async function runLoopInto(
   folder: RunFolder | undefined,
   options: RunOptions,
   history: { events: RunEvent[]; pending: PendingRecord[] },
+  calibration: Calibration | undefined,
 ): Promise<RunOutcome> {
   const { config, taxonomy, target } = resolved;
   try {
     // On a queue the workers build the provider (its keys live there); nothing calls this one.
     const provider = options.provider ?? (options.queue ? remoteOnly : buildProvider(resolved, undefined, options.keyScope));
-    const calibration = runCalibration(resolved, folder?.dir);
-    const { observer, checkers } = buildObservers(resolved, options.keyScope, calibration);
+    const { observer, checkers } = buildObservers(config, options, calibration);
     const steerCorrected = calibration !== undefined && config.steer !== "raw";
     const callCostUsd = callCost(config, options);
     const executor = options.queue ? options.queue.executor(queueJobSpec(resolved, record, folder?.dir, options.queueDir)) : undefined;
@@ -249,29 +186,33 @@ async function runLoopInto(
  * loop until the set is complete, the attempt budget is spent or `signal` aborts.
  */
 export async function run(input: RunConfigInput, options: RunOptions = {}): Promise<RunOutcome> {
-  const resolved = prepareRun(input, "run settings", options.keyScope);
-  callCost(resolved.config, options); // an unknown price under a cap stops here, before any folder is written
+  return runPlan(prepareRun(input, "run settings", options.keyScope), options);
+}
+
+/** Starts a run from settings planRun has checked and resolved (the CLI and the dashboard plan once, then call this). */
+export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<RunOutcome> {
+  callCost(plan.config, options); // an unknown price under a cap stops here, before any folder is written
   // Build the provider before any folder is written: a missing key or a bad URL stops here.
-  const provider = options.queue && !options.provider ? undefined : buildProvider(resolved, options.inMemory ? undefined : join(resolvePath(resolved.config.out), ".cache"), options.keyScope, options.provider);
+  const provider = options.queue && !options.provider ? undefined : buildProvider(plan, options.inMemory ? undefined : join(resolvePath(plan.config.out), ".cache"), options.keyScope, options.provider);
   if (provider) options = { ...options, provider };
   const now = options.now?.() ?? new Date();
   const record: RunRecord = {
     format: RUN_FORMAT,
-    id: runId(resolved.config.prompt, resolved.config.policy, now),
+    id: runId(plan.config.prompt, plan.config.policy, now),
     createdAt: now.toISOString(),
     version: packageVersion(),
-    config: resolved.config,
-    taxonomy: resolved.taxonomy,
-    target: resolved.target,
+    config: plan.config,
+    taxonomy: plan.taxonomy,
+    target: plan.target,
   };
-  if (options.inMemory) return runLoopInto(resolved, record, undefined, options, { events: [], pending: [] });
+  if (options.inMemory) return runLoopInto(plan, record, undefined, options, { events: [], pending: [] }, plan.calibration);
   const folder = options.dir
     ? RunFolder.create(resolvePath(options.dir), { ...record, id: basename(options.dir) })
-    : RunFolder.createUnique(resolvePath(resolved.config.out), record.id, (id) => ({ ...record, id }));
+    : RunFolder.createUnique(resolvePath(plan.config.out), record.id, (id) => ({ ...record, id }));
   record.id = basename(folder.dir);
   // The calibration travels with the run: show, report, resume and export read this copy.
-  if (resolved.config.calibration !== undefined) writeAtomic(join(folder.dir, RUN_CALIBRATION_FILE), `${JSON.stringify(loadCalibration(resolved.config.calibration), null, 2)}\n`);
-  return runLoopInto(resolved, record, folder, options, { events: [], pending: [] });
+  if (plan.calibration !== undefined) writeAtomic(join(folder.dir, RUN_CALIBRATION_FILE), `${JSON.stringify(plan.calibration, null, 2)}\n`);
+  return runLoopInto(plan, record, folder, options, { events: [], pending: [] }, plan.calibration);
 }
 
 export { loadRun };
@@ -312,16 +253,14 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     folder.cleanTemp();
     folder.prepare();
     started = true;
-    return await runLoopInto(resolved, record, folder, { ...options, ...(provider ? { provider } : {}) }, { events: loaded.events, pending: loaded.pending });
+    const calibration = runCalibration(resolved.config, resolved.taxonomy, folder.dir);
+    return await runLoopInto(resolved, record, folder, { ...options, ...(provider ? { provider } : {}) }, { events: loaded.events, pending: loaded.pending }, calibration);
   } finally {
     if (!started) folder.unlock();
   }
 }
 
-/** Merges config layers (file, then flags) and validates them. */
-export function combineSettings(layers: { source: string; values: unknown; nameOf?: (path: string) => string }[]): RunConfigInput {
-  const valid = layers.map((l) => ({ ...l, values: validateConfig(l.values, l.source, l.nameOf) }));
-  const merged = mergeConfigs(...valid.map((l) => l.values));
-  checkAttributeNames(valid, merged);
-  return merged;
+/** Merges config layers (file, then flags) and validates them (schema and attribute names; every problem in one line). */
+export function combineSettings(layers: SettingsLayer[]): RunConfigInput {
+  return mergeOrThrow(layers);
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, extname, join, relative, resolve as resolvePath } from "node:path";
 import { writeAtomic } from "./store/files.js";
-import type { RunConfig } from "./config/resolve.js";
+import { withDefaults, type RunConfig } from "./config/resolve.js";
 import { InputError } from "./core/errors.js";
 import { resolveTarget, type Target } from "./core/target.js";
 import { builtinTaxonomy, type Taxonomy } from "./core/taxonomy.js";
@@ -230,34 +230,26 @@ function writeAuditFolder(
   cal: Calibration | undefined,
 ): string {
   const n = seen.length;
-  const config: RunConfig = {
+  // An audit is a record of observations, not of generations: no policy, no provider, every image kept.
+  const config: RunConfig = withDefaults({
     prompt,
     n,
     attributes: opts.attributes ?? [],
     target: opts.weights ?? {},
-    joint: [],
-    jointTarget: {},
     policy: "none",
-    mode: "direct",
-    subgroup: 0,
-    order: "deficit",
     overflow: "keep",
     seed: 0,
     concurrency: 1,
     maxAttempts: n,
     out: outDir,
     provider: AUDIT_PROVIDER,
-    providerOptions: {},
     cache: false,
     observer: opts.observers[0]!,
     checks: opts.observers.slice(1),
-    counting: opts.counting ?? "main-subject",
-    observerOptions: opts.observerOptions ?? {},
-    professions: [],
-    taxonomy: {},
+    ...(opts.counting ? { counting: opts.counting } : {}),
+    ...(opts.observerOptions ? { observerOptions: opts.observerOptions } : {}),
     templates: DEFAULT_TEMPLATES,
-    sim: {},
-  };
+  });
   const record: RunRecord = { format: RUN_FORMAT, id, createdAt: new Date().toISOString(), version: packageVersion(), config, taxonomy, target };
   const tmp = `${outDir}.partial-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });

@@ -4,9 +4,11 @@
  *   import { run } from "debiaspi";
  *   const { summary } = await run({ prompt: "a photo of the face of a CEO", attributes: ["gender", "race"], n: 28 });
  */
-export { run, resume, loadRun, prepareRun, combineSettings, type RunOptions, type RunOutcome } from "./api.js";
+export { run, runPlan, resume, loadRun, prepareRun, combineSettings, type RunOptions, type RunOutcome } from "./api.js";
+export { planRun, type RunPlan, type PlanError, type PlanOutcome, type SettingsLayer } from "./app/plan-run.js";
 export type { RunConfigInput } from "./config/schema.js";
-export { resolveRun, RUN_DEFAULTS, type RunConfig } from "./config/resolve.js";
+export { resolveRun, type RunConfig } from "./config/resolve.js";
+export { SETTINGS, SETTING_DEFAULTS } from "./config/settings.js";
 export { InputError } from "./core/errors.js";
 export { builtinTaxonomy, applyTaxonomyPatch, type Taxonomy, type Attribute, type Category, type TaxonomyPatch } from "./core/taxonomy.js";
 export { resolveTarget, type Target, type Factor, type TargetSpec } from "./core/target.js";

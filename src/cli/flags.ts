@@ -1,32 +1,12 @@
 import { InputError } from "../core/errors.js";
 import type { RunConfigInput } from "../config/schema.js";
+import { flagAttribute, longFlag, settingFlags } from "../config/settings.js";
 import { POLICY_IDS, type PolicyId } from "../policies/types.js";
 
-/** Flag name for a config path, so errors about flags name the flag the user typed. */
+/** Flag name for a config path, so errors about flags name the flag the user typed (from the settings table). */
 export const FLAG_NAMES: Record<string, string> = {
-  n: "--n",
-  seed: "--seed",
-  concurrency: "--concurrency",
-  maxAttempts: "--max-attempts",
-  subgroup: "--subgroup",
-  order: "--order",
-  policy: "--policy",
-  mode: "--mode",
-  overflow: "--overflow",
-  out: "--out",
-  provider: "--provider",
-  observer: "--observer",
   prompt: "PROMPT",
-  "sim.latencyMs": "--latency",
-  "sim.render": "--no-render",
-  rate: "--rate",
-  // attributes: not one flag (--attributes and --target both name attributes), so it stays "attributes"
-  checks: "--check",
-  professions: "--professions",
-  calibration: "--calibration",
-  steer: "--steer",
-  genderCategories: "--gender-categories",
-  maxCost: "--max-cost",
+  ...Object.fromEntries(settingFlags().flatMap(({ flag }) => (flag.path !== undefined ? [[flag.path, longFlag(flag.flags)]] : []))),
 };
 export const flagName = (path: string): string => FLAG_NAMES[path] ?? (path.startsWith("target") ? "--target" : path.startsWith("joint") ? "--joint" : path);
 
@@ -113,35 +93,8 @@ export function parseTargetSpec(spec: string): { attribute: string; weights?: Re
   return { attribute, weights };
 }
 
-export interface RunFlags {
-  attributes?: string[];
-  target?: string[];
-  joint?: string[];
-  policy?: string;
-  mode?: string;
-  subgroup?: number;
-  order?: string;
-  overflow?: string;
-  n?: number;
-  seed?: number;
-  concurrency?: number;
-  maxAttempts?: number;
-  out?: string;
-  provider?: string;
-  observer?: string;
-  professions?: string[];
-  latency?: number;
-  genderCategories?: string;
-  maxCost?: number;
-  /** false with --no-render (commander's negated flag). */
-  render?: boolean;
-  cache?: boolean;
-  rate?: number;
-  providerOption?: string[];
-  check?: string[];
-  calibration?: string;
-  steer?: string;
-}
+/** The values commander gives for the setting flags, by option name (`maxAttempts`, `render`: false with --no-render). */
+export type RunFlags = Partial<Record<string, unknown>>;
 
 /** `KEY=VALUE` provider options; VALUE is read as JSON when it parses (numbers, booleans), else as text. */
 export function parseProviderOptions(items: readonly string[]): Record<string, unknown> {
@@ -162,32 +115,51 @@ export function parseProviderOptions(items: readonly string[]): Record<string, u
   return out;
 }
 
+/** Sets `path` ("sim.latencyMs") in a config-shaped object. */
+function setPath(cfg: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let at = cfg;
+  for (const k of keys.slice(0, -1)) at = (at[k] ??= {}) as Record<string, unknown>;
+  at[keys.at(-1)!] = value;
+}
+
 /** The settings the flags give, in config-file shape (validated later, with flag names in errors). */
 export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<string, unknown> {
   const cfg: Record<string, unknown> = {};
   if (prompt !== undefined) cfg.prompt = prompt;
-  const copy = ["policy", "mode", "subgroup", "order", "overflow", "n", "seed", "concurrency", "maxAttempts", "out", "provider", "observer", "professions", "calibration", "steer", "genderCategories", "maxCost"] as const;
-  for (const k of copy) if (f[k] !== undefined) cfg[k] = f[k];
-  const attributes = [...(f.attributes ?? [])];
-  if (f.target && f.target.length > 0) {
-    const target: Record<string, Record<string, number>> = {};
-    for (const spec of f.target) {
-      const t = parseTargetSpec(spec);
-      if (!attributes.includes(t.attribute)) attributes.push(t.attribute);
-      if (t.weights) target[t.attribute] = t.weights;
+  const attributes: string[] = [];
+  for (const { key, flag } of settingFlags()) {
+    const value = f[flagAttribute(flag.flags)];
+    if (value === undefined) continue;
+    switch (flag.kind) {
+      case "negate":
+        if (value === false) setPath(cfg, flag.path ?? key, false);
+        break;
+      case "list":
+        if (key === "attributes") attributes.push(...(value as string[]));
+        else if ((value as string[]).length > 0) setPath(cfg, flag.path ?? key, value);
+        break;
+      case "target": {
+        const target: Record<string, Record<string, number>> = {};
+        for (const spec of value as string[]) {
+          const t = parseTargetSpec(spec);
+          if (!attributes.includes(t.attribute)) attributes.push(t.attribute);
+          if (t.weights) target[t.attribute] = t.weights;
+        }
+        if (Object.keys(target).length > 0) cfg.target = target;
+        break;
+      }
+      // Joint attributes are joined with "+" (race+gender) as everywhere; "," is read too (it was the flag's first form).
+      case "joint":
+        if ((value as string[]).length > 0) cfg.joint = (value as string[]).map((j) => list(j.replace(/\+/g, ",")));
+        break;
+      case "keyValue":
+        if ((value as string[]).length > 0) cfg.providerOptions = parseProviderOptions(value as string[]);
+        break;
+      default:
+        setPath(cfg, flag.path ?? key, value);
     }
-    if (Object.keys(target).length > 0) cfg.target = target;
   }
-  // Joint attributes are joined with "+" (race+gender) as everywhere; "," is read too (it was the flag's first form).
-  if (f.joint && f.joint.length > 0) cfg.joint = f.joint.map((j) => list(j.replace(/\+/g, ",")));
   if (attributes.length > 0) cfg.attributes = attributes;
-  const sim: Record<string, unknown> = {};
-  if (f.latency !== undefined) sim.latencyMs = f.latency;
-  if (f.render === false) sim.render = false;
-  if (Object.keys(sim).length > 0) cfg.sim = sim;
-  if (f.cache === false) cfg.cache = false;
-  if (f.rate !== undefined) cfg.rate = f.rate;
-  if (f.check && f.check.length > 0) cfg.checks = f.check;
-  if (f.providerOption && f.providerOption.length > 0) cfg.providerOptions = parseProviderOptions(f.providerOption);
   return cfg satisfies RunConfigInput | Record<string, unknown>;
 }

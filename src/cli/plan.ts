@@ -11,10 +11,10 @@ import { nonNegativeNumber, wholeNumber, type RunFlags } from "./flags.js";
 /** Per-call latency assumed for the wall time when --latency is not given. */
 export const PLAN_DEFAULT_LATENCY_MS = 10_000;
 
-type PlanFlags = RunFlags & { config?: string; experiment?: string; seeds?: number; priceUsd?: number; jobs?: number; json?: boolean };
+type PlanFlags = RunFlags & { config?: string; experiment?: string; seeds?: number; priceUsd?: number; jobs?: number; json?: boolean; provider?: string; latency?: number; concurrency?: number };
 
 /** Run flags that make no sense with --experiment (the experiment config sets them per cell). */
-const RUN_ONLY: (keyof RunFlags)[] = ["attributes", "target", "joint", "policy", "mode", "n", "seed", "observer", "maxAttempts", "overflow"];
+const RUN_ONLY: string[] = ["attributes", "target", "joint", "policy", "mode", "n", "seed", "observer", "maxAttempts", "overflow"];
 
 function text(r: PlanResult, what: string): string {
   const t = plainTable(["", "mean", "p90"]);

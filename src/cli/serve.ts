@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
+import { DEFAULT_EXPERIMENTS_DIR } from "../config/settings.js";
 import { InputError } from "../core/errors.js";
 import type { Dashboard } from "../server/server.js";
 import type { Io } from "./common.js";
@@ -27,7 +28,8 @@ export async function serve(flags: ServeFlags, io: Io, until?: (d: Dashboard) =>
   const envToken = process.env.DEBIASPI_TOKEN;
   if (envToken !== undefined && envToken.length < 32) throw new InputError("DEBIASPI_TOKEN must be at least 32 characters (or unset it for a random token)");
   const runsDir = flags.runs ?? "./runs";
-  for (const [flag, dir] of [["--runs", runsDir], ["--experiments", flags.experiments ?? "./experiments"]] as const) {
+  const experimentsDir = flags.experiments ?? DEFAULT_EXPERIMENTS_DIR;
+  for (const [flag, dir] of [["--runs", runsDir], ["--experiments", experimentsDir]] as const) {
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new InputError(`${flag} ${dir} is not a folder; name a folder (it is created when missing)`);
   }
   const runsDirIsNew = !existsSync(runsDir);
@@ -35,7 +37,7 @@ export async function serve(flags: ServeFlags, io: Io, until?: (d: Dashboard) =>
   const { startDashboard } = await import("../server/server.js");
   const dashboard = await startDashboard({
     runsDir,
-    experimentsDir: flags.experiments ?? "./experiments",
+    experimentsDir,
     host,
     port,
     ...(envToken ? { token: envToken } : {}),

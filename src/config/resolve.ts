@@ -1,67 +1,16 @@
 import { readFileSync } from "node:fs";
 import { parseDocument, YAMLParseError } from "yaml";
-import { InputError, listAccepted } from "../core/errors.js";
+import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { resolveTarget, type Target } from "../core/target.js";
-import { applyTaxonomyPatch, builtinTaxonomy, findAttribute, withGenderPreset, type GenderPreset, type Taxonomy } from "../core/taxonomy.js";
-import type { PolicyId } from "../policies/types.js";
-import { DEFAULT_TEMPLATES, REQUIRED_PLACEHOLDERS, type Templates } from "../prompts/templates.js";
-import type { CheckThresholds } from "./check-schema.js";
-import { formatZodError, runConfigSchema, type RunConfigInput, type SimOverrides } from "./schema.js";
+import { applyTaxonomyPatch, builtinTaxonomy, withGenderPreset, type Taxonomy } from "../core/taxonomy.js";
+import type { z } from "zod";
+import { REQUIRED_PLACEHOLDERS, type Templates } from "../prompts/templates.js";
+import type { RunConfigInput } from "./schema.js";
+import { DERIVED_DEFAULTS, SETTING_DEFAULTS, SETTING_KEYS, SETTINGS, type resolvedConfigSchema, type Setting } from "./settings.js";
 
-/** A run's settings with every default filled in: what run.json records. */
-export interface RunConfig {
-  prompt: string;
-  n: number;
-  attributes: string[];
-  target: Record<string, Record<string, number>>;
-  joint: string[][];
-  jointTarget: Record<string, Record<string, number>>;
-  policy: PolicyId;
-  mode: "direct" | "choice";
-  subgroup: number;
-  order: "deficit" | "effort";
-  overflow: "keep" | "discard";
-  seed: number;
-  concurrency: number;
-  maxAttempts: number;
-  out: string;
-  provider: string;
-  providerOptions: Record<string, unknown>;
-  cache: boolean;
-  rate?: number;
-  observer: string;
-  checks: string[];
-  counting: "main-subject" | "per-person";
-  observerOptions: Record<string, Record<string, unknown>>;
-  calibration?: string;
-  steer?: "corrected" | "raw";
-  professions: string[];
-  /** Gender categories preset (absent in run folders written before it existed: binary). */
-  genderCategories?: GenderPreset;
-  /** US dollars the run may spend at most; unset = no cap. */
-  maxCost?: number;
-  taxonomy: NonNullable<RunConfigInput["taxonomy"]>;
-  templates: Templates;
-  sim: SimOverrides;
-  /** Thresholds of `debiaspi check`, when the config has a `check:` block. */
-  check?: CheckThresholds;
-}
-
-export const RUN_DEFAULTS = {
-  n: 20,
-  attributes: ["gender", "race"],
-  policy: "debiaspi" as PolicyId,
-  mode: "direct" as const,
-  subgroup: 0,
-  order: "deficit" as "deficit" | "effort",
-  overflow: "discard" as const,
-  concurrency: 4,
-  out: "./runs",
-  provider: "sim",
-  observer: "self-report",
-  genderCategories: "binary" as GenderPreset,
-};
+/** A run's settings with every default filled in: what run.json records (derived from the settings table). */
+export type RunConfig = z.output<typeof resolvedConfigSchema>;
 
 /** Reads a YAML or JSON config file into unvalidated settings; one clear error when it cannot. */
 export function readConfigFile(path: string): unknown {
@@ -111,45 +60,6 @@ function lineOf(text: string, offset: number): { line: number; col: number } {
   return { line: before.length, col: before.at(-1)!.length + 1 };
 }
 
-/** Validates settings from a file or from flags against the config schema. */
-export function validateConfig(raw: unknown, source: string, nameOf?: (path: string) => string): RunConfigInput {
-  const parsed = runConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new InputError(formatZodError(parsed.error, source, nameOf));
-  return parsed.data;
-}
-
-export interface ConfigLayer {
-  source: string;
-  values: RunConfigInput;
-  nameOf?: (path: string) => string;
-}
-
-/**
- * Checks the attribute names each layer gives (target keys, joint groups, attributes) against the
- * taxonomy the merged settings build, so a typo names its file (or flag) and key. A taxonomy that
- * does not build is left for resolveRun to report.
- */
-export function checkAttributeNames(layers: readonly ConfigLayer[], merged: RunConfigInput): void {
-  let tax: Taxonomy;
-  try {
-    tax = applyTaxonomyPatch(builtinTaxonomy(), { ...(merged.taxonomy ?? {}), professions: merged.professions ?? [] });
-  } catch {
-    return;
-  }
-  const accepted = listAccepted(tax.attributes.map((a) => a.id));
-  for (const { source, values, nameOf = (p: string) => p } of layers) {
-    const named: [string, string[]][] = [
-      ["target", Object.keys(values.target ?? {})],
-      ["joint", (values.joint ?? []).flat()],
-      ["attributes", values.attributes ?? []],
-    ];
-    for (const [key, ids] of named) {
-      const bad = ids.find((id) => !findAttribute(tax, id));
-      if (bad !== undefined) throw new InputError(`${source}: ${nameOf(key)}: unknown attribute "${bad}"; accepted: ${accepted}`);
-    }
-  }
-}
-
 /** Later sources win, key by key; `target`, `jointTarget`, `templates` and `sim` merge one level deep. */
 export function mergeConfigs(...layers: RunConfigInput[]): RunConfigInput {
   const out: RunConfigInput = {};
@@ -170,61 +80,75 @@ export interface ResolvedRun {
   target: Target;
 }
 
-function checkTemplates(t: Templates): void {
+/** A template that lacks one of its placeholders, as an error on `templates`. */
+function templateProblems(t: Templates): InputError[] {
+  const out: InputError[] = [];
   for (const [name, required] of Object.entries(REQUIRED_PLACEHOLDERS) as [keyof Templates, string[]][]) {
     for (const ph of required) {
-      if (!t[name].includes(ph)) throw new InputError(`template "${name}" must contain ${ph}; it is: ${JSON.stringify(t[name])}`);
+      if (!t[name].includes(ph)) out.push(new InputError(`template "${name}" must contain ${ph}; it is: ${JSON.stringify(t[name])}`, "templates"));
     }
   }
+  return out;
+}
+
+/**
+ * Settings with the table's defaults filled in, in the table's order (run.json's order); a fresh copy of each
+ * default (nothing a run changes reaches the table). The derived settings (prompt, attributes, seed, maxAttempts,
+ * templates) must be given: the caller computes them.
+ */
+export function withDefaults(values: Partial<RunConfig>): RunConfig {
+  const filled: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    const s = SETTINGS[key] as Setting;
+    const value = values[key] ?? (s.fill === "default" ? structuredClone(s.default) : undefined);
+    if (value !== undefined) filled[key] = value;
+  }
+  // Every defaulted key is filled here; the derived ones are the caller's (resolveRun, audit).
+  return filled as RunConfig;
+}
+
+/** The prompt's absence, as the run commands word it. */
+export const NO_PROMPT = "no prompt given; pass it as the first argument of `run` or as `prompt:` in the config";
+
+/** The settings with every default filled in (the table's constants and the derived values); no checks. */
+export function fillRun(input: RunConfigInput & { prompt: string }, randomSeed: () => number = () => Math.floor(Math.random() * 0xffffffff)): RunConfig {
+  const n = input.n ?? SETTING_DEFAULTS.n;
+  // Every setting in the table's order (run.json's order): given, else derived, else the table's default; optional ones only when given.
+  const derivedValue = {
+    prompt: input.prompt,
+    attributes: input.attributes ?? (input.target || input.joint ? [] : [...DERIVED_DEFAULTS.attributes]),
+    seed: input.seed ?? randomSeed(),
+    maxAttempts: input.maxAttempts ?? DERIVED_DEFAULTS.maxAttempts(n),
+    templates: { ...DERIVED_DEFAULTS.templates, ...(input.templates ?? {}) },
+  };
+  return withDefaults({ ...input, ...derivedValue } as Partial<RunConfig>);
+}
+
+/** What is wrong across settings of a filled config (a checker that drives, a budget below N, a template without its placeholder), each on its field. */
+export function configProblems(config: RunConfig): InputError[] {
+  const out: InputError[] = [];
+  if (config.checks.includes(config.observer)) out.push(new InputError(`observer "${config.observer}" drives the loop; list only other observers under checks`, "checks"));
+  if (config.maxAttempts < config.n) out.push(new InputError(`maxAttempts (${config.maxAttempts}) must be at least N (${config.n})`, "maxAttempts"));
+  return [...out, ...templateProblems(config.templates)];
+}
+
+/** The run's taxonomy: the built-in one with its gender preset, the config's edits and professions (InputError when they do not apply). */
+export function runTaxonomy(input: Pick<RunConfigInput, "genderCategories" | "taxonomy" | "professions">): Taxonomy {
+  return applyTaxonomyPatch(withGenderPreset(builtinTaxonomy(), input.genderCategories ?? SETTING_DEFAULTS.genderCategories), { ...(input.taxonomy ?? {}), professions: input.professions ?? [] });
 }
 
 /** Fills defaults, builds the taxonomy and the target; every problem is one InputError. */
 export function resolveRun(input: RunConfigInput, randomSeed: () => number = () => Math.floor(Math.random() * 0xffffffff)): ResolvedRun {
-  if (!input.prompt) throw new InputError("no prompt given; pass it as the first argument of `run` or as `prompt:` in the config");
-  const n = input.n ?? RUN_DEFAULTS.n;
-  const config: RunConfig = {
-    prompt: input.prompt,
-    n,
-    attributes: input.attributes ?? (input.target || input.joint ? [] : RUN_DEFAULTS.attributes),
-    target: input.target ?? {},
-    joint: input.joint ?? [],
-    jointTarget: input.jointTarget ?? {},
-    policy: input.policy ?? RUN_DEFAULTS.policy,
-    mode: input.mode ?? RUN_DEFAULTS.mode,
-    subgroup: input.subgroup ?? RUN_DEFAULTS.subgroup,
-    order: input.order ?? RUN_DEFAULTS.order,
-    overflow: input.overflow ?? RUN_DEFAULTS.overflow,
-    seed: input.seed ?? randomSeed(),
-    concurrency: input.concurrency ?? RUN_DEFAULTS.concurrency,
-    maxAttempts: input.maxAttempts ?? Math.max(10 * n, n + 50),
-    out: input.out ?? RUN_DEFAULTS.out,
-    provider: input.provider ?? RUN_DEFAULTS.provider,
-    providerOptions: input.providerOptions ?? {},
-    cache: input.cache ?? true,
-    ...(input.rate !== undefined ? { rate: input.rate } : {}),
-    observer: input.observer ?? RUN_DEFAULTS.observer,
-    checks: input.checks ?? [],
-    counting: input.counting ?? "main-subject",
-    observerOptions: input.observerOptions ?? {},
-    ...(input.calibration !== undefined ? { calibration: input.calibration } : {}),
-    ...(input.steer !== undefined ? { steer: input.steer } : {}),
-    professions: input.professions ?? [],
-    genderCategories: input.genderCategories ?? RUN_DEFAULTS.genderCategories,
-    ...(input.maxCost !== undefined ? { maxCost: input.maxCost } : {}),
-    taxonomy: input.taxonomy ?? {},
-    templates: { ...DEFAULT_TEMPLATES, ...(input.templates ?? {}) },
-    sim: input.sim ?? {},
-    ...(input.check !== undefined ? { check: input.check } : {}),
-  };
-  if (config.checks.includes(config.observer)) throw new InputError(`observer "${config.observer}" drives the loop; list only other observers under checks`);
-  if (config.maxAttempts < n) throw new InputError(`maxAttempts (${config.maxAttempts}) must be at least N (${n})`);
-  checkTemplates(config.templates);
-  const taxonomy = applyTaxonomyPatch(withGenderPreset(builtinTaxonomy(), config.genderCategories ?? RUN_DEFAULTS.genderCategories), { ...config.taxonomy, professions: config.professions });
+  if (!input.prompt) throw new InputError(NO_PROMPT, "prompt");
+  const config = fillRun({ ...input, prompt: input.prompt }, randomSeed);
+  const problem = configProblems(config)[0];
+  if (problem) throw problem;
+  const taxonomy = runTaxonomy(config);
   const tieRng = new Rng(config.seed);
   const target = resolveTarget(
     taxonomy,
     { attributes: config.attributes, weights: config.target, joint: config.joint, jointWeights: config.jointTarget },
-    n,
+    config.n,
     (len) => tieRng.shuffle(Array.from({ length: len }, (_, i) => i)),
   );
   return { config, taxonomy, target };

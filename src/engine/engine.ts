@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Observation, Request } from "../core/request.js";
 import { mainSubject } from "../core/request.js";
 import { proportions, totalVariation } from "../core/metrics.js";
@@ -237,6 +238,8 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   // cancelled (nothing recorded, as on Ctrl-C) instead of waited for.
   const overRequested = new AbortController();
   const requestSignal = input.signal ? AbortSignal.any([input.signal, overRequested.signal]) : overRequested.signal;
+  // Every request in flight listens to it: more than Node's default of 10 is expected, not a leak.
+  setMaxListeners(settings.concurrency + 10, requestSignal);
   const wanted = (): boolean => {
     if (done()) return false;
     if (closed) {

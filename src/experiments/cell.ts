@@ -7,6 +7,7 @@ import type { ImageProvider } from "../providers/types.js";
 import type { AttemptQueue } from "../queue/coordinator.js";
 import type { CostBudget } from "../engine/cost.js";
 import type { RunSummary } from "../analysis/summary.js";
+import { lastEndReason } from "../store/run-folder.js";
 import { RUNS_DIR, type ExperimentCell } from "./folder.js";
 
 /** What a cell is run with (in this thread or in a cell worker). */
@@ -38,10 +39,11 @@ export async function runCell(dir: string, cell: ExperimentCell, options: CellOp
     ...(options.queueDir !== undefined ? { queueDir: options.queueDir } : {}),
   };
   if (existsSync(join(runDir, "run.json"))) {
-    const loaded = loadRun(runDir);
     // A cell stopped by a failing provider or observer is tried again (the service may be back); a
-    // complete cell, or one that spent its budget, is done.
-    if (loaded.summary.status === "complete" || loaded.summary.status === "budget") return { action: "skipped", summary: loaded.summary };
+    // complete cell, or one that spent its budget, is done. Its status is its log's last end line, read
+    // from the end: a cell to resume has its log read once, by resume.
+    const reason = lastEndReason(runDir);
+    if (reason === "complete" || reason === "budget") return { action: "skipped", summary: loadRun(runDir).summary };
     const outcome = await resume(runDir, common);
     return { action: "resumed", summary: outcome.summary };
   }

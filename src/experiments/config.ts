@@ -5,6 +5,7 @@ import { prepareRun } from "../api.js";
 import { checkThresholdsSchema } from "../config/check-schema.js";
 import { mergeConfigs, readConfigFile } from "../config/resolve.js";
 import { formatZodError, runConfigSchema, type RunConfigInput } from "../config/schema.js";
+import { DEFAULT_EXPERIMENTS_DIR, DERIVED_DEFAULTS, SETTING_DEFAULTS } from "../config/settings.js";
 import { InputError, listAccepted } from "../core/errors.js";
 import { MAX_N } from "../core/target.js";
 import { slugify } from "../core/taxonomy.js";
@@ -98,15 +99,16 @@ const experimentConfigSchema = z
 export type ExperimentConfigInput = z.infer<typeof experimentConfigSchema>;
 type PromptRef = z.infer<typeof promptRef>;
 
+/** An experiment's defaults: the run settings' from the settings table, the matrix's own (seed, jobs, every policy) here. */
 export const EXPERIMENT_DEFAULTS = {
-  out: "./experiments",
+  out: DEFAULT_EXPERIMENTS_DIR,
   seed: 1,
   jobs: 2,
-  n: 20,
+  n: SETTING_DEFAULTS.n,
   policies: [...POLICY_IDS],
-  targets: ["gender,race"],
-  observers: ["self-report"],
-  providers: ["sim"],
+  targets: [DERIVED_DEFAULTS.attributes.join(",")],
+  observers: [SETTING_DEFAULTS.observer],
+  providers: [SETTING_DEFAULTS.provider],
 };
 
 export interface PlannedExperiment {

@@ -18,7 +18,7 @@
  */
 import { decodeImage } from "../image/decode.js";
 import type { Observation } from "../core/request.js";
-import { MONK_RGB, deltaE, srgbToLab } from "../providers/sim/render.js";
+import { MONK_LAB, deltaE, srgbToLab } from "../core/colour.js";
 import type { Observer, ObserverEntry } from "./types.js";
 
 export type Lab = [number, number, number];
@@ -83,8 +83,8 @@ export function ita(L: number, b: number): number {
   return Math.atan2(L - 50, b) * RAD_TO_DEG;
 }
 
-/** CIELAB of the ten Monk Skin Tone reference colours (index 0 = level 1), from the sim's palette. */
-export const MONK_LAB: readonly Lab[] = Object.freeze(MONK_RGB.map((c) => srgbToLab(c[0], c[1], c[2])));
+/** CIELAB of the ten Monk Skin Tone reference colours (index 0 = level 1), from core/colour.ts. */
+export { MONK_LAB };
 
 /** Distances from `lab` to the nearest and the second-nearest Monk reference colour, with the nearest level. */
 function nearestMonk(lab: Lab): { level: number; d1: number; d2: number } {

@@ -1,18 +1,14 @@
-import { prepareRun } from "../api.js";
+import { prepareRun, runPlan } from "../api.js";
 import type { RunConfigInput } from "../config/schema.js";
-import { RUN_DEFAULTS } from "../config/resolve.js";
+import { SETTING_DEFAULTS } from "../config/settings.js";
 import { InputError } from "../core/errors.js";
 import { deriveSeed } from "../core/rng.js";
 import type { Observation } from "../core/request.js";
 import { findAttribute } from "../core/taxonomy.js";
-import { runLoop } from "../engine/engine.js";
 import { getObserver, type Observer } from "../observers/index.js";
-import { createPolicy } from "../policies/index.js";
-import { createProvider, parseProviderSpec } from "../providers/index.js";
+import { parseProviderSpec } from "../providers/index.js";
 import { expectedCallCostUsd, listPrice } from "../providers/prices.js";
 import { getProfile, simProfileOf } from "../providers/sim/profiles/index.js";
-import type { AttemptEvent } from "../store/events.js";
-import { MemorySink } from "../store/sink.js";
 
 /*
  * `debiaspi plan`: what a run or an experiment will take before it is paid for. Every cell is simulated in memory
@@ -144,6 +140,7 @@ interface CellRun {
 async function simulateCell(cell: PlanCell, profile: string, seed: number, concurrency: number | undefined): Promise<CellRun> {
   const settings: RunConfigInput = {
     ...cell.settings,
+    seed,
     provider: `sim:${profile}`,
     providerOptions: {},
     checks: [],
@@ -152,33 +149,14 @@ async function simulateCell(cell: PlanCell, profile: string, seed: number, concu
     ...(concurrency !== undefined ? { concurrency } : {}),
   };
   // An observer that looks at pixels is simulated by what was rendered; it is not built (a vlm needs a key).
-  const original = settings.observer ?? RUN_DEFAULTS.observer;
+  const original = settings.observer ?? SETTING_DEFAULTS.observer;
   if (!READS_REPORT.has(original)) settings.observer = "self-report";
   delete settings.maxCost;
   delete settings.rate;
-  const resolved = prepareRun(settings, `plan, cell ${cell.id}`);
-  const { config, taxonomy, target } = resolved;
-  const provider = createProvider(config.provider, { taxonomy, sim: config.sim });
-  const observer = READS_REPORT.has(original) ? getObserver(original) : truthObserver(original, seesOf(original, config.observerOptions?.[original] ?? {}));
-  const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, seed);
-  const sink = new MemorySink();
-  const result = await runLoop({
-    settings: { prompt: config.prompt, seed, concurrency: config.concurrency, maxAttempts: config.maxAttempts, overflow: config.overflow },
-    taxonomy,
-    target,
-    templates: config.templates,
-    policy,
-    provider,
-    observer,
-    sink,
-  });
-  const attempts = sink.events.filter((e): e is AttemptEvent => e.type === "attempt");
-  return {
-    generations: attempts.filter((e) => e.outcome === "image").length,
-    calls: attempts.length,
-    refusals: attempts.filter((e) => e.outcome === "refusal").length,
-    complete: result.status === "complete",
-  };
+  const plan = prepareRun(settings, `plan, cell ${cell.id}`);
+  const observer = READS_REPORT.has(original) ? undefined : truthObserver(original, seesOf(original, plan.config.observerOptions?.[original] ?? {}));
+  const { summary, result } = await runPlan(plan, { inMemory: true, ...(observer ? { observer } : {}) });
+  return { generations: summary.generations, calls: summary.attempts, refusals: summary.refusals, complete: result.status === "complete" };
 }
 
 const cents = (x: number): number => Math.round(x * 100) / 100;
@@ -228,7 +206,7 @@ export async function planCells(cells: readonly PlanCell[], options: PlanOptions
       if (!r.complete) incomplete += 1;
       const price = cellPrice[i]!.usd;
       cost = cost === null || price === null ? null : cost + r.generations * price;
-      const c = options.concurrency ?? cell.settings.concurrency ?? RUN_DEFAULTS.concurrency;
+      const c = options.concurrency ?? cell.settings.concurrency ?? SETTING_DEFAULTS.concurrency;
       const rate = cell.settings.rate;
       durations.push(Math.max((Math.ceil(r.calls / Math.max(1, c)) * options.latencyMs) / 1000, rate ? r.calls / rate : 0));
     }

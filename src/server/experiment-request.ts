@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RUN_DEFAULTS } from "../config/resolve.js";
+import { SETTING_DEFAULTS } from "../config/settings.js";
 import { issueMessage } from "../config/schema.js";
 import { EXPERIMENT_DEFAULTS, planExperiment, validateExperimentConfig, type PlannedExperiment } from "../experiments/config.js";
 import { BUILTIN_PROMPT_SETS, loadPromptSet } from "../experiments/prompt-sets.js";
@@ -62,7 +62,7 @@ export function validateExperimentRequest(body: unknown, experimentsDir: string,
 
   const { prompt: _prompt, out: _out, n, policy, observer, provider, seed, attributes, target, joint, jointTarget, ...shared } = run.config;
   const p = part.data;
-  const policies = [...new Set([...(p.baseline ? ["none" as const] : []), policy ?? RUN_DEFAULTS.policy])];
+  const policies = [...new Set([...(p.baseline ? ["none" as const] : []), policy ?? SETTING_DEFAULTS.policy])];
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "").replace("T", "-");
   const id = `${setId}-${slugify(policies.join("-")).replace(/_/g, "-")}-${stamp}`.toLowerCase();
   const controlled = { ...(attributes ? { attributes } : {}), ...(target ? { target } : {}), ...(joint ? { joint } : {}), ...(jointTarget ? { jointTarget } : {}) };
@@ -77,8 +77,8 @@ export function validateExperimentRequest(body: unknown, experimentsDir: string,
         prompts: [{ set: setId, limit: p.limit ?? 10, spread: true }],
         policies,
         targets: [targetSpec],
-        observers: [observer ?? RUN_DEFAULTS.observer],
-        providers: [provider ?? RUN_DEFAULTS.provider],
+        observers: [observer ?? SETTING_DEFAULTS.observer],
+        providers: [provider ?? SETTING_DEFAULTS.provider],
         n: n ?? EXPERIMENT_DEFAULTS.n,
         settings: shared,
       },

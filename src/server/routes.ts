@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { RUN_DEFAULTS } from "../config/resolve.js";
+import { dashboardDefaults } from "../config/settings.js";
 import { issueMessage } from "../config/schema.js";
 import { MAX_N } from "../core/target.js";
 import { builtinTaxonomy } from "../core/taxonomy.js";
@@ -85,16 +85,7 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
       providers: providerEntries().map(([id, e]) => ({ id, description: e.description, usage: e.usage, env: e.env })),
       observers: observerEntries().map(([id, e]) => ({ id, description: e.description })),
       promptSets: promptSets(),
-      defaults: {
-        n: RUN_DEFAULTS.n,
-        attributes: RUN_DEFAULTS.attributes,
-        policy: RUN_DEFAULTS.policy,
-        mode: RUN_DEFAULTS.mode,
-        overflow: RUN_DEFAULTS.overflow,
-        concurrency: RUN_DEFAULTS.concurrency,
-        provider: RUN_DEFAULTS.provider,
-        observer: RUN_DEFAULTS.observer,
-      },
+      defaults: dashboardDefaults(),
       limits: { maxN: MAX_N, maxBodyBytes: MAX_BODY_BYTES },
       runsDir: manager.runsDir,
     };
@@ -111,7 +102,7 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
   add("POST", "/api/runs", async ({ req, res }) => {
     const v = validateRunRequest(await readJsonBody(req), manager.runsDir, manager.keyScope);
     if (!v.ok) throw new HttpError(400, `the run settings were not accepted: ${v.errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`, v.errors);
-    const id = await manager.start(v.config);
+    const id = await manager.start(v.plan);
     sendJson(res, 201, { id, live: manager.liveState(id) });
   });
 

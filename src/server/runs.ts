@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { resume, run, type RunOptions } from "../api.js";
+import { resume, runPlan, type RunOptions } from "../api.js";
+import type { RunPlan } from "../app/plan-run.js";
 import { loadRun, runInProgress } from "../analysis/load.js";
-import type { RunConfigInput } from "../config/schema.js";
 import { runError, type RunRecord, type RunSummary } from "../analysis/summary.js";
 import type { RunEvent } from "../store/events.js";
 import { loadReportInput } from "../experiments/load.js";
@@ -297,9 +297,9 @@ export class RunManager {
     };
   }
 
-  /** Starts a run with validated settings; resolves with its id once its folder exists. */
-  start(config: RunConfigInput): Promise<string> {
-    return this.runs.track((t) => run(config, this.runOptions(t)));
+  /** Starts a run planned by validateRunRequest (checked once); resolves with its id once its folder exists. */
+  start(plan: RunPlan): Promise<string> {
+    return this.runs.track((t) => runPlan(plan, this.runOptions(t)));
   }
 
   /** Asks a running run to stop: requests in flight are cancelled, the folder stays resumable. */

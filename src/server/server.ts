@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { DEFAULT_EXPERIMENTS_DIR } from "../config/settings.js";
 import { InputError } from "../core/errors.js";
 import { packageRoot } from "../util/paths.js";
 import type { ApiPromptSet } from "./api-types.js";
@@ -16,7 +17,7 @@ import { WebFiles } from "./static.js";
 export interface DashboardOptions {
   /** The runs folder: listed, and where new runs go. Created when missing. */
   runsDir: string;
-  /** The experiments folder: experiments listed, their cells opened as runs (default: ./experiments next to the runs folder). */
+  /** The experiments folder: experiments listed, their cells opened as runs (default: ./experiments, as `experiment` and `serve`). */
   experimentsDir?: string;
   /** Interface to listen on (default 127.0.0.1, this machine only). */
   host?: string;
@@ -61,7 +62,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const token = options.token ?? newToken();
   if (token.length < 16) throw new InputError("the access token must be at least 16 characters");
   const host = options.host ?? "127.0.0.1";
-  const manager = new RunManager(runsDir, resolve(options.experimentsDir ?? join(dirname(runsDir), "experiments")), options.allowAnyBaseUrl ? "any" : "env");
+  const manager = new RunManager(runsDir, resolve(options.experimentsDir ?? DEFAULT_EXPERIMENTS_DIR), options.allowAnyBaseUrl ? "any" : "env");
   const web = new WebFiles(options.webRoot ?? defaultWebRoot());
   const routes = apiRoutes({ manager, promptSets: options.promptSets ?? builtinPromptSets });
   let port = options.port ?? 0;

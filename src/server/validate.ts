@@ -1,53 +1,16 @@
 import type { z } from "zod";
-import { prepareRun } from "../api.js";
-import { loadCalibration } from "../calibrate.js";
-import type { Calibration } from "../calibration/schema.js";
-import { RUN_DEFAULTS } from "../config/resolve.js";
+import { planRun, type PlanError, type RunPlan } from "../app/plan-run.js";
 import { issueMessage, runConfigSchema, type RunConfigInput } from "../config/schema.js";
+import { SETTING_DEFAULTS } from "../config/settings.js";
 import { InputError } from "../core/errors.js";
-import { resolveTarget, type TargetSpec } from "../core/target.js";
-import { applyTaxonomyPatch, builtinTaxonomy, type Taxonomy } from "../core/taxonomy.js";
-import { getObserver } from "../observers/index.js";
 import { createProvider } from "../providers/index.js";
 import type { KeyScope } from "../http/keys.js";
 import type { FieldError } from "./api-types.js";
 
-/**
- * What POST /api/runs accepts: the run config of a config file, except `out` (runs always go into the
- * dashboard's runs folder). Reusing the config schema keeps the form, the CLI and the files in step.
- */
-export const runRequestSchema = runConfigSchema.omit({ out: true });
+/** The settings POST /api/runs accepts: those of a config file except `out` (runs always go into the dashboard's runs folder). */
+const ACCEPTED = Object.keys(runConfigSchema.shape).filter((k) => k !== "out");
 
-type RunRequest = z.infer<typeof runRequestSchema>;
-
-export type Validation = { ok: true; config: RunConfigInput } | { ok: false; errors: FieldError[] };
-
-/** One message per zod issue (per unknown key), named by its path in the settings; worded as the CLI words it. */
-function zodFieldErrors(error: z.ZodError, body: unknown): FieldError[] {
-  const out: FieldError[] = [];
-  for (const issue of error.issues) {
-    const path = issue.path.map(String).join(".");
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        const field = path ? `${path}.${key}` : key;
-        const message =
-          key === "out" && !path
-            ? "not accepted here: the dashboard puts runs into its own runs folder (debiaspi serve --runs DIR)"
-            : `unknown setting "${key}"${path ? "" : `; accepted: ${Object.keys(runRequestSchema.shape).join(", ")}`}`;
-        out.push({ field, message });
-      }
-      continue;
-    }
-    let message = issueMessage(issue);
-    // A wrong type names the value given (the form may send text for a number); a fraction stays "must be a whole number".
-    if (issue.code === "invalid_type" && issue.expected !== "int") {
-      const given = valueAt(body, issue.path);
-      message = `expected ${issue.expected}${given === undefined ? "" : `, got ${describe(given)}`}`;
-    }
-    out.push({ field: path || "form", message });
-  }
-  return out;
-}
+export type Validation = { ok: true; config: RunConfigInput; plan: RunPlan } | { ok: false; errors: FieldError[] };
 
 function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
   let v = body;
@@ -65,68 +28,44 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** Runs `check`; an InputError becomes an error on the field it names, else on `field`. */
-function attempt(errors: FieldError[], field: string, check: () => void): boolean {
-  try {
-    check();
-    return true;
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    errors.push({ field: e.field ?? field, message: e.message });
-    return false;
+/** A schema problem in the form's words: an unknown setting with what is accepted; a wrong type with the value given. */
+function dashboardMessage(e: PlanError, body: unknown): string {
+  const { issue } = e;
+  if (!issue) return e.message;
+  if (issue.code === "unrecognized_keys") return `unknown setting "${e.key}"${issue.path.length > 0 ? "" : `; accepted: ${ACCEPTED.join(", ")}`}`;
+  // A wrong type names the value given (the form may send text for a number); a fraction stays "must be a whole number".
+  if (issue.code === "invalid_type" && issue.expected !== "int") {
+    const given = valueAt(body, issue.path);
+    return `expected ${issue.expected}${given === undefined ? "" : `, got ${describe(given)}`}`;
   }
+  return issueMessage(issue as z.core.$ZodIssue);
 }
 
 /**
- * Checks run settings from the form or a script, field by field, with the same code a run uses, so
- * every problem is reported next to the field that causes it before anything starts. Problems no
- * single field explains are reported on `form`.
+ * Checks run settings from the form or a script with planRun, the check every run goes through, so every
+ * problem is reported at once next to the field that causes it, before anything starts. The provider is
+ * built too (not started): a missing key or a base URL the dashboard may not send it to shows on `provider`.
  */
 export function validateRunRequest(body: unknown, runsDir: string, keyScope: KeyScope = "env"): Validation {
-  const parsed = runRequestSchema.safeParse(body);
-  // Every problem at once: when some settings are malformed, the others are still checked (without them).
-  const schemaErrors = parsed.success ? [] : zodFieldErrors(parsed.error, body);
-  const bad = new Set(parsed.success ? [] : parsed.error.issues.flatMap((i) => (i.path.length > 0 ? [String(i.path[0])] : i.code === "unrecognized_keys" ? i.keys : [])));
-  let input: RunRequest;
-  if (parsed.success) input = parsed.data;
-  else {
-    const rest = body !== null && typeof body === "object" && !Array.isArray(body) ? Object.fromEntries(Object.entries(body).filter(([k]) => !bad.has(k))) : {};
-    const again = runRequestSchema.safeParse(rest);
-    if (!again.success) return { ok: false, errors: schemaErrors };
-    input = again.data;
-  }
   const errors: FieldError[] = [];
-  const finish = (): Validation => ({ ok: false, errors: [...schemaErrors, ...errors.filter((e) => !bad.has(e.field.split(".")[0]!))] });
-  if (!input.prompt && !bad.has("prompt")) errors.push({ field: "prompt", message: "a prompt is needed, e.g. \"a photo of the face of a CEO\"" });
-
-  let taxonomy: Taxonomy | undefined;
-  const taxonomyOk = attempt(errors, input.professions?.length ? "professions" : "taxonomy", () => {
-    taxonomy = applyTaxonomyPatch(builtinTaxonomy(), { ...(input.taxonomy ?? {}), professions: input.professions ?? [] });
-  });
-  const n = input.n ?? RUN_DEFAULTS.n;
-  if (taxonomyOk && taxonomy) {
-    const tax = taxonomy;
-    const target = (field: string, spec: TargetSpec): boolean => attempt(errors, field, () => void resolveTarget(tax, spec, n));
-    for (const a of input.attributes ?? []) target("attributes", { attributes: [a] });
-    for (const [a, w] of Object.entries(input.target ?? {})) target(`target.${a}`, { attributes: [], weights: { [a]: w } });
-    const jointOk = (input.joint ?? []).map((group) => target("joint", { attributes: [], joint: [group] }));
-    // Each key against all the joint groups (a key may name a group's attributes in any order), as the run will.
-    if (jointOk.every(Boolean)) {
-      for (const [key, w] of Object.entries(input.jointTarget ?? {})) target(`jointTarget.${key}`, { attributes: [], joint: input.joint ?? [], jointWeights: { [key]: w } });
-    }
-    attempt(errors, "provider", () => void createProvider(input.provider ?? RUN_DEFAULTS.provider, { taxonomy: tax, sim: input.sim ?? {}, options: input.providerOptions ?? {}, keyScope }));
+  let values = body;
+  if (body !== null && typeof body === "object" && !Array.isArray(body) && "out" in body) {
+    errors.push({ field: "out", message: "not accepted here: the dashboard puts runs into its own runs folder (debiaspi serve --runs DIR)" });
+    values = Object.fromEntries(Object.entries(body).filter(([k]) => k !== "out"));
   }
-  // The calibration first: the simulated observer is built from it.
-  let calibration: Calibration | undefined;
-  const calibrationOk = input.calibration === undefined || attempt(errors, "calibration", () => void (calibration = loadCalibration(input.calibration!)));
-  const observer = input.observer ?? RUN_DEFAULTS.observer;
-  if (calibrationOk) attempt(errors, "observer", () => void getObserver(observer, { options: input.observerOptions?.[observer] ?? {}, keyScope, ...(calibration ? { calibration } : {}) }));
-  for (const c of input.checks ?? []) attempt(errors, "checks", () => void getObserver(c, { options: input.observerOptions?.[c] ?? {}, keyScope }));
-  if (input.maxAttempts !== undefined && input.maxAttempts < n) errors.push({ field: "maxAttempts", message: `must be at least N (${n})` });
-  if (errors.length > 0 || schemaErrors.length > 0) return finish();
-
-  const config: RunConfigInput = { ...input, out: runsDir };
-  // A driving observer blind to a controlled attribute comes back on the observer field.
-  attempt(errors, "form", () => void prepareRun(config, "run settings", keyScope));
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
+  const outcome = planRun([{ source: "", values }, { source: "", values: { out: runsDir } }], { keyScope });
+  if (!outcome.ok) errors.push(...outcome.errors.map((e) => ({ field: e.field, message: dashboardMessage(e, body) })));
+  // The provider is built (not called) with what passed: a missing key shows beside the other problems.
+  const input = outcome.ok ? outcome.plan.input : outcome.input;
+  const taxonomy = outcome.ok ? outcome.plan.taxonomy : outcome.taxonomy;
+  if (taxonomy && !errors.some((e) => ["provider", "providerOptions", "sim"].includes(e.field.split(".")[0]!))) {
+    try {
+      createProvider(input.provider ?? SETTING_DEFAULTS.provider, { taxonomy, sim: input.sim ?? {}, options: input.providerOptions ?? {}, keyScope });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      errors.push({ field: e.field ?? "provider", message: e.message });
+    }
+  }
+  if (errors.length > 0 || !outcome.ok) return { ok: false, errors };
+  return { ok: true, config: outcome.plan.input, plan: outcome.plan };
 }

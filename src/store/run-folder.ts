@@ -17,13 +17,23 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { InputError } from "../core/errors.js";
-import { forEachLine, type AttemptEvent, type PendingRecord, type RunEvent } from "./events.js";
+import { forEachLine, type AttemptEvent, type EndEvent, type PendingRecord, type RunEvent } from "./events.js";
 import type { RunSink } from "./sink.js";
 import { isAlive, writeAtomic } from "./files.js";
 import { releaseLock, takeLock } from "./lock.js";
 import { eventSchema, fileProblem, pendingSchema, runRecordSchema, type StoredRun } from "./schema.js";
 
 export const RUN_FORMAT = "debiaspi-run/1";
+
+/**
+ * The pending records, one JSON line each, in `pending/`: appended with one write(2) per attempt instead of a
+ * file created, renamed and deleted per attempt (a file per attempt cost an inode allocation and a deletion
+ * per generation, the largest share of a run's system time). A line is superseded by the event line of the
+ * same attempt; the file is removed when the run closes with every record superseded.
+ */
+export const PENDING_LOG = "attempts.jsonl";
+
+const pendingFile = (i: number): string => `${String(i).padStart(8, "0")}.json`;
 
 const EXT: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
 const MIME_OF: Record<string, string> = { png: "image/png", jpg: "image/jpeg", webp: "image/webp" };
@@ -79,13 +89,18 @@ function isGlued(line: string): boolean {
 
 /**
  * A run folder: `run.json` (written once), `events.jsonl` (append-only, one line per attempt),
- * `images/` (content-addressed), `pending/` (attempts whose image is saved but whose event line is
+ * `images/` (content-addressed), `pending/attempts.jsonl` (attempts whose image is saved but whose event line is
  * not yet written) and `run.lock` while a process works on it. Every image is on disk before the
  * line that names it, so a kill at any moment loses nothing that was received. A process changes
  * a folder only while it holds the lock.
  */
 export class RunFolder implements RunSink {
   private fd: number | undefined;
+  private pendingFd: number | undefined;
+  /** Attempts with a line in the pending log not yet superseded by their event line (this process's and, after read(repair), earlier ones'). */
+  private readonly outstanding = new Set<number>();
+  /** Whether the pending log may exist (this process wrote it, or read(repair) found it). */
+  private pendingLog = false;
   private locked = false;
 
   private constructor(readonly dir: string) {}
@@ -215,16 +230,30 @@ export class RunFolder implements RunSink {
     if (repair && dropped > 0) truncateSync(eventsPath, goodBytes);
 
     const pending: PendingRecord[] = [];
+    const readRecord = (text: string): void => {
+      try {
+        const rec = pendingSchema.safeParse(JSON.parse(text));
+        if (rec.success) pending.push(rec.data);
+      } catch {
+        // A pending file is renamed into place whole and a log line is one write, so an unreadable one was never complete.
+      }
+    };
     if (existsSync(pendingDir)) {
       for (const f of readdirSync(pendingDir).sort()) {
-        if (!f.endsWith(".json")) continue;
-        try {
-          const rec = pendingSchema.safeParse(JSON.parse(readFileSync(join(pendingDir, f), "utf8")));
-          if (rec.success) pending.push(rec.data);
-        } catch {
-          // A pending file is renamed into place whole, so an unreadable one was never complete.
-        }
+        if (f === PENDING_LOG) forEachLine(join(pendingDir, f), (line) => {
+            if (line.trim() !== "") readRecord(line);
+          });
+        // One file per record: what versions before the pending log wrote (and still read).
+        else if (f.endsWith(".json")) readRecord(readFileSync(join(pendingDir, f), "utf8"));
       }
+    }
+    pending.sort((a, b) => a.i - b.i);
+    if (repair) {
+      // Under the lock this instance goes on writing the folder: the log's records are outstanding until
+      // their attempts are recorded (the engine clears every recovered record), and only then is it removed.
+      const recorded = new Set(events.map((e) => (e.type === "attempt" ? e.i : -1)));
+      for (const rec of pending) if (!recorded.has(rec.i)) this.outstanding.add(rec.i);
+      this.pendingLog = existsSync(join(pendingDir, PENDING_LOG));
     }
     const kept = events.filter((e) => e.type === "attempt" && e.decision === "kept" && e.image !== undefined).length;
     return { dir, run, events, pending, dropped, missingKept: missingKeptImages(dir, events), kept, imagesMissing };
@@ -268,25 +297,34 @@ export class RunFolder implements RunSink {
     }
   }
 
+  /** One line appended to the pending log (one write(2): a kill leaves at most a torn last line, which is dropped). */
   writePending(record: PendingRecord): void {
-    writeAtomic(join(this.dir, "pending", `${String(record.i).padStart(8, "0")}.json`), JSON.stringify(record));
+    if (this.pendingFd === undefined) {
+      this.pendingFd = openLine(join(this.dir, "pending", PENDING_LOG));
+      this.pendingLog = true;
+    }
+    writeSync(this.pendingFd, `${JSON.stringify(record)}\n`);
+    this.outstanding.add(record.i);
   }
 
+  /** Called once attempt i's event line is appended: its pending line is superseded (a record in its own file, from an older version, is removed). */
   clearPending(i: number): void {
-    rmSync(join(this.dir, "pending", `${String(i).padStart(8, "0")}.json`), { force: true });
+    this.outstanding.delete(i);
+    if (this.legacyPending(i)) rmSync(join(this.dir, "pending", pendingFile(i)), { force: true });
+  }
+
+  private legacyFiles: Set<number> | undefined;
+  /** Whether attempt i has a record file of its own (read once, on the first clear). */
+  private legacyPending(i: number): boolean {
+    if (!this.legacyFiles) {
+      const d = join(this.dir, "pending");
+      this.legacyFiles = new Set(existsSync(d) ? readdirSync(d).filter((f) => /^\d{8}\.json$/.test(f)).map((f) => Number(f.slice(0, 8))) : []);
+    }
+    return this.legacyFiles.delete(i);
   }
 
   append(event: RunEvent): void {
-    if (this.fd === undefined) {
-      this.fd = openSync(join(this.dir, "events.jsonl"), "a+");
-      // A last line without its newline (a hand edit, a copy) would be glued to this one: end it first.
-      const size = fstatSync(this.fd).size;
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        readSync(this.fd, last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) writeSync(this.fd, "\n");
-      }
-    }
+    this.fd ??= openLine(join(this.dir, "events.jsonl"));
     writeSync(this.fd, `${JSON.stringify(event)}\n`);
   }
 
@@ -299,6 +337,15 @@ export class RunFolder implements RunSink {
     if (this.fd !== undefined) {
       closeSync(this.fd);
       this.fd = undefined;
+    }
+    if (this.pendingFd !== undefined) {
+      closeSync(this.pendingFd);
+      this.pendingFd = undefined;
+    }
+    // Every pending line superseded by its event line: the log holds nothing left to recover.
+    if (this.pendingLog && this.outstanding.size === 0) {
+      rmSync(join(this.dir, "pending", PENDING_LOG), { force: true });
+      this.pendingLog = false;
     }
   }
 
@@ -315,5 +362,69 @@ export class RunFolder implements RunSink {
       const m = /^run\.lock\.(?:claim|stale)-(\d+)/.exec(f);
       if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) rmSync(join(this.dir, f), { force: true });
     }
+  }
+}
+
+/**
+ * Opens a line log for appending. A last line without its newline (torn by a kill, a hand edit, a copy)
+ * would be glued to the next one: it is ended first.
+ */
+function openLine(path: string): number {
+  const fd = openSync(path, "a+");
+  const size = fstatSync(fd).size;
+  if (size > 0) {
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) writeSync(fd, "\n");
+  }
+  return fd;
+}
+
+/** Bytes read at a time by lastEndReason, from the end of the log backwards. */
+const TAIL_CHUNK = 1 << 16;
+
+/**
+ * The reason of the last `end` line of a run folder's events.jsonl (what its summary's status is), read
+ * from the end of the file backwards so that deciding whether a finished run needs resuming does not read
+ * the whole log (resume then reads it, once). Undefined when the log has no end line or does not exist.
+ */
+export function lastEndReason(dir: string): EndEvent["reason"] | undefined {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, "events.jsonl"), "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    let pos = fstatSync(fd).size;
+    let tail: Buffer = Buffer.alloc(0);
+    while (pos > 0) {
+      const take = Math.min(TAIL_CHUNK, pos);
+      pos -= take;
+      const buf = Buffer.alloc(take);
+      readSync(fd, buf, 0, take, pos);
+      tail = Buffer.concat([buf, tail]);
+      // Whole lines only: the part before the first newline may continue in the previous chunk.
+      let end = tail.length;
+      for (;;) {
+        const nl = end > 0 ? tail.lastIndexOf(0x0a, end - 1) : -1;
+        if (nl < 0 && pos > 0) break;
+        const line = tail.toString("utf8", nl + 1, end);
+        if (line.includes('"type":"end"')) {
+          try {
+            const event = JSON.parse(line) as { type?: unknown; reason?: unknown };
+            if (event.type === "end" && typeof event.reason === "string") return event.reason as EndEvent["reason"];
+          } catch {
+            // a torn line: not an end line
+          }
+        }
+        if (nl < 0) break;
+        end = nl;
+      }
+      tail = tail.subarray(0, end);
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }

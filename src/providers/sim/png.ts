@@ -1,14 +1,26 @@
 /**
- * A small PNG encoder for the sim renderer's opaque portraits: 8-bit RGBA, no row filter, zlib
- * (node:zlib) at a low level. The renderer draws flat regions, which deflate finds without a filter, so the
- * files are about half the size of pngjs's (Sub filter, RLE strategy) in a fraction of the time (pngjs
- * filters and packs in JavaScript, byte by byte).
+ * A small PNG encoder for the sim renderer's opaque portraits, on node:zlib.
+ *
+ * - {@link encodeIndexedPng}: 8-bit palette PNG from scanlines the renderer already laid out (a filter byte 0
+ *   before each row of palette indices). This is what `renderPortrait` writes: a quarter of the RGBA bytes go
+ *   through deflate, so it is several times faster than RGBA and the file is about half the size.
+ * - {@link encodeOpaquePng}: 8-bit RGBA from row-major RGBA pixels (no row filter), for any opaque picture.
+ *
+ * Both decode (libvips, pngjs, browsers) to the same opaque RGBA pixels. bench/render.ts measures the
+ * deflate settings; see BENCHMARKS.md section 8b.
  */
-import { crc32, deflateSync } from "node:zlib";
+import { constants, crc32, deflateSync, type ZlibOptions } from "node:zlib";
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
-/** zlib level: 1..3 cost the same here and give the same size within a few per cent. */
-const LEVEL = 2;
+
+/**
+ * deflate settings of the palette PNG: run-length matches only (Z_RLE) at level 1. Flat fills are runs of one
+ * byte, which RLE finds without a hash table; measured against levels 1-6 with the default strategy in
+ * bench/render.ts (the fastest, within a few per cent of level 2's size).
+ */
+export const INDEXED_DEFLATE: Readonly<ZlibOptions> = Object.freeze({ level: 1, strategy: constants.Z_RLE });
+/** deflate settings of the RGBA PNG (RGBA runs repeat every 4 bytes, which RLE cannot see). */
+export const RGBA_DEFLATE: Readonly<ZlibOptions> = Object.freeze({ level: 2 });
 
 function chunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
@@ -20,6 +32,43 @@ function chunk(type: string, body: Uint8Array): Uint8Array {
   return out;
 }
 
+function header(width: number, height: number, colourType: 3 | 6): Uint8Array {
+  const ihdr = new Uint8Array(13);
+  const hv = new DataView(ihdr.buffer);
+  hv.setUint32(0, width);
+  hv.setUint32(4, height);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = colourType; // 3: palette, 6: RGBA
+  return chunk("IHDR", ihdr);
+}
+
+function assemble(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const IEND = chunk("IEND", new Uint8Array(0));
+
+/**
+ * Encodes a palette image as an 8-bit palette PNG. `scanlines` holds `height` rows of `1 + width` bytes: a PNG
+ * filter byte (0) and one palette index per pixel; `palette` holds r, g, b per entry (1..256 entries), and every
+ * index must name an entry. Opaque: no transparency chunk.
+ */
+export function encodeIndexedPng(width: number, height: number, scanlines: Uint8Array, palette: Uint8Array): Uint8Array {
+  if (scanlines.length !== (width + 1) * height) {
+    throw new RangeError(`encodeIndexedPng: ${scanlines.length} bytes of scanlines for ${width}x${height} (expected ${(width + 1) * height})`);
+  }
+  if (palette.length === 0 || palette.length % 3 !== 0 || palette.length > 256 * 3) {
+    throw new RangeError(`encodeIndexedPng: a palette of ${palette.length} bytes (accepted: 3 bytes per entry, 1..256 entries)`);
+  }
+  return assemble([SIGNATURE, header(width, height, 3), chunk("PLTE", palette), chunk("IDAT", deflateSync(scanlines, INDEXED_DEFLATE)), IEND]);
+}
+
 /** Encodes opaque RGBA pixels as an RGBA PNG. */
 export function encodeOpaquePng(width: number, height: number, rgba: Uint8Array): Uint8Array {
   const rowBytes = width * 4;
@@ -28,19 +77,5 @@ export function encodeOpaquePng(width: number, height: number, rgba: Uint8Array)
   const stride = rowBytes + 1;
   const raw = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) raw.set(rgba.subarray(y * rowBytes, (y + 1) * rowBytes), y * stride + 1);
-  const ihdr = new Uint8Array(13);
-  const hv = new DataView(ihdr.buffer);
-  hv.setUint32(0, width);
-  hv.setUint32(4, height);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 6; // colour type: RGBA
-  const idat = deflateSync(raw, { level: LEVEL });
-  const parts = [SIGNATURE, chunk("IHDR", ihdr), chunk("IDAT", idat), chunk("IEND", new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return assemble([SIGNATURE, header(width, height, 6), chunk("IDAT", deflateSync(raw, RGBA_DEFLATE)), IEND]);
 }

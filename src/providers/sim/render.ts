@@ -11,8 +11,9 @@
  * Everything is deterministic: the same spec gives the same bytes. Small variations (background and clothes
  * hue, hair shade, face shape, hair parting, number of forehead lines for 45-64) come from `seed`.
  */
-import { encodeOpaquePng } from "./png.js";
+import { MONK_HEX, MONK_RGB, deltaE, hexToRgb, monkDistance, rgbDeltaE, srgbToLab, type Rgb } from "../../core/colour.js";
 import { Rng } from "../../core/rng.js";
+import { encodeIndexedPng } from "./png.js";
 
 export interface PortraitSpec {
   /** Monk level 1..10 (integer). */
@@ -27,83 +28,12 @@ export interface PortraitSpec {
   seed: number;
 }
 
-type RGB = readonly [number, number, number];
-type Lab = [number, number, number];
+type RGB = Rgb;
 
-/** Monk Skin Tone scale reference colours; index 0 = level 1. */
-export const MONK_HEX: readonly string[] = Object.freeze([
-  "#f6ede4",
-  "#f3e7db",
-  "#f7ead0",
-  "#eadaba",
-  "#d7bd96",
-  "#a07e56",
-  "#825c43",
-  "#604134",
-  "#3a312a",
-  "#292420",
-]);
-
-function hexToRgb(hex: string): RGB {
-  const n = Number.parseInt(hex.replace("#", ""), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-}
-
-export const MONK_RGB: readonly (readonly [number, number, number])[] = Object.freeze(
-  MONK_HEX.map((h) => Object.freeze(hexToRgb(h))),
-);
+export { MONK_HEX, MONK_RGB, deltaE, srgbToLab };
 
 export const PORTRAIT_WIDTH = 128;
 export const PORTRAIT_HEIGHT = 160;
-
-// ---------------------------------------------------------------------------------------------------------
-// Colour science
-// ---------------------------------------------------------------------------------------------------------
-
-function srgbToLinear(c: number): number {
-  const v = c / 255;
-  return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-}
-
-const LAB_EPS = 216 / 24389;
-const LAB_KAPPA = 24389 / 27;
-function labF(t: number): number {
-  return t > LAB_EPS ? Math.cbrt(t) : (LAB_KAPPA * t + 16) / 116;
-}
-
-/** sRGB (0..255 per channel) -> CIELAB, D65 white, standard sRGB companding. */
-export function srgbToLab(r: number, g: number, b: number): [number, number, number] {
-  const R = srgbToLinear(r);
-  const G = srgbToLinear(g);
-  const B = srgbToLinear(b);
-  // sRGB -> XYZ (D65), normalised by the D65 white point.
-  const x = (0.4124564 * R + 0.3575761 * G + 0.1804375 * B) / 0.95047;
-  const y = 0.2126729 * R + 0.7151522 * G + 0.072175 * B;
-  const z = (0.0193339 * R + 0.119192 * G + 0.9503041 * B) / 1.08883;
-  const fx = labF(x);
-  const fy = labF(y);
-  const fz = labF(z);
-  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
-}
-
-/** CIE76 colour difference: Euclidean distance in CIELAB. */
-export function deltaE(a: [number, number, number], b: [number, number, number]): number {
-  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-}
-
-const MONK_LAB: readonly Lab[] = MONK_RGB.map((c) => srgbToLab(c[0], c[1], c[2]));
-
-/** Smallest CIELAB distance from a colour to any of the ten Monk colours. */
-function monkMargin(c: RGB): number {
-  const lab = srgbToLab(c[0], c[1], c[2]);
-  let min = Infinity;
-  for (const m of MONK_LAB) min = Math.min(min, deltaE(lab, m));
-  return min;
-}
-
-function rgbDist(a: RGB, b: RGB): number {
-  return deltaE(srgbToLab(a[0], a[1], a[2]), srgbToLab(b[0], b[1], b[2]));
-}
 
 /** Every non-skin colour the renderer uses is at least this far (CIE76) from every Monk colour. */
 const NON_SKIN_MARGIN = 16;
@@ -151,31 +81,77 @@ const FALLBACK_CLOTHES: RGB = hexToRgb("#2e7d4f");
 
 
 // ---------------------------------------------------------------------------------------------------------
-// Raster canvas: hard-edged fills only (no anti-aliasing, no blending)
+// Raster canvas: hard-edged fills of palette indices only (no anti-aliasing, no blending)
 // ---------------------------------------------------------------------------------------------------------
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-function pack(c: RGB): number {
-  return LITTLE_ENDIAN
-    ? ((255 << 24) | (c[2] << 16) | (c[1] << 8) | c[0]) >>> 0
-    : ((c[0] << 24) | (c[1] << 16) | (c[2] << 8) | 255) >>> 0;
-}
-
+/**
+ * A canvas of palette indices laid out as PNG scanlines (a filter byte 0 before each row), so the PNG
+ * encoder deflates it as it is. Every distinct colour has one index (equal colours share it), so "only
+ * over colour X" means the same as on RGBA pixels. Fills work on row spans (typed-array `fill`).
+ */
 class Canvas {
-  readonly data: Uint8Array;
-  private readonly px: Uint32Array;
+  readonly stride: number;
+  readonly raw: Uint8Array;
+  /** The palette: distinct sRGB colours in the order they were first used. */
+  private readonly colours: RGB[] = [];
+  private readonly keys: number[] = [];
 
   constructor(
     readonly w: number,
     readonly h: number,
+    raw: Uint8Array,
   ) {
-    this.data = new Uint8Array(w * h * 4);
-    this.px = new Uint32Array(this.data.buffer);
+    this.stride = w + 1;
+    if (raw.length !== this.stride * h) throw new RangeError(`Canvas: ${raw.length} bytes for ${w}x${h} scanlines`);
+    this.raw = raw;
   }
 
+  /** The palette index of a colour (a new entry the first time it is used). */
+  colour(c: RGB): number {
+    const key = (c[0] << 16) | (c[1] << 8) | c[2];
+    const at = this.keys.indexOf(key);
+    if (at >= 0) return at;
+    if (this.keys.length >= 256) throw new RangeError("Canvas: more than 256 colours");
+    this.keys.push(key);
+    this.colours.push(c);
+    return this.keys.length - 1;
+  }
+
+  /** The palette as PNG PLTE bytes (r, g, b per entry). */
+  palette(): Uint8Array {
+    const out = new Uint8Array(this.colours.length * 3);
+    for (let i = 0; i < this.colours.length; i++) {
+      const c = this.colours[i]!;
+      out[3 * i] = c[0];
+      out[3 * i + 1] = c[1];
+      out[3 * i + 2] = c[2];
+    }
+    return out;
+  }
+
+  /** The pixels as opaque RGBA (row-major, 4 bytes per pixel). */
+  rgba(): Uint8Array {
+    const out = new Uint8Array(this.w * this.h * 4);
+    const table = this.palette();
+    let o = 0;
+    for (let y = 0; y < this.h; y++) {
+      const row = y * this.stride + 1;
+      for (let x = 0; x < this.w; x++) {
+        const k = this.raw[row + x]! * 3;
+        out[o] = table[k]!;
+        out[o + 1] = table[k + 1]!;
+        out[o + 2] = table[k + 2]!;
+        out[o + 3] = 255;
+        o += 4;
+      }
+    }
+    return out;
+  }
+
+  /** Every pixel to colour c (filter bytes 0). */
   fill(c: number): void {
-    this.px.fill(c);
+    this.raw.fill(c);
+    for (let y = 0; y < this.h; y++) this.raw[y * this.stride] = 0;
   }
 
   /** Fill row y from x0 to x1 (real coordinates; pixel centres at integers), optionally only over `only`. */
@@ -184,11 +160,15 @@ class Canvas {
     const a = Math.max(0, Math.ceil(x0));
     const b = Math.min(this.w - 1, Math.floor(x1));
     if (a > b) return;
-    const row = y * this.w;
+    const row = y * this.stride + 1;
     if (only === undefined) {
-      this.px.fill(c, row + a, row + b + 1);
+      if (b - a < 24) {
+        // A short span: a plain loop costs less than a call of the typed array's fill.
+        const px = this.raw;
+        for (let i = row + a; i <= row + b; i++) px[i] = c;
+      } else this.raw.fill(c, row + a, row + b + 1);
     } else {
-      const px = this.px;
+      const px = this.raw;
       for (let i = row + a; i <= row + b; i++) if (px[i] === only) px[i] = c;
     }
   }
@@ -230,9 +210,9 @@ class Canvas {
     const dy = y1 - y0;
     const len2 = dx * dx + dy * dy;
     const r2 = r * r;
-    const px = this.px;
+    const px = this.raw;
     for (let y = minY; y <= maxY; y++) {
-      const row = y * this.w;
+      const row = y * this.stride + 1;
       for (let x = minX; x <= maxX; x++) {
         let t = len2 > 0 ? ((x - x0) * dx + (y - y0) * dy) / len2 : 0;
         t = t < 0 ? 0 : t > 1 ? 1 : t;
@@ -320,8 +300,8 @@ function pickHsv(
 ): RGB {
   for (let attempt = 0; attempt < 12; attempt++) {
     const c = hsvToRgb(hue(rnd()), s0 + (s1 - s0) * rnd(), v0 + (v1 - v0) * rnd());
-    if (monkMargin(c) < NON_SKIN_MARGIN + 4) continue;
-    if (avoid.some((a) => rgbDist(a, c) < 25)) continue;
+    if (monkDistance(c) < NON_SKIN_MARGIN + 4) continue;
+    if (avoid.some((a) => rgbDeltaE(a, c) < 25)) continue;
     return c;
   }
   return fallback;
@@ -340,7 +320,7 @@ function pickHair(rnd: () => number): RGB {
   }
   const j = (): number => Math.round((rnd() - 0.5) * 12);
   const c: RGB = [clamp255(base[0] + j()), clamp255(base[1] + j()), clamp255(base[2] + j())];
-  return monkMargin(c) >= NON_SKIN_MARGIN + 2 ? c : base;
+  return monkDistance(c) >= NON_SKIN_MARGIN + 2 ? c : base;
 }
 
 function validate(spec: PortraitSpec): void {
@@ -354,8 +334,11 @@ function validate(spec: PortraitSpec): void {
 // Portrait
 // ---------------------------------------------------------------------------------------------------------
 
-/** Draw the portrait into a raw RGBA buffer (opaque). */
-export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height: number; data: Uint8Array } {
+/** Scanline buffer reused by every portrait of this thread (each is encoded or expanded before the next is drawn). */
+let scratch: Uint8Array | undefined;
+
+/** Draws the portrait of `spec` into the thread's scanline buffer; valid until the next call. */
+function draw(spec: PortraitSpec): Canvas {
   validate(spec);
   const W = PORTRAIT_WIDTH;
   const H = PORTRAIT_HEIGHT;
@@ -373,7 +356,7 @@ export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height:
       ? (() => {
           const d = Math.round((rnd() - 0.5) * 10);
           const c: RGB = [SILVER[0] + d, SILVER[1] + d, SILVER[2] + d];
-          return monkMargin(c) >= NON_SKIN_MARGIN + 2 ? c : SILVER;
+          return monkDistance(c) >= NON_SKIN_MARGIN + 2 ? c : SILVER;
         })()
       : youngHair;
   const bgRgb = pickHsv(rnd, (r) => 80 + r * 260, 0.3, 0.5, 0.72, 0.92, [hairRgb], FALLBACK_BG);
@@ -402,11 +385,14 @@ export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height:
   const lineRgb =
     deltaE(skinLab, srgbToLab(...LINE_DARK)) >= deltaE(skinLab, srgbToLab(...LINE_LIGHT)) ? LINE_DARK : LINE_LIGHT;
 
+  scratch ??= new Uint8Array((W + 1) * H);
+  const cv = new Canvas(W, H, scratch);
+  const pack = (c: RGB): number => cv.colour(c);
   const SKIN = pack(skinRgb);
   const HAIR = pack(hairRgb);
   const BG = pack(bgRgb);
   const CLOTHES = pack(clothesRgb);
-  const SHADE = pack(monkMargin(clothesShade) >= NON_SKIN_MARGIN + 2 ? clothesShade : clothesRgb);
+  const SHADE = pack(monkDistance(clothesShade) >= NON_SKIN_MARGIN + 2 ? clothesShade : clothesRgb);
   const LINE = pack(lineRgb);
   const EYEC = pack(EYE);
   const LIPC = pack(LIPS);
@@ -461,7 +447,6 @@ export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height:
     return y;
   };
 
-  const cv = new Canvas(W, H);
   cv.fill(BG);
 
   // 1. Hair behind the head (female: to the shoulders, neutral: bob to the jaw, male: cap with sideburns).
@@ -526,6 +511,10 @@ export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height:
     }
   }
   {
+    // hairline(x) depends on x alone: computed once per column of the cap, not once per pixel.
+    const x0 = Math.ceil(cx - capRx);
+    const hairlineAt = new Float64Array(Math.floor(cx + capRx) + 2 - x0 + 1);
+    for (let k = 0; k < hairlineAt.length; k++) hairlineAt[k] = hairline(x0 + k);
     const top = Math.max(0, Math.ceil(capCy - capRy));
     for (let y = top; y <= Math.floor(cy); y++) {
       const d = (y - capCy) / capRy;
@@ -533,7 +522,7 @@ export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height:
       const hw = capRx * Math.sqrt(1 - d * d);
       let run = -1;
       for (let x = Math.ceil(cx - hw); x <= Math.floor(cx + hw) + 1; x++) {
-        const inside = x <= cx + hw && y < hairline(x);
+        const inside = x <= cx + hw && y < hairlineAt[x - x0]!;
         if (inside && run < 0) run = x;
         if (!inside && run >= 0) {
           cv.span(y, run, x - 1, HAIR);
@@ -604,7 +593,13 @@ export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height:
     }
   }
 
-  return { width: W, height: H, data: cv.data };
+  return cv;
+}
+
+/** Draw the portrait into a raw RGBA buffer (opaque). */
+export function renderPortraitRGBA(spec: PortraitSpec): { width: number; height: number; data: Uint8Array } {
+  const cv = draw(spec);
+  return { width: cv.w, height: cv.h, data: cv.rgba() };
 }
 
 function hueOf(c: RGB): number {
@@ -622,8 +617,23 @@ function hueOf(c: RGB): number {
   return (h * 60 + 360) % 360;
 }
 
-/** Render the portrait and encode it as an opaque RGBA PNG (see png.ts). */
+/** The portrait as PNG scanlines of palette indices (filter byte 0 per row) and its palette (r, g, b per entry). */
+export interface PortraitScanlines {
+  width: number;
+  height: number;
+  /** Valid until the next portrait is drawn in this thread (the buffer is reused). */
+  scanlines: Uint8Array;
+  palette: Uint8Array;
+}
+
+/** Draws the portrait without encoding it (what {@link renderPortrait} encodes; bench/render.ts times the two apart). */
+export function drawPortrait(spec: PortraitSpec): PortraitScanlines {
+  const cv = draw(spec);
+  return { width: cv.w, height: cv.h, scanlines: cv.raw, palette: cv.palette() };
+}
+
+/** Render the portrait and encode it as an opaque palette PNG (see png.ts): decoded, it is exactly {@link renderPortraitRGBA}. */
 export function renderPortrait(spec: PortraitSpec): Uint8Array {
-  const { width, height, data } = renderPortraitRGBA(spec);
-  return encodeOpaquePng(width, height, data);
+  const p = drawPortrait(spec);
+  return encodeIndexedPng(p.width, p.height, p.scanlines, p.palette);
 }
