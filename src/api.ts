@@ -222,7 +222,7 @@ export { loadRun };
  * events, finishes attempts whose image was saved but not recorded, and goes on. `maxAttempts`
  * raises the budget of a run that spent it.
  */
-export async function resume(dir: string, options: RunOptions & { maxAttempts?: number; maxCost?: number } = {}): Promise<RunOutcome> {
+export async function resume(dir: string, options: RunOptions & { maxAttempts?: number; maxCost?: number; refuseComplete?: boolean } = {}): Promise<RunOutcome> {
   if (options.maxAttempts !== undefined && (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1)) {
     throw new InputError(`--max-attempts must be a whole number >= 1, got ${options.maxAttempts}`);
   }
@@ -240,6 +240,11 @@ export async function resume(dir: string, options: RunOptions & { maxAttempts?: 
     if (missing) throw new InputError(`${missing}; resuming would report a set that is not there`);
     if (options.maxAttempts !== undefined) record.config.maxAttempts = options.maxAttempts;
     const lastEnd = [...loaded.events].reverse().find((e) => e.type === "end");
+    // Checked under the lock: a run another process finished a moment ago is not started again (the dashboard's
+    // own check before it took the lock can be a moment stale).
+    if (options.refuseComplete && lastEnd?.type === "end" && lastEnd.reason === "complete") {
+      throw new InputError(`run "${basename(dir)}" is complete; there is nothing to resume`);
+    }
     if (options.maxCost !== undefined) record.config.maxCost = options.maxCost;
     else if (lastEnd?.type === "end" && lastEnd.reason === "cost" && record.config.maxCost !== undefined) {
       throw new InputError(`run ${dir} stopped at its spending cap of $${record.config.maxCost}; pass --max-cost with a larger amount to continue`);

@@ -314,7 +314,7 @@ export class RunManager {
     const dir = this.dirOf(id);
     this.runs.checkIdle(id);
     if (this.load(id, dir).summary.status === "complete") throw new HttpError(409, `run "${id}" is complete; there is nothing to resume`);
-    await this.runs.resume((t) => resume(dir, { ...this.runOptions(t), ...(maxAttempts !== undefined ? { maxAttempts } : {}) }));
+    await this.runs.resume((t) => resume(dir, { ...this.runOptions(t), refuseComplete: true, ...(maxAttempts !== undefined ? { maxAttempts } : {}) }));
     return this.liveState(id, dir);
   }
 

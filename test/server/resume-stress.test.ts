@@ -65,7 +65,8 @@ describe("stress: repeated resume requests from the dashboard against a running 
     let id: string | undefined;
     for (let k = 0; k < 200 && !id; k++) {
       await sleep(25);
-      id = readdirSync(runsDir).find((f) => !before.has(f) && !f.startsWith(".") && existsSync(join(runsDir, f, "run.lock")));
+      // run.json too: a folder being claimed holds the lock before its run.json is written, and is no run yet (404).
+      id = readdirSync(runsDir).find((f) => !before.has(f) && !f.startsWith(".") && existsSync(join(runsDir, f, "run.lock")) && existsSync(join(runsDir, f, "run.json")));
     }
     expect(id).toBeDefined();
     const statuses: number[] = [];
