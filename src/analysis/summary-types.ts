@@ -50,9 +50,8 @@ export interface FactorSummary {
   exact: boolean;
 }
 
-/** The measurements of a run that the API sends (`debiaspi show --json` prints more). */
-export interface RunSummaryBase {
-  id: string;
+/** The settings a summary reports: what the run (or the audit) was asked to do. */
+export interface SummarySettings {
   prompt: string;
   policy: string;
   mode: string;
@@ -61,6 +60,13 @@ export interface RunSummaryBase {
   observer: string;
   seed: number;
   n: number;
+  /** What the attribute tables count: the main subject of each image (default), or every person in it. */
+  counting?: "main-subject" | "per-person";
+}
+
+/** The measurements of a run that the API sends (`debiaspi show --json` prints more). */
+export interface RunSummaryBase extends Omit<SummarySettings, "counting"> {
+  id: string;
   status: RunStatus;
   message?: string;
   kept: number;

@@ -6,7 +6,8 @@ import type { RunConfig } from "../config/resolve.js";
 import type { AttemptEvent, EndEvent, RunEvent } from "../store/events.js";
 import type { RunRecord as StoredRecord } from "../store/schema.js";
 import { agreementTables, type Agreement } from "./agreement.js";
-import type { AttributeSummaryBase, FactorSummary, RunSummaryBase } from "./summary-types.js";
+import type { AttributeSummaryBase, FactorSummary, RunSummaryBase, SummarySettings } from "./summary-types.js";
+export type { SummarySettings } from "./summary-types.js";
 import type { CorrectedShares } from "../calibration/correct.js";
 
 /** What run.json holds (its shape is the store's), with the settings as config/ names them. */
@@ -76,19 +77,6 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
 /** The provider an audit's summary names: nothing was generated, the images were found. */
 export const AUDIT_PROVIDER = "(audit)";
 
-/** The settings a summary reports: what the run (or the audit) was asked to do. */
-export interface SummarySettings {
-  prompt: string;
-  policy: string;
-  mode: string;
-  overflow: string;
-  provider: string;
-  observer: string;
-  seed: number;
-  n: number;
-  /** What the attribute tables count: the main subject of each image (default), or every person in it. */
-  counting?: "main-subject" | "per-person";
-}
 
 /** What a summary reads of an attempt: its request, outcome, decision, observations, cost and the sim's truth (meta.truth). */
 export type MeasuredAttempt = Pick<AttemptEvent, "type" | "i" | "request" | "outcome" | "decision" | "observation" | "checks" | "costUsd" | "meta">;

@@ -4,6 +4,7 @@ import { MAX_N } from "../core/target.js";
 import { GENDER_PRESETS } from "../core/taxonomy.js";
 import { DEFAULT_TEMPLATES } from "../prompts/templates.js";
 import { checkThresholdsSchema } from "./check-schema.js";
+import type { DashboardDefaults } from "./dashboard-defaults.js";
 
 /*
  * The settings table: every run setting declared once, with its zod type, its default, a one-line doc, its
@@ -420,17 +421,8 @@ export function defaultText(s: Setting): string {
 /** The settings that apply in `scope`. */
 export const settingsFor = (scope: Scope): SettingKey[] => SETTING_KEYS.filter((k) => (SETTINGS[k] as Setting).scopes.includes(scope));
 
-/** The defaults the dashboard's form starts from (GET /api/options `defaults`), from the table. */
-export function dashboardDefaults(): {
-  n: number;
-  attributes: string[];
-  policy: string;
-  mode: string;
-  overflow: string;
-  concurrency: number;
-  provider: string;
-  observer: string;
-} {
+/** The defaults the dashboard's form starts from, taken from the table. */
+export function dashboardDefaults(): DashboardDefaults {
   const d = SETTING_DEFAULTS;
   return { n: d.n, attributes: [...DERIVED_DEFAULTS.attributes], policy: d.policy, mode: d.mode, overflow: d.overflow, concurrency: d.concurrency, provider: d.provider, observer: d.observer };
 }

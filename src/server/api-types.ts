@@ -4,6 +4,7 @@
  * import-free type modules (the browser build must not reach node code).
  */
 import type { AttributeSummaryBase, FactorSummary, RunStatus, RunSummaryBase } from "../analysis/summary-types.js";
+import type { DashboardDefaults } from "../config/dashboard-defaults.js";
 
 /** A field of the new-run form that was not accepted, named by its config path ("n", "target.race"). */
 export interface FieldError {
@@ -42,16 +43,7 @@ export interface ApiOptions {
   providers: { id: string; description: string; usage: string; env: string[] }[];
   observers: { id: string; description: string }[];
   promptSets: ApiPromptSet[];
-  defaults: {
-    n: number;
-    attributes: string[];
-    policy: string;
-    mode: string;
-    overflow: string;
-    concurrency: number;
-    provider: string;
-    observer: string;
-  };
+  defaults: DashboardDefaults;
   limits: { maxN: number; maxBodyBytes: number };
   runsDir: string;
 }
