@@ -1,11 +1,11 @@
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
-import { mergeOrThrow, planOrThrow, runCalibration, type RunPlan, type SettingsLayer } from "./app/plan-run.js";
+import { makeObserver, mergeOrThrow, planOrThrow, runCalibration, type RunPlan, type SettingsLayer } from "./app/plan-run.js";
 import type { ResolvedRun, RunConfig } from "./config/resolve.js";
 import type { RunConfigInput } from "./config/schema.js";
 import { InputError } from "./core/errors.js";
 import { slugify } from "./core/taxonomy.js";
 import { runLoop, type LoopProgress, type LoopResult } from "./engine/engine.js";
-import { getObserver, type Observer } from "./observers/index.js";
+import type { Observer } from "./observers/index.js";
 import { createPolicy } from "./policies/index.js";
 import { createProvider, wrapProvider } from "./providers/index.js";
 import type { ImageProvider } from "./providers/types.js";
@@ -94,7 +94,7 @@ function buildProvider(resolved: ResolvedRun, cacheDir: string | undefined, keyS
 
 /** The observer that drives the loop (unless the caller passes one) and the ones that check it, built with their options. */
 function buildObservers(config: RunConfig, options: RunOptions, calibration?: Calibration): { observer: Observer; checkers: Observer[] } {
-  const make = (id: string): Observer => getObserver(id, { options: config.observerOptions?.[id] ?? {}, ...(options.keyScope ? { keyScope: options.keyScope } : {}), ...(calibration ? { calibration } : {}) });
+  const make = (id: string): Observer => makeObserver(config, id, options.keyScope, calibration);
   return { observer: options.observer ?? make(config.observer), checkers: (config.checks ?? []).map(make) };
 }
 

@@ -232,6 +232,11 @@ export function checkObserverHasInput(observerId: string, providerSpec: string, 
   );
 }
 
+/** Builds observer `id` with the run's options for it, the key scope and the calibration: the one way a run's observers are made. */
+export function makeObserver(config: RunConfig, id: string, keyScope?: KeyScope, calibration?: Calibration): Observer {
+  return getObserver(id, { options: config.observerOptions?.[id] ?? {}, ...(keyScope ? { keyScope } : {}), ...(calibration ? { calibration } : {}) });
+}
+
 const unknownObserver = (id: string): string => `unknown observer "${id}"; accepted: ${listAccepted(observerIds())}`;
 
 /**
@@ -270,7 +275,7 @@ export function planRun(layers: readonly SettingsLayer[], options: PlanRunOption
   let calibration: Calibration | undefined;
   const calibrationOk = attempt(later, "calibration", () => void (calibration = taxonomy ? runCalibration(config, taxonomy) : undefined));
   if (observersKnown && calibrationOk) {
-    const make = (id: string): Observer => getObserver(id, { options: config.observerOptions?.[id] ?? {}, ...(options.keyScope ? { keyScope: options.keyScope } : {}), ...(calibration ? { calibration } : {}) });
+    const make = (id: string): Observer => makeObserver(config, id, options.keyScope, calibration);
     let observer: Observer | undefined;
     attempt(later, "observer", () => void (observer = make(config.observer)));
     for (const c of config.checks) attempt(later, "checks", () => void make(c));

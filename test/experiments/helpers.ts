@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { planFromFile, type PlannedExperiment } from "../../src/experiments/config.js";
@@ -29,4 +29,16 @@ export async function runConfig(config: Record<string, unknown>, options: Experi
   const plan = planFromFile(path);
   const outcome = await runExperiment(plan, options);
   return { plan, outcome, path };
+}
+
+/** Lines written so far in every cell of the experiment. */
+export function linesWritten(expDir: string): number {
+  const runs = join(expDir, "runs");
+  if (!existsSync(runs)) return 0;
+  let n = 0;
+  for (const d of readdirSync(runs)) {
+    const f = join(runs, d, "events.jsonl");
+    if (existsSync(f)) n += readFileSync(f, "utf8").split("\n").length - 1;
+  }
+  return n;
 }

@@ -1,27 +1,15 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadReportInput } from "../../src/experiments/load.js";
 import type { ReportInput } from "../../src/analysis/model.js";
-import { SMALL, writeConfig } from "./helpers.js";
+import { linesWritten, SMALL, writeConfig } from "./helpers.js";
 
 const BIN = resolve(__dirname, "../../bin/debiaspi.js");
 
 const keptImages = (input: ReportInput): Record<string, string[]> =>
   Object.fromEntries(input.runs.map((r) => [r.id, r.events.flatMap((e) => (e.type === "attempt" && e.decision === "kept" ? [e.image!] : []))]));
-
-/** Lines written so far in every cell of the experiment. */
-function linesWritten(expDir: string): number {
-  const runs = join(expDir, "runs");
-  if (!existsSync(runs)) return 0;
-  let n = 0;
-  for (const d of readdirSync(runs)) {
-    const f = join(runs, d, "events.jsonl");
-    if (existsSync(f)) n += readFileSync(f, "utf8").split("\n").length - 1;
-  }
-  return n;
-}
 
 function runAndKill(config: string, expDir: string, lines: number): Promise<number | null> {
   return new Promise((done) => {

@@ -5,14 +5,14 @@
  * the kept images must be exactly those of the same experiment run without a queue.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planFromFile } from "../../src/experiments/config.js";
 import { loadReportInput } from "../../src/experiments/load.js";
 import { runExperiment } from "../../src/experiments/runner.js";
 import type { ReportInput } from "../../src/analysis/model.js";
-import { SMALL, writeConfig } from "../experiments/helpers.js";
+import { linesWritten, SMALL, writeConfig } from "../experiments/helpers.js";
 import { BIN, killAndWait, redisAvailable, spawnWorker, startRedis, workerReady, type TestRedis } from "./redis.js";
 
 const CONFIG = { ...SMALL, jobs: 2, settings: { concurrency: 1, sim: { latencyMs: 80 } } };
@@ -37,17 +37,6 @@ function duplicates(expDir: string): string[] {
     }
   }
   return out;
-}
-
-function linesWritten(expDir: string): number {
-  const runs = join(expDir, "runs");
-  if (!existsSync(runs)) return 0;
-  let n = 0;
-  for (const d of readdirSync(runs)) {
-    const f = join(runs, d, "events.jsonl");
-    if (existsSync(f)) n += readFileSync(f, "utf8").split("\n").length - 1;
-  }
-  return n;
 }
 
 function coordinator(config: string, url: string): { child: ChildProcess; exit: Promise<{ code: number | null; stderr: string }> } {
