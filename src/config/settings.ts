@@ -90,8 +90,8 @@ const categoryEdit = z
   .strict();
 
 const TEMPLATE_NAMES = ["plain", "eip", "direct", "choice", "random"] as const;
-const templatesSchema = z.object({ plain: z.string(), eip: z.string(), direct: z.string(), choice: z.string(), random: z.string() }).partial().strict();
 const fullTemplatesSchema = z.object(Object.fromEntries(TEMPLATE_NAMES.map((k) => [k, z.string()])) as Record<(typeof TEMPLATE_NAMES)[number], z.ZodString>);
+const templatesSchema = fullTemplatesSchema.partial().strict();
 
 /** Overrides of the simulated model's parameters (see src/providers/sim/params.ts). */
 const simSchema = z
