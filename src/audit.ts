@@ -17,6 +17,7 @@ import { loadCalibration, loadLabels, matchFolder, RUN_CALIBRATION_FILE } from "
 import { checkCalibrationFits, type Calibration } from "./calibration/schema.js";
 import { applyCalibration } from "./analysis/corrected.js";
 import { recordOf } from "./analysis/load.js";
+import { decodeImage } from "./image/decode.js";
 
 /** Images observed at once; results keep the folder's order either way. */
 const IN_FLIGHT = 4;
@@ -64,6 +65,40 @@ export interface AuditResult {
   misread: { file: string; attribute: string; truth: string; observed: string | null }[];
   /** The audit folder written, with --out. */
   folder?: string;
+  /** Files that are not readable images (could not be read, or do not decode): left out of every count. */
+  unreadable: UnreadableFile[];
+}
+
+/** A file of the audited folder that is not a readable image, and why (the reader's or decoder's message). */
+export interface UnreadableFile {
+  /** Path relative to the audited folder. */
+  file: string;
+  reason: string;
+}
+
+/** What an audit folder records besides the run files: what was audited, by whom, and what could not be read. */
+export interface AuditFolderInfo {
+  /** The audited folder (absolute). */
+  source: string;
+  observers: string[];
+  /** Files found that are not readable images (not among the images counted). */
+  unreadable: UnreadableFile[];
+}
+
+/** The file in an audit folder holding its {@link AuditFolderInfo}. */
+export const AUDIT_INFO_FILE = "audit.json";
+
+/** Side of the small decode that proves a file is an image (JPEG is shrunk while it is decoded, so it stays cheap). */
+const PROBE_SIDE = 64;
+
+/** Why the bytes are not a readable image, or undefined when they decode. */
+async function undecodable(bytes: Uint8Array, mime: string): Promise<string | undefined> {
+  try {
+    await decodeImage(bytes, { maxSide: PROBE_SIDE, mime });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 interface ImageItem {
@@ -101,7 +136,8 @@ function listImages(source: string): { items: ImageItem[]; isRun: boolean } {
 /**
  * Measures the demographic distribution of any folder of images (any model's output) or of a run
  * folder with the given observers, and summarises it with the same tables, intervals and JSON as
- * `show`. Unreadable files become observations without a person, never a crash.
+ * `show`. Files that cannot be read or do not decode as images are listed as unreadable and left out
+ * of every count (never a crash); a folder with no readable image at all is an InputError.
  */
 export async function audit(source: string, opts: AuditOptions): Promise<RunSummary> {
   return (await auditImages(source, opts)).summary;
@@ -125,21 +161,28 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
   }
   const built: Observer[] = opts.observers.map((id) => getObserver(id, { options: opts.observerOptions?.[id] ?? {} }));
   const taxonomy: Taxonomy = builtinTaxonomy();
-  const n = items.length;
-  const target: Target =
+  const targetOf = (count: number): Target =>
     opts.attributes && opts.attributes.length > 0
-      ? resolveTarget(taxonomy, { attributes: opts.attributes, ...(opts.weights ? { weights: opts.weights } : {}) }, n)
-      : { n, factors: [], attributes: [] };
-  const seen: SeenImage[] = new Array<SeenImage>(n);
+      ? resolveTarget(taxonomy, { attributes: opts.attributes, ...(opts.weights ? { weights: opts.weights } : {}) }, count)
+      : { n: count, factors: [], attributes: [] };
+  targetOf(items.length); // a wrong attribute or weight is refused before any image is read
+  const found = items.length;
+  const seenAt: (SeenImage | UnreadableFile | undefined)[] = new Array(found);
   const observeItem = async (i: number): Promise<void> => {
     const item = items[i]!;
-    let image: Uint8Array | undefined;
+    let image: Uint8Array;
     try {
       image = new Uint8Array(readFileSync(item.path));
-    } catch {
-      image = undefined;
+    } catch (e) {
+      seenAt[i] = { file: relative(dir, item.path), reason: `could not be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+      return;
     }
-    const result: GenerateResult = { ...(item.result ?? {}), ...(image ? { image, mime: item.mime } : {}), warnings: [], meta: { file: item.path } };
+    const why = await undecodable(image, item.mime);
+    if (why !== undefined) {
+      seenAt[i] = { file: relative(dir, item.path), reason: why };
+      return;
+    }
+    const result: GenerateResult = { ...(item.result ?? {}), image, mime: item.mime, warnings: [], meta: { file: item.path } };
     const truth = truthOf.get(basename(item.path).toLowerCase());
     const observations = await Promise.all(
       built.map(async (o) => {
@@ -150,21 +193,31 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
         }
       }),
     );
-    seen[i] = { path: item.path, t: new Date().toISOString(), observations, ...(truth ? { truth } : {}) };
+    seenAt[i] = { path: item.path, t: new Date().toISOString(), observations, ...(truth ? { truth } : {}) };
   };
   // A few images in flight, so observers that work in parallel (faces' worker threads, a vlm server) are kept busy.
-  const inFlight = Math.max(1, Math.min(IN_FLIGHT, n));
+  const inFlight = Math.max(1, Math.min(IN_FLIGHT, found));
   let nextIndex = 0;
   let done = 0;
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
-      while (nextIndex < n) {
+      while (nextIndex < found) {
         const i = nextIndex++;
         await observeItem(i);
-        opts.onProgress?.(++done, n);
+        opts.onProgress?.(++done, found);
       }
     }),
   );
+  const seen = seenAt.filter((s): s is SeenImage => s !== undefined && "observations" in s);
+  const unreadable = seenAt.filter((s): s is UnreadableFile => s !== undefined && "reason" in s);
+  if (seen.length === 0) {
+    const first = unreadable[0];
+    throw new InputError(
+      `audit: none of the ${found} files in ${dir} is a readable image${first ? ` (e.g. ${first.file}: ${first.reason})` : ""}; accepted: ${Object.keys(MIME).join(", ")} files that decode`,
+    );
+  }
+  const n = seen.length;
+  const target = targetOf(n);
   // Every image was observed and counts as kept; the first observer is the one reported, the others check it.
   const measured: MeasuredEvent[] = seen.map((img, i) => ({
     type: "attempt" as const,
@@ -179,7 +232,8 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
   measured.push({ type: "end", reason: "complete" });
   const id = `audit-${n}-images`;
   const auditPrompt = `(audit of ${dir})`;
-  const folder = outDir !== undefined ? writeAuditFolder(outDir, id, auditPrompt, seen, taxonomy, target, opts, cal) : undefined;
+  const info: AuditFolderInfo = { source: dir, observers: opts.observers, unreadable };
+  const folder = outDir !== undefined ? writeAuditFolder(outDir, id, auditPrompt, seen, taxonomy, target, opts, cal, info) : undefined;
   const settings: SummarySettings = {
     prompt: auditPrompt,
     policy: "none",
@@ -202,7 +256,7 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
       .filter(([a, t]) => (img.labels[a] ?? null) !== t && (!built[0]!.sees || built[0]!.sees.includes(a)))
       .map(([a, t]) => ({ file: img.file, attribute: a, truth: t, observed: img.labels[a] ?? null })),
   );
-  return { summary, images, misread, ...(folder ? { folder } : {}) };
+  return { summary, images, misread, unreadable, ...(folder ? { folder } : {}) };
 }
 
 /** What an audit learnt of one image: the observers' readings and, with labels, its truth. */
@@ -228,6 +282,7 @@ function writeAuditFolder(
   target: Target,
   opts: AuditOptions,
   cal: Calibration | undefined,
+  info: AuditFolderInfo,
 ): string {
   const n = seen.length;
   // An audit is a record of observations, not of generations: no policy, no provider, every image kept.
@@ -281,6 +336,7 @@ function writeAuditFolder(
   run.append({ type: "end", t: new Date().toISOString(), reason: "complete" });
   run.close();
   if (cal) writeAtomic(join(tmp, RUN_CALIBRATION_FILE), `${JSON.stringify(cal, null, 2)}\n`);
+  writeAtomic(join(tmp, AUDIT_INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
   renameSync(tmp, outDir);
   return outDir;
 }

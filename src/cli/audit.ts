@@ -40,12 +40,17 @@ export function registerAuditCommand(program: Command, io: Io): void {
         ...(opts.counting ? { counting: opts.counting } : {}),
         ...(opts.calibration ? { calibration: opts.calibration } : {}),
       }).finally(() => bar.stop());
-      const { summary, images, misread } = result;
+      const { summary, images, misread, unreadable } = result;
+      // One line per file that is not a readable image; they are left out of every count below.
+      for (const u of unreadable) io.err(`audit: unreadable, not counted: ${u.file}: ${u.reason}`);
       if (opts.json) {
-        io.out(JSON.stringify({ ...runJson(summary), images, ...(opts.labels ? { misread } : {}), ...(result.folder ? { folder: result.folder } : {}) }, null, 2));
+        io.out(JSON.stringify({ ...runJson(summary), images, unreadable, ...(opts.labels ? { misread } : {}), ...(result.folder ? { folder: result.folder } : {}) }, null, 2));
         return;
       }
       const lines = [formatRun(summary)];
+      if (unreadable.length > 0) {
+        lines.push(`\n${unreadable.length} file${unreadable.length === 1 ? "" : "s"} unreadable, not counted (not images that decode; each named on stderr)`);
+      }
       if (opts.labels) {
         lines.push(`\nMisread against ${opts.labels}: ${misread.length} label${misread.length === 1 ? "" : "s"} on ${new Set(misread.map((m) => m.file)).size} of ${images.length} images`);
         for (const m of misread.slice(0, 30)) lines.push(`  ${m.file}  ${m.attribute}: ${m.truth} read as ${m.observed ?? "unknown"}`);

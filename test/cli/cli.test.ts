@@ -260,14 +260,15 @@ describe("debiaspi audit", () => {
     const total = Object.values(g.confusion as Record<string, Record<string, number>>).reduce((s, row) => s + Object.values(row).reduce((a, b) => a + b, 0), 0);
     expect(total).toBe(8);
   });
-  it("an empty folder is a clear error; an unreadable image is an unknown, not a crash", async () => {
+  it("an empty folder is a clear error; so is a folder whose only file does not decode (not an image with nobody in it)", async () => {
     const empty = tempDir();
     const r = await cli("audit", empty, "--observer", "self-report");
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/holds no images \(accepted: \.png, \.jpg, \.jpeg, \.webp, \.avif, \.tif, \.tiff, \.gif\)/);
     writeFileSync(join(empty, "broken.png"), "not a png");
-    const ok = JSON.parse((await cli("audit", empty, "--observer", "self-report", "--json")).stdout);
-    expect(ok.kept).toBe(1);
-    expect(ok.attributes).toEqual({});
+    const broken = await cli("audit", empty, "--observer", "self-report", "--json");
+    expect(broken.code).toBe(2);
+    expect(broken.stdout).toBe("");
+    expect(broken.stderr).toMatch(/none of the 1 files .* is a readable image \(e\.g\. broken\.png: could not read the image/);
   });
 });
