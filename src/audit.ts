@@ -18,6 +18,9 @@ import { checkCalibrationFits, type Calibration } from "./calibration/schema.js"
 import { applyCalibration } from "./analysis/corrected.js";
 import { recordOf } from "./analysis/load.js";
 import { decodeImage } from "./image/decode.js";
+import { AUDIT_INFO_FILE, auditPrompt as auditPromptOf, type AuditFolderInfo, type UnreadableFile } from "./analysis/audit-info.js";
+
+export type { UnreadableFile };
 
 /** Images observed at once; results keep the folder's order either way. */
 const IN_FLIGHT = 4;
@@ -68,25 +71,6 @@ export interface AuditResult {
   /** Files that are not readable images (could not be read, or do not decode): left out of every count. */
   unreadable: UnreadableFile[];
 }
-
-/** A file of the audited folder that is not a readable image, and why (the reader's or decoder's message). */
-export interface UnreadableFile {
-  /** Path relative to the audited folder. */
-  file: string;
-  reason: string;
-}
-
-/** What an audit folder records besides the run files: what was audited, by whom, and what could not be read. */
-export interface AuditFolderInfo {
-  /** The audited folder (absolute). */
-  source: string;
-  observers: string[];
-  /** Files found that are not readable images (not among the images counted). */
-  unreadable: UnreadableFile[];
-}
-
-/** The file in an audit folder holding its {@link AuditFolderInfo}. */
-export const AUDIT_INFO_FILE = "audit.json";
 
 /** Side of the small decode that proves a file is an image (JPEG is shrunk while it is decoded, so it stays cheap). */
 const PROBE_SIDE = 64;
@@ -231,7 +215,7 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
   }));
   measured.push({ type: "end", reason: "complete" });
   const id = `audit-${n}-images`;
-  const auditPrompt = `(audit of ${dir})`;
+  const auditPrompt = auditPromptOf(dir);
   const info: AuditFolderInfo = { source: dir, observers: opts.observers, unreadable };
   const folder = outDir !== undefined ? writeAuditFolder(outDir, id, auditPrompt, seen, taxonomy, target, opts, cal, info) : undefined;
   const settings: SummarySettings = {

@@ -58,8 +58,22 @@ export interface Finding {
   wording?: string;
 }
 
+/** What an audit report is about: the folder audited, by which observers, and what could not be read there. */
+export interface AuditReport {
+  /** The audited folder (absolute). */
+  source: string;
+  /** The first is reported, the others check it. */
+  observers: string[];
+  /** Images read and counted. */
+  images: number;
+  /** Files found that are not readable images (not counted), with why. */
+  unreadable: { file: string; reason: string }[];
+}
+
 export interface ReportInput {
   kind: "run" | "experiment";
+  /** An audit folder's report: what was audited (its run has no policy, provider or cost). */
+  audit?: AuditReport;
   title: string;
   /** Folder the report is about (run folder or experiment folder), absolute. */
   dir: string;

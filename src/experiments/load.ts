@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { loadReportRun, runInProgress } from "../analysis/load.js";
 import { checkThresholdsSchema } from "../config/check-schema.js";
 import { InputError } from "../core/errors.js";
@@ -10,6 +10,13 @@ import { packageVersion } from "../util/paths.js";
 import { crossAttributeEffects, summarizeCrossEffects } from "../analysis/effects.js";
 import { computeFindings } from "../analysis/findings.js";
 import { isExperimentFolder, readManifest, RUNS_DIR } from "./folder.js";
+import { AUDIT_PROVIDER } from "../analysis/summary.js";
+import { auditReportOf } from "../analysis/audit-info.js";
+import type { AuditReport } from "../analysis/model.js";
+
+/** An audit's title: what was audited and by whom (an audit has no policy or target of a run). */
+const auditTitle = (a: AuditReport): string =>
+  `Audit of ${basename(a.source) || a.source} (${a.observers[0]}${a.observers.length > 1 ? `, checked by ${a.observers.slice(1).join(", ")}` : ""})`;
 
 /** A run is finished when it wrote its end line and no process works on it. */
 export const isFinished = (r: ReportRun): boolean => r.summary.status !== "incomplete" && !r.inProgress;
@@ -69,9 +76,11 @@ export function loadReportInput(folder: string, options: LoadOptions = {}): Repo
     throw new InputError(`${folder} is neither a run folder (no run.json) nor an experiment folder (no experiment.json)`);
   }
   const run = loadReportRun(dir, undefined, undefined, options.calibration);
+  const audit = run.summary.provider === AUDIT_PROVIDER ? auditReportOf(dir, run.record, run.summary.kept) : undefined;
   return {
     kind: "run",
-    title: `${run.labels.prompt} (${run.labels.policy}, ${run.labels.target})`,
+    ...(audit ? { audit } : {}),
+    title: audit ? auditTitle(audit) : `${run.labels.prompt} (${run.labels.policy}, ${run.labels.target})`,
     dir,
     createdAt: run.record.createdAt,
     version: run.record.version ?? packageVersion(),

@@ -6,6 +6,7 @@
 import { mainSubject } from "../../core/request.js";
 import type { AttemptEvent } from "../../store/events.js";
 import type { ReportRun } from "../../analysis/model.js";
+import { AUDIT_PROVIDER } from "../../analysis/summary.js";
 import { attributeLabel, categoryLabel, type Catalog } from "./data.js";
 import { html, join, slug, type SafeHtml } from "./markup.js";
 
@@ -206,9 +207,13 @@ export function cellGallery(catalog: Catalog, cell: CellTiles, links: ImageLinks
   return html`<details class="cell" id="${opts.idPrefix}cell-${slug(run.id)}"${opts.open ? " open" : ""}${marks.apart ? html` data-apart="1"` : ""}${
     marks.disagree ? html` data-disagree="1"` : ""
   }>
-<summary><span class="cell-title">“${run.labels.prompt}”</span> <span class="cell-meta">${run.labels.policy} · ${run.labels.target} · ${run.labels.observer}${
-    run.labels.provider !== "sim" ? ` · ${run.labels.provider}` : ""
-  } — ${s.kept}/${s.n} kept, ${s.generations} generated${s.refusals > 0 ? `, ${s.refusals} refused` : ""}${dis > 0 ? `, ${dis} with observers disagreeing` : ""}</span></summary>
+${
+    s.provider === AUDIT_PROVIDER
+      ? html`<summary><span class="cell-title">${run.labels.prompt}</span> <span class="cell-meta">${run.labels.observer} — ${s.kept} images${dis > 0 ? `, ${dis} with observers disagreeing` : ""}</span></summary>`
+      : html`<summary><span class="cell-title">“${run.labels.prompt}”</span> <span class="cell-meta">${run.labels.policy} · ${run.labels.target} · ${run.labels.observer}${
+          run.labels.provider !== "sim" ? ` · ${run.labels.provider}` : ""
+        } — ${s.kept}/${s.n} kept, ${s.generations} generated${s.refusals > 0 ? `, ${s.refusals} refused` : ""}${dis > 0 ? `, ${dis} with observers disagreeing` : ""}</span></summary>`
+  }
 <p class="cell-id">run <code>${run.id}</code>${notes.length > 0 ? html` — <span class="cap-note">${notes.join("; ")}; every image is in the run folder's <code>images/</code></span>` : ""}</p>
 ${tiles.length > 0 ? html`<ul class="tiles">${join(tiles, "\n")}</ul>` : html`<p class="muted">No attempts yet.</p>`}
 </details>`;

@@ -6,7 +6,7 @@ import type { TopLevelSpec } from "vega-lite";
 import { crossAttributeEffects, summarizeCrossEffects } from "../../analysis/effects.js";
 import { verdictLabel } from "../../analysis/finding-basis.js";
 import { findingsMatrix, renderedTv } from "../../analysis/findings.js";
-import type { CrossEffectRow, Finding, ReportInput, ReportRun } from "../../analysis/model.js";
+import type { AuditReport, CrossEffectRow, Finding, ReportInput, ReportRun } from "../../analysis/model.js";
 import { runError } from "../../analysis/summary.js";
 import { convergenceSpec, heatmapSpec, sharesSpec } from "./charts.js";
 import {
@@ -85,9 +85,44 @@ const SECTIONS = [
   ["gallery", "Gallery"],
 ] as const;
 
+/** The facts of an audit: what was audited, by whom, what was read and what could not be (no policy, provider or seed). */
+function auditFacts(ctx: Context, audit: AuditReport): [string, SafeHtml | string][] {
+  const { input } = ctx;
+  const run = input.runs[0];
+  const missed = audit.unreadable.length;
+  const facts: [string, SafeHtml | string][] = [
+    ["Audited folder", html`<code>${audit.source}</code>`],
+    ["Audit folder", html`<code>${input.dir}</code>`],
+    ["Created", when(input.createdAt)],
+    ["debiaspi", input.version],
+    ["Images", `${integer(audit.images)} read${missed > 0 ? `; ${plural(missed, "file")} could not be read (not counted)` : ""}`],
+    ["Observer", audit.observers[0] ?? ""],
+  ];
+  if (audit.observers.length > 1) facts.push(["Checked by", audit.observers.slice(1).join(", ")]);
+  if (run && run.record.target.factors.length > 0) facts.push(["Compared with target", run.labels.target]);
+  return facts;
+}
+
+/** The files of an audited folder that were not readable images, each with why. */
+function unreadableList(audit: AuditReport): SafeHtml | string {
+  if (audit.unreadable.length === 0) return "";
+  return html`<details class="more"><summary>${plural(audit.unreadable.length, "file")} not counted: not readable images</summary><ul>${audit.unreadable.map(
+    (u) => html`<li><code>${u.file}</code>: ${u.reason}</li>`,
+  )}</ul></details>`;
+}
+
 function header(ctx: Context, present: Set<string>): SafeHtml {
   const { input, grouping } = ctx;
   const runs = input.runs;
+  if (input.audit) {
+    return html`<header class="head" id="${ctx.id("top")}">
+<p class="kicker">debiaspi audit report</p>
+<h1>${input.title}</h1>
+<dl class="facts">${auditFacts(ctx, input.audit).map(([k, v]) => html`<div><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>
+${unreadableList(input.audit)}
+<nav class="toc" aria-label="Sections"><ol>${SECTIONS.filter(([k]) => present.has(k)).map(([k, t]) => html`<li><a href="#${ctx.id(k)}">${t}</a></li>`)}</ol></nav>
+</header>`;
+  }
   const facts: [string, SafeHtml | string][] = [
     ["Folder", html`<code>${input.dir}</code>`],
     ["Created", when(input.createdAt)],
@@ -154,8 +189,28 @@ function table(caption: string | SafeHtml, head: readonly (string | SafeHtml)[],
 
 const yesNo = (b: boolean): SafeHtml => (b ? html`<span class="ok">yes</span>` : html`<span class="no">no</span>`);
 
+/** An audit's summary: the images read and, with a target, how far they are from it (nothing was generated). */
+function auditSummarySection(ctx: Context, audit: AuditReport): SafeHtml {
+  const run = ctx.input.runs[0]!;
+  const hasTarget = run.record.target.factors.length > 0;
+  const e = runError(run.summary);
+  const row = [
+    html`<a href="#${ctx.id(`cell-${slug(run.id)}`)}"><code>${audit.source}</code></a>`,
+    audit.observers.join(", "),
+    audit.images,
+    audit.unreadable.length,
+    ...(hasTarget ? [run.labels.target, yesNo(run.summary.exact), fixed(e.tv), fixed(e.maxAbsDiff)] : []),
+  ];
+  return html`<section id="${ctx.id("summary")}"><h2>Summary</h2>
+<p class="lead">Images read and counted, and files that are not readable images (left out of every share).${
+    hasTarget ? " Exact means every category's count matches the target's; TV is the total variation distance between observed and target shares, max |p−q| the largest gap of any cell." : ""
+  }</p>
+${table("The audit", ["audited folder", "observers", "images", "unreadable files", ...(hasTarget ? ["target", "exact", "TV", "max |p−q|"] : [])], [row], hasTarget ? [2, 3, 6, 7] : [2, 3])}</section>`;
+}
+
 function summarySection(ctx: Context): SafeHtml {
   const { grouping, input } = ctx;
+  if (input.audit) return auditSummarySection(ctx, input.audit);
   const parts: SafeHtml[] = [];
   // On sim the believed TV (the loop's observer) stands beside the TV of what was really rendered: a tracker that
   // believes the request (observer requested) reports 0 while the rendered set is off.
@@ -504,6 +559,16 @@ function gallerySection(ctx: Context, options: SectionOptions): SafeHtml {
     );
   }
   const agreement = agreementTable(ctx);
+  if (ctx.input.audit) {
+    return html`<section id="${ctx.id("gallery")}"><h2>Gallery</h2>
+<p class="lead">The images audited, in the folder's order. Under each image: what the observer saw; where a checking observer (or a label given with --labels) says something else,
+both are shown and highlighted. Click a thumbnail for the full image. At most ${cap.kept} images are shown.</p>
+${agreement ?? ""}
+<div class="filters" hidden role="group" aria-label="Show in the gallery">
+<button type="button" data-filter="all" aria-pressed="true">all</button><button type="button" data-filter="disagree" aria-pressed="false">observers disagree, misread labels</button>
+</div>
+<div class="gallery" data-filter="all">${body}</div></section>`;
+  }
   return html`<section id="${ctx.id("gallery")}"><h2>Gallery</h2>
 <p class="lead">Grouped by cell (one run each). Under each image: what the driving observer saw, then what was asked for. Images set apart, refused attempts and errors are marked;
 where a checking observer saw something else, both labels are shown and highlighted. Click a thumbnail for the full image. At most ${cap.kept} kept and ${cap.setApart} other attempts are shown per cell.</p>
@@ -554,9 +619,11 @@ export async function renderReportSections(input: ReportInput, options: SectionO
   const findings = input.findings && input.findings.length > 0 ? findingsSection(ctx, input.findings) : undefined;
   const attributes = await attributesSection(ctx);
   const joint = await jointSection(ctx);
-  const convergence = await convergenceSection(ctx);
+  // An audit generated nothing: no loop converged, no policy moved other attributes, nothing cost anything.
+  const generated = input.audit === undefined;
+  const convergence = generated ? await convergenceSection(ctx) : undefined;
   const calibration = calibrationSection(input.runs, ctx.id("calibration"));
-  const present = new Set<string>(["summary", "attributes", "effects", "cost", "gallery"]);
+  const present = new Set<string>(["summary", "attributes", "gallery", ...(generated ? ["effects", "cost"] : [])]);
   if (findings) present.add("findings");
   if (joint) present.add("joint");
   if (convergence) present.add("convergence");
@@ -569,8 +636,8 @@ export async function renderReportSections(input: ReportInput, options: SectionO
     calibration,
     joint,
     convergence,
-    effectsSection(ctx),
-    costSection(ctx),
+    generated ? effectsSection(ctx) : undefined,
+    generated ? costSection(ctx) : undefined,
     gallerySection(ctx, options),
   ].filter((p): p is SafeHtml => p !== undefined);
   return html`<div class="dbp-report">${join(parts, "\n")}</div>`.value;
