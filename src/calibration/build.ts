@@ -6,10 +6,10 @@ import { calibrateAttribute, type ObservedImage } from "./confusion.js";
 import type { LabelSet } from "./labels.js";
 import { CALIBRATION_FORMAT, taxonomyCategories, taxonomyFingerprint, type Calibration } from "./schema.js";
 
-/** The main subject of an observation as the calibration reads it: null labels when no person was seen. */
+/** The main subject of an observation as the calibration reads it: null labels when no person was seen; whether it is the observer's fallback. */
 export function observedImage(obs: Observation | undefined): ObservedImage {
   const p = obs?.persons[0];
-  return p ? { labels: { ...p.labels } } : { labels: null };
+  return p ? { labels: { ...p.labels }, ...(obs?.fallback !== undefined ? { fallback: true } : {}) } : { labels: null };
 }
 
 export interface BuildInput {

@@ -15,6 +15,8 @@ export const NO_PERSON = "none";
 export interface ObservedImage {
   /** null when no person was seen. */
   labels: Record<string, string | null> | null;
+  /** The person is the observer's fallback for an image where it found nobody (faces: whole-image skin tone). */
+  fallback?: boolean;
 }
 
 /** The observed columns of an attribute: its categories, then unknown, then none. */
@@ -65,7 +67,12 @@ export interface AttributeCalibration {
   accuracyWhenRead: Rate;
   recall: Record<string, Rate>;
   unknownRate: number | null;
+  /** Share of the labelled images where a person was returned, the observer's fallback included. */
   detectionRate: number | null;
+  /** Share where the observer found a person itself (faces: a face), not its fallback. */
+  foundRate: number | null;
+  /** Share where the person returned is the observer's fallback (faces: no face, whole-image skin tone). */
+  fallbackRate: number | null;
   groups: GroupRow[];
 }
 
@@ -79,20 +86,21 @@ export function calibrateAttribute(
   const categories = attr.categories.map((c) => c.id);
   const cols = observedColumns(categories).length;
   const counts = categories.map(() => new Array<number>(cols).fill(0));
-  const rows: { truth: number; col: number; groups: Record<string, string> }[] = [];
+  const rows: { truth: number; col: number; fallback: boolean; groups: Record<string, string> }[] = [];
   images.forEach((img, k) => {
     const t = img.truth[attr.id];
     if (t === undefined) return;
     const i = categories.indexOf(t);
     const col = observedIndex(categories, observed[k]!, attr.id);
     counts[i]![col]! += 1;
-    rows.push({ truth: i, col, groups: groupValues[k]! });
+    rows.push({ truth: i, col, fallback: observed[k]!.labels !== null && observed[k]!.fallback === true, groups: groupValues[k]! });
   });
   const n = rows.length;
   const right = rows.filter((r) => r.col === r.truth).length;
   const read = rows.filter((r) => r.col < categories.length).length;
   const unknown = rows.filter((r) => r.col === categories.length).length;
   const none = rows.filter((r) => r.col === categories.length + 1).length;
+  const fellBack = rows.filter((r) => r.fallback).length;
   const recall: Record<string, Rate> = {};
   categories.forEach((c, i) => {
     const row = counts[i]!;
@@ -124,6 +132,8 @@ export function calibrateAttribute(
     recall,
     unknownRate: n > 0 ? unknown / n : null,
     detectionRate: n > 0 ? (n - none) / n : null,
+    foundRate: n > 0 ? (n - none - fellBack) / n : null,
+    fallbackRate: n > 0 ? fellBack / n : null,
     groups,
   };
 }

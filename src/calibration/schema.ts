@@ -34,6 +34,9 @@ export const AttributeCalibrationSchema = z.object({
   recall: z.record(z.string(), RateSchema),
   unknownRate: z.number().nullable(),
   detectionRate: z.number().nullable(),
+  /** Found by the observer itself, and its fallback (absent in calibrations made before they were counted apart). */
+  foundRate: z.number().nullable().optional(),
+  fallbackRate: z.number().nullable().optional(),
   groups: z.array(GroupSchema),
 });
 

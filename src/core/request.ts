@@ -25,6 +25,12 @@ export interface Observation {
   /** Why something is unknown, when it is. */
   note?: string;
   /**
+   * Set when the persons were not found in the image but are the observer's fallback for an image where it found
+   * nobody (faces: no face detected, one person with only a skin tone measured over the whole image): what the
+   * fallback was. Counts of people found (calibrate) leave these out.
+   */
+  fallback?: string;
+  /**
    * Set when the observer could not do its job at all (service unreachable, HTTP error after the
    * retries, model failure, the observer threw, a pixel observer could not decode the image): what went
    * wrong. Not set for an honest answer, however empty ("no person", "declined"). The loop stops after

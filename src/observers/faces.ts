@@ -640,6 +640,7 @@ export function observationFromFaces(
       return {
         observer: ID,
         persons: [{ labels, confidence }],
+        fallback: "whole-image skin tone",
         note: `no face detected${droppedNote}; skin tone from whole-image segmentation: ${describeMeasurement(fallbackSkin)}${extra}; ${modelNote(models)}`,
       };
     }
