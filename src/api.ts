@@ -19,6 +19,7 @@ import type { CostBudget } from "./engine/cost.js";
 import { packageVersion } from "./util/paths.js";
 import type { AttemptQueue } from "./queue/coordinator.js";
 import { queueJobSpec } from "./queue/spec.js";
+import { Pacer } from "./util/pace.js";
 import { loadRun, recordOf, RUN_CALIBRATION_FILE, withCalibration } from "./analysis/load.js";
 import type { Calibration } from "./calibration/schema.js";
 import { CorrectedTally } from "./calibration/tally.js";
@@ -125,7 +126,8 @@ async function runLoopInto(
     const { observer, checkers } = buildObservers(config, options, calibration);
     const steerCorrected = calibration !== undefined && config.steer !== "raw";
     const callCostUsd = callCost(config, options);
-    const executor = options.queue ? options.queue.executor(queueJobSpec(resolved, record, folder?.dir, options.queueDir)) : undefined;
+    // --rate on a queue: the coordinator paces the attempts it enqueues (see AttemptQueue.executor).
+    const executor = options.queue ? options.queue.executor(queueJobSpec(resolved, record, folder?.dir, options.queueDir), config.rate !== undefined ? new Pacer(config.rate) : undefined) : undefined;
     const signal = options.queue ? (options.signal ? AbortSignal.any([options.signal, options.queue.lost]) : options.queue.lost) : options.signal;
     const policy = createPolicy({ policy: config.policy, mode: config.mode, subgroup: config.subgroup, order: config.order ?? "deficit" }, target, config.seed);
     const memory = folder ? undefined : new MemorySink();

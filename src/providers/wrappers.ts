@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join } from "node:path";
 import { ProviderError } from "../http/errors.js";
 import type { GenerateRequest, GenerateResult, ImageProvider } from "./types.js";
+import { Pacer, systemClock } from "../util/pace.js";
 
 /**
  * A disk cache of provider responses keyed by provider, model, prompt, seed and parameters, so a
@@ -54,31 +55,19 @@ export class CachedProvider implements ImageProvider {
 /** At most `perSecond` requests started per second (evenly spaced), for providers with rate limits. */
 export class RateLimitedProvider implements ImageProvider {
   readonly id: string;
-  private next = 0;
+  private readonly pacer: Pacer;
 
   constructor(
     private readonly inner: ImageProvider,
-    private readonly perSecond: number,
-    private readonly now: () => number = () => Date.now(),
+    perSecond: number,
+    now: () => number = () => Date.now(),
   ) {
     this.id = inner.id;
+    this.pacer = new Pacer(perSecond, { now, sleep: systemClock.sleep });
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
-    const gap = 1000 / this.perSecond;
-    const t = this.now();
-    const slot = Math.max(t, this.next);
-    this.next = slot + gap;
-    if (slot > t) {
-      const signal = req.signal;
-      await new Promise<void>((resolve, reject) => {
-        // One run-wide signal is shared by every request: remove the listener once the wait is over,
-        // or a long rate-limited run piles up listeners (and Node warns about a leak).
-        const onAbort = (): void => (clearTimeout(timer), reject(signal!.reason));
-        const timer = setTimeout(() => (signal?.removeEventListener("abort", onAbort), resolve()), slot - t);
-        signal?.addEventListener("abort", onAbort, { once: true });
-      });
-    }
+    await this.pacer.wait(req.signal);
     return this.inner.generate(req);
   }
 }

@@ -4,6 +4,7 @@ import { Queue, QueueEvents, type Job } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import type { AttemptExecutor, AttemptOutcome } from "../engine/executor.js";
 import type { GenerateResult } from "../providers/types.js";
+import type { Pacer } from "../util/pace.js";
 import { parseQueueUrl, QUEUE_NAME, QueueError, REDIS_PASSWORD_ENV, type QueueAddress } from "./connection.js";
 import {
   attemptJobId,
@@ -103,12 +104,24 @@ export class AttemptQueue {
     );
   }
 
-  /** An executor for one run: its jobs carry `spec` and are named by its namespace. */
-  executor(spec: RunJobSpec): AttemptExecutor {
+  /**
+   * An executor for one run: its jobs carry `spec` and are named by its namespace. With `pacer` (the run's `--rate`)
+   * the coordinator hands the workers at most that many attempts a second, evenly spaced: the workers are shared by
+   * several runs and machines, so the run's limit is kept where its attempts come from. A job still waits for a free
+   * worker, so when every worker is busy a few can start close together (at most the run's --concurrency).
+   */
+  executor(spec: RunJobSpec, pacer?: Pacer): AttemptExecutor {
     return {
       run: async (attempt, hooks) => {
         const signal = hooks.signal ? AbortSignal.any([hooks.signal, this.lost]) : this.lost;
         if (signal.aborted) return undefined;
+        if (pacer) {
+          const paced = await pacer.wait(signal).then(
+            () => true,
+            () => false,
+          );
+          if (!paced) return undefined;
+        }
         const jobId = attemptJobId(spec.namespace, attempt);
         const data: AttemptJobData = { format: JOB_FORMAT, ...spec, attempt };
         const job = await untilAborted(

@@ -1,0 +1,43 @@
+/**
+ * Evenly spaced starts: at most `perSecond` a second, each 1000 / perSecond ms after the one before. The one rule
+ * behind `--rate`, used by the provider wrapper of a local run and by the queue's coordinator, which paces the
+ * attempts it hands to the workers.
+ */
+
+/** The clock a pacer reads and waits on (tests pass a simulated one). */
+export interface PaceClock {
+  now(): number;
+  /** Resolves after `ms`; rejects with the signal's reason when it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: PaceClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      // One run-wide signal is shared by every wait: remove the listener once the wait is over,
+      // or a long rate-limited run piles up listeners (and Node warns about a leak).
+      const onAbort = (): void => (clearTimeout(timer), reject(signal!.reason));
+      const timer = setTimeout(() => (signal?.removeEventListener("abort", onAbort), resolve()), ms);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    }),
+};
+
+export class Pacer {
+  private next = 0;
+
+  constructor(
+    readonly perSecond: number,
+    private readonly clock: PaceClock = systemClock,
+  ) {}
+
+  /** Takes the next free start slot and waits for it; rejects with the signal's reason when it aborts first. */
+  async wait(signal?: AbortSignal): Promise<void> {
+    const gap = 1000 / this.perSecond;
+    const t = this.clock.now();
+    const slot = Math.max(t, this.next);
+    this.next = slot + gap;
+    if (slot > t) await this.clock.sleep(slot - t, signal);
+  }
+}
