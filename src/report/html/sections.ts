@@ -334,7 +334,7 @@ ${figs.length > 0 ? html`<div class="grid">${figs}</div>` : html`<p class="muted
 ${others.length > 0 ? html`<details class="more"><summary>Attributes not controlled (${others.length})</summary><div class="grid">${others}</div></details>` : ""}</div>`);
   }
   return html`<section id="${ctx.id("attributes")}"><h2>Target vs achieved, per attribute</h2>
-<p class="lead">Share of each category among the kept images whose attribute was observed.</p>${blocks}</section>`;
+<p class="lead">Share of each category among the ${ctx.input.audit ? "images audited" : "kept images"} whose attribute was observed.</p>${blocks}</section>`;
 }
 
 async function jointSection(ctx: Context): Promise<SafeHtml | undefined> {
