@@ -11,7 +11,7 @@ import { builtinTaxonomy } from "../src/core/taxonomy.js";
 import { decodeImage } from "../src/image/decode.js";
 import { FACES_MAX_SIDE, closeFaceWorkers, createFacesObserver, defaultFaceWorkers, loadFaceModels, measureFaces } from "../src/observers/faces.js";
 import { skinToneObserver } from "../src/observers/skin-tone.js";
-import { renderPortraitRGBA } from "../src/providers/sim/render.js";
+import { renderPortraitRGBA } from "../src/image/portrait.js";
 import { fmt, mdTable, median, progress } from "./util.js";
 
 export const FACES_SIZE = 512;

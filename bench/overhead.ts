@@ -38,7 +38,8 @@ export const overheadSettings = (prompt: string, seed: number, render: boolean):
   overflow: "discard",
   seed,
   concurrency: 4,
-  sim: { render, latencyMs: 0 },
+  // The PNG cases make the bytes of every portrait (--image-files): what drawing on demand saves is section 8b's.
+  sim: { render, imageFiles: render, latencyMs: 0 },
 });
 
 interface Rep {

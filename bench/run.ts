@@ -275,7 +275,7 @@ ${overheadTable(results)}
 
 Goal (engine under 1 ms per image, in memory, no render): ${pass ? "PASS" : "**FAIL**"}, ${fmt(memUs, 1)} us per attempt.
 With rendering on, the time per image is ${fmt(byId("mem-png"), 0)} us in memory; that is the simulated model drawing
-and zlib-encoding a portrait (src/providers/sim/render.ts), not the engine: the PNG adds about
+and zlib-encoding a portrait (src/image/portrait.ts), not the engine: the PNG adds about
 ${fmt(byId("mem-png") - byId("mem"), 0)} us per attempt. The run folder adds about ${fmt(byId("disk") - byId("mem"), 0)} us per attempt
 without images (event line appended) and ${fmt(byId("disk-png") - byId("mem-png"), 0)} us with them (content hash, atomic image
 write, pending record written and removed, event line appended). Against a real model's seconds per
@@ -390,8 +390,9 @@ function scalingSection(rows: readonly ScalingRow[]): string {
 Whole runs on disk (run folder, events.jsonl, images), the way \`debiaspi run\` writes them, each in its own
 process (its peak RSS is \`process.resourceUsage().maxRSS\`): sim at latency 0, debiaspi direct/discard unless the
 case names another policy, prompt "a photo of the face of a CEO", seed 11, concurrency 4, race x gender (14 cells)
-or race x gender x age x body type (224 cells). *rendered*: a PNG per generation (\`sim: { render: true }\`, the
-default); *no render*: \`--no-render\`. The paper study is studies/debiaspi-paper.yaml (concurrency 1 per cell),
+or race x gender x age x body type (224 cells). *rendered*: a portrait per generation (\`sim: { render: true }\`, the
+default), named and drawn when looked at (nothing is drawn during these runs); *rendered, --image-files*: each portrait
+drawn, PNG-encoded and written to images/ as it is generated; *no render*: \`--no-render\`. The paper study is studies/debiaspi-paper.yaml (concurrency 1 per cell),
 with \`--jobs 1\` and \`--jobs 2\` (cells in worker threads). *us per generation*: wall time / images generated.
 
 ${scalingTable(rows)}

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
         joint: [c.cells === 224 ? ["race", "gender", "age", "body_type"] : ["race", "gender"]],
         policy: c.policy,
         seed: 11,
-        sim: { render: c.render, latencyMs: 0 },
+        sim: { render: c.render, imageFiles: c.files ?? false, latencyMs: 0 },
         out,
       },
       { dir: join(out, "run") },

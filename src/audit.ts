@@ -7,6 +7,7 @@ import { resolveTarget, type Target } from "./core/target.js";
 import { builtinTaxonomy, type Taxonomy } from "./core/taxonomy.js";
 import { getObserver, type Observer } from "./observers/index.js";
 import { DEFAULT_TEMPLATES } from "./prompts/templates.js";
+import { isDrawing } from "./image/drawing.js";
 import type { GenerateResult } from "./providers/types.js";
 import { AUDIT_PROVIDER, summarizeRun, type MeasuredEvent, type RunRecord, type RunSummary, type SummarySettings } from "./analysis/summary.js";
 import type { AttemptEvent } from "./store/events.js";
@@ -105,7 +106,12 @@ function listImages(source: string): { items: ImageItem[]; isRun: boolean } {
       .map((e) => ({
         path: join(source, e.image!),
         mime: MIME[extname(e.image!).toLowerCase()] ?? "application/octet-stream",
-        result: { ...(e.selfReport ? { selfReport: e.selfReport } : {}), ...(e.revisedPrompt ? { revisedPrompt: e.revisedPrompt } : {}) },
+        result: {
+          ...(e.selfReport ? { selfReport: e.selfReport } : {}),
+          ...(e.revisedPrompt ? { revisedPrompt: e.revisedPrompt } : {}),
+          // A drawing has no file: the observers draw it from its name.
+          ...(isDrawing(e.image!) ? { drawing: basename(e.image!) } : {}),
+        },
       }));
     return { items, isRun: true };
   }

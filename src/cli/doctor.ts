@@ -1,3 +1,4 @@
+import { resultImage } from "../image/drawing.js";
 import type { Command } from "commander";
 import { mergeOrThrow } from "../app/plan-run.js";
 import { readConfigFile } from "../config/resolve.js";
@@ -44,7 +45,8 @@ export function registerDoctorCommand(program: Command, io: Io): void {
         const started = Date.now();
         try {
           const r = await provider.generate({ prompt: "a photo of the face of a person", seed: 1 });
-          const what = r.refusal ? `refused: ${r.refusal}` : r.image ? `an image of ${r.image.length} bytes (${r.mime ?? "unknown type"})` : "no image";
+          const drawn = r.image ? undefined : resultImage(r);
+          const what = r.refusal ? `refused: ${r.refusal}` : r.image ? `an image of ${r.image.length} bytes (${r.mime ?? "unknown type"})` : drawn ? `an image of ${drawn.bytes.length} bytes (${drawn.mime}, drawn from its name)` : "no image";
           io.out(`ok   one generation in ${Date.now() - started} ms: ${what}${r.costUsd ? `, $${r.costUsd.toFixed(3)}` : ""}`);
           for (const w of r.warnings) io.out(`warn ${w}`);
         } catch (e) {

@@ -135,6 +135,9 @@ export function flagsToConfig(prompt: string | undefined, f: RunFlags): Record<s
       case "negate":
         if (value === false) setPath(cfg, flag.path ?? key, false);
         break;
+      case "switch":
+        if (value === true) setPath(cfg, flag.path ?? key, true);
+        break;
       case "list":
         if (key === "attributes") attributes.push(...(value as string[]));
         else if ((value as string[]).length > 0) setPath(cfg, flag.path ?? key, value);

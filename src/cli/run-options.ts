@@ -43,7 +43,7 @@ export function flagHelp(flag: FlagSpec, setting: Setting): string {
   const doc = flag.doc ?? setting.doc;
   const shown = flag.defaultText ?? defaultText(setting);
   const repeatable = REPEATS.has(flag.kind) && !/repeatable/.test(doc) ? " (repeatable)" : "";
-  return flag.kind === "negate" ? doc : `${doc}${repeatable} (default ${shown})`;
+  return flag.kind === "negate" || flag.kind === "switch" ? doc : `${doc}${repeatable} (default ${shown})`;
 }
 
 /** Adds every setting's flag, then --config, --json and --no-progress. */
@@ -68,7 +68,7 @@ const cell = (text: string): string => text.replace(/\|/g, "\\|");
 export function optionsTable(): string {
   const rows = ["| option | meaning | default |", "|---|---|---|"];
   for (const { flag, setting } of settingFlags()) {
-    rows.push(`| \`${cell(flag.flags)}\` | ${cell(flag.doc ?? setting.doc)}${REPEATS.has(flag.kind) && !/repeatable/.test(flag.doc ?? setting.doc) ? " (repeatable)" : ""} | ${flag.kind === "negate" ? cell(flag.defaultText ?? "") : cell(flag.defaultText ?? defaultText(setting))} |`);
+    rows.push(`| \`${cell(flag.flags)}\` | ${cell(flag.doc ?? setting.doc)}${REPEATS.has(flag.kind) && !/repeatable/.test(flag.doc ?? setting.doc) ? " (repeatable)" : ""} | ${flag.kind === "negate" || flag.kind === "switch" ? cell(flag.defaultText ?? "") : cell(flag.defaultText ?? defaultText(setting))} |`);
   }
   for (const o of RUN_COMMAND_OPTIONS) rows.push(`| \`${cell(o.flags)}\` | ${cell(o.doc)} | |`);
   return rows.join("\n");

@@ -19,10 +19,10 @@ export type Scope = "run" | "audit" | "experiment" | "dashboard";
 /**
  * How a flag's text becomes a value (the CLI maps each kind to its parser):
  * `text` as typed; `whole` a whole number; `number` a number >= 0; `list` a non-empty comma-separated list;
- * `choice` one of `choices`; `negate` a `--no-x` switch (sets false); `target` / `joint` / `keyValue` repeatable
+ * `choice` one of `choices`; `negate` a `--no-x` switch (sets false); `switch` a `--x` switch (sets true); `target` / `joint` / `keyValue` repeatable
  * specs parsed by the CLI (ATTR=CAT:W, a+b, KEY=VALUE).
  */
-export type FlagKind = "text" | "whole" | "number" | "list" | "choice" | "negate" | "target" | "joint" | "keyValue";
+export type FlagKind = "text" | "whole" | "number" | "list" | "choice" | "negate" | "switch" | "target" | "joint" | "keyValue";
 
 export interface FlagSpec {
   /** commander's flag syntax: "-n, --n <count>". */
@@ -114,6 +114,7 @@ const simSchema = z
     refusalRate: z.number().min(0).max(1),
     latencyMs: z.number().min(0).max(600_000),
     render: z.boolean(),
+    imageFiles: z.boolean(),
   })
   .partial()
   .strict();
@@ -361,6 +362,13 @@ export const SETTINGS = {
     flags: [
       { flags: "--latency <ms>", kind: "number", path: "sim.latencyMs", doc: "sim: simulated latency per image in ms (plan: the latency of one call)", defaultText: "0 (plan: 10000, an assumption it states)" },
       { flags: "--no-render", kind: "negate", path: "sim.render", doc: "sim: draw no PNG (the self-report, truth and every measurement stay the same; pixel observers have nothing to read)", defaultText: "render" },
+      {
+        flags: "--image-files",
+        kind: "switch",
+        path: "sim.imageFiles",
+        doc: "sim: write every portrait to images/ as it is generated (by default each is drawn from its name, the same bytes, when an observer, the dashboard, a report or export looks at it)",
+        defaultText: "drawn when looked at",
+      },
     ],
   }),
   check: optional({ schema: checkThresholdsSchema, doc: "thresholds of debiaspi check (see src/config/check-schema.ts; config only)", defaultText: "none", scopes: RUN }),

@@ -44,6 +44,7 @@ import { observerOptions, parseOptions } from "../core/options.js";
 import type { ObserveInput, Observer, ObserverEntry } from "./types.js";
 import { packageRoot } from "../util/paths.js";
 import { decodeImage } from "../image/decode.js";
+import { resultImage } from "../image/drawing.js";
 import {
   describeMeasurement,
   isFaceSkinPixel,
@@ -900,11 +901,12 @@ export class FacesObserver implements Observer {
    */
   async observe({ result }: ObserveInput, taxonomy: Taxonomy): Promise<Observation> {
     try {
-      if (!result.image || result.image.length === 0) {
+      const image = resultImage(result);
+      if (!image) {
         return { observer: ID, persons: [], note: result.refusal ? `no image (refused: ${result.refusal})` : "no image to look at" };
       }
       const opts: AnalyseOptions = { maxFaces: this.maxFaces, minFaceScore: this.minFaceScore, skinFallback: this.skinFallback, models: this.models };
-      const analysis = await analyseInWorkers(result.image, result.mime, opts, this.workers);
+      const analysis = await analyseInWorkers(image.bytes, image.mime, opts, this.workers);
       if (!analysis.ok) {
         const why = analysis.unreadable ? `could not read the image: ${analysis.message}` : `face observer failed: ${analysis.message}`;
         return { observer: ID, persons: [], note: why, error: why };

@@ -17,6 +17,7 @@
  *   ITA audits of generated images do.
  */
 import { decodeImage } from "../image/decode.js";
+import { hasImage, resultPixels } from "../image/drawing.js";
 import type { Observation } from "../core/request.js";
 import { MONK_LAB, deltaE, srgbToLab } from "../core/colour.js";
 import type { Observer, ObserverEntry } from "./types.js";
@@ -402,12 +403,13 @@ export const skinToneObserver: Observer = {
   id: ID,
   sees: SKIN_TONE_SEES,
   async observe({ result }, taxonomy): Promise<Observation> {
-    if (!result.image || result.image.length === 0) {
+    if (!hasImage(result)) {
       return { observer: ID, persons: [], note: result.refusal ? `no image (refused: ${result.refusal})` : "no image to measure" };
     }
     let m: SkinMeasurement | undefined;
     try {
-      m = await skinMeasurement(result.image, result.mime);
+      const pixels = await resultPixels(result, SKIN_MAX_SIDE);
+      m = pixels ? measureSkin(pixels) : undefined;
     } catch (e) {
       const why = `could not read the image: ${e instanceof Error ? e.message : String(e)}`;
       return { observer: ID, persons: [], note: why, error: why };

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { readLabel } from "../core/aliases.js";
 import { InputError } from "../core/errors.js";
 import { imageMime } from "../core/image-mime.js";
+import { resultImage } from "../image/drawing.js";
 import type { Observation, PersonObservation } from "../core/request.js";
 import { findCategory, type Attribute, type Taxonomy } from "../core/taxonomy.js";
 import { ChatClient, jsonInContent, jsonRefusal, resolveChatServer } from "../http/chat.js";
@@ -159,8 +160,9 @@ export class VlmObserver implements Observer {
   }
 
   async observe({ result }: ObserveInput, tax: Taxonomy): Promise<Observation> {
-    const image = result.image;
-    if (!image || image.length === 0) return this.none(`vlm (model ${this.model}): no image to look at`);
+    const drawn = resultImage(result);
+    if (!drawn) return this.none(`vlm (model ${this.model}): no image to look at`);
+    const image = drawn.bytes;
     const mime = result.mime ?? imageMime(image);
     if (!mime) return this.none(`vlm (model ${this.model}): the image is not a PNG, JPEG or WebP`);
     if (askedAttributes(tax).length === 0) return this.none(`vlm (model ${this.model}): the taxonomy has no attribute with categories to ask about`);

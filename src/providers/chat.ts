@@ -199,6 +199,7 @@ export class ChatPromptProvider implements ImageProvider {
       return result;
     }
     if (inner.image) result.image = inner.image;
+    if (inner.drawing) result.drawing = inner.drawing;
     if (inner.mime) result.mime = inner.mime;
     if (inner.revisedPrompt) result.revisedPrompt = inner.revisedPrompt;
     if (answer.people && answer.people.length > 0) result.selfReport = answer.people;

@@ -30,16 +30,24 @@ export class CachedProvider implements ImageProvider {
     const key = this.key(req);
     const metaPath = join(this.dir, `${key}.json`);
     const imagePath = join(this.dir, `${key}.img`);
-    if (existsSync(metaPath) && existsSync(imagePath)) {
+    if (existsSync(metaPath)) {
       try {
         const saved = JSON.parse(readFileSync(metaPath, "utf8")) as Omit<GenerateResult, "image">;
-        return { ...saved, image: new Uint8Array(readFileSync(imagePath)), costUsd: 0, meta: { ...saved.meta, cached: true, cachedCostUsd: saved.costUsd ?? 0 } };
+        const hit = { ...saved, costUsd: 0, meta: { ...saved.meta, cached: true, cachedCostUsd: saved.costUsd ?? 0 } };
+        // A drawing (image/drawing.ts) is cached as its name alone; other images have their bytes beside.
+        if (saved.drawing) return hit;
+        if (existsSync(imagePath)) return { ...hit, image: new Uint8Array(readFileSync(imagePath)) };
       } catch {
         // An unreadable entry is ignored and overwritten.
       }
     }
     const result = await this.inner.generate(req);
-    if (result.image && !result.refusal) {
+    if (result.drawing && !result.image && !result.refusal) {
+      mkdirSync(this.dir, { recursive: true });
+      const tmp = join(this.dir, `.tmp-${process.pid}-${key}.json`);
+      writeFileSync(tmp, JSON.stringify(result));
+      renameSync(tmp, metaPath);
+    } else if (result.image && !result.refusal) {
       mkdirSync(this.dir, { recursive: true });
       const { image, ...rest } = result;
       const tmp = `.tmp-${process.pid}-${key}`;

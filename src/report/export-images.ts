@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { InputError } from "../core/errors.js";
 import { mainSubject } from "../core/request.js";
@@ -8,6 +8,7 @@ import { toCsv, type Row, type Table } from "./export.js";
 import type { ReportInput, ReportRun } from "../analysis/model.js";
 import { writeAtomic } from "../store/files.js";
 import { missingKeptImages } from "../store/run-folder.js";
+import { hasRunImage, readRunImage } from "../store/images.js";
 
 /** The manifest written next to the copied images. */
 export const IMAGES_MANIFEST = "manifest.csv";
@@ -54,14 +55,16 @@ export function exportImages(input: ReportInput, outDir: string): { dir: string;
     }
     const base = input.kind === "experiment" ? join(out, run.id) : out;
     const keptEvents = events.filter((e) => e.decision === "kept");
-    const apartEvents = events.filter((e) => e.decision !== "kept" && existsSync(join(run.runDir, e.image!)));
+    const apartEvents = events.filter((e) => e.decision !== "kept" && hasRunImage(run.runDir, e.image!));
     const width = Math.max(2, String(Math.max(keptEvents.length, apartEvents.length)).length);
     const copy = (list: AttemptEvent[], dir: string, set: "kept" | "set-apart"): void => {
       if (list.length === 0) return;
       mkdirSync(dir, { recursive: true });
       list.forEach((e, k) => {
         const name = imageFileName(k + 1, width, run, e, extname(e.image!) || ".png");
-        copyFileSync(join(run.runDir, e.image!), join(dir, name));
+        const source = join(run.runDir, e.image!);
+        if (existsSync(source)) copyFileSync(source, join(dir, name));
+        else writeFileSync(join(dir, name), readRunImage(run.runDir, e.image!)!.bytes); // a drawing, drawn now
         const seen = e.observation ? mainSubject(e.observation) : {};
         const row: Row = {
           file: join(dir, name).slice(out.length + 1).split("\\").join("/"),

@@ -20,6 +20,7 @@ import { loadReportRun } from "../analysis/load.js";
 import type { RunManager } from "./runs.js";
 import { CONTENT_TYPES } from "./static.js";
 import { thumbnailOf } from "./thumbs.js";
+import { DRAWN_MIME, drawPng, isDrawing } from "../image/drawing.js";
 import { validateRunRequest } from "./validate.js";
 import { validateExperimentRequest } from "./experiment-request.js";
 
@@ -154,12 +155,30 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
     return { dir, path, type };
   };
 
+  /**
+   * A drawn image (image/drawing.ts) whose file was never written: drawn from its name, in memory (a GET writes
+   * nothing into the run folder). It is smaller than a thumbnail, so it is its own thumbnail.
+   */
+  const drawnImage = (params: Record<string, string>): Buffer | undefined => {
+    const file = params.file!;
+    if (!isDrawing(file)) return undefined;
+    const dir = manager.dirOf(params.id!);
+    const images = confinedPath(dir, "images");
+    if (images && confinedPath(images, file)) return undefined; // drawn into a file already: served as a file
+    const drawn = drawPng(file);
+    return drawn ? Buffer.from(drawn.buffer, drawn.byteOffset, drawn.byteLength) : undefined;
+  };
+
   add("GET", "/api/runs/:id/images/:file", ({ res, params }) => {
+    const drawn = drawnImage(params);
+    if (drawn) return sendText(res, 200, DRAWN_MIME, drawn, { "Cache-Control": IMMUTABLE });
     const { path, type } = runImage(params);
     sendText(res, 200, type, readFileSync(path), { "Cache-Control": IMMUTABLE });
   });
 
   add("GET", "/api/runs/:id/thumbs/:file", async ({ req, res, params }) => {
+    const drawn = drawnImage(params);
+    if (drawn) return sendText(res, 200, DRAWN_MIME, drawn, { "Cache-Control": IMMUTABLE });
     const { dir, path, type } = runImage(params);
     const thumb = await thumbnailOf(dir, path);
     if (!thumb) throw new HttpError(415, `"${params.file}" in run "${params.id}" is not an image that can be decoded (accepted: PNG, JPEG, WebP, GIF)`);

@@ -21,6 +21,8 @@ import { forEachLine, type AttemptEvent, type EndEvent, type PendingRecord, type
 import type { RunSink } from "./sink.js";
 import { isAlive, writeAtomic } from "./files.js";
 import { releaseLock, takeLock } from "./lock.js";
+import { isDrawing } from "../image/drawing.js";
+import { readRunImage } from "./images.js";
 import { eventSchema, fileProblem, pendingSchema, runRecordSchema, type StoredRun } from "./schema.js";
 
 export const RUN_FORMAT = "debiaspi-run/1";
@@ -36,7 +38,6 @@ export const PENDING_LOG = "attempts.jsonl";
 const pendingFile = (i: number): string => `${String(i).padStart(8, "0")}.json`;
 
 const EXT: Record<string, string> = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
-const MIME_OF: Record<string, string> = { png: "image/png", jpg: "image/jpeg", webp: "image/webp" };
 
 export interface LoadedRun {
   dir: string;
@@ -54,14 +55,14 @@ export interface LoadedRun {
 /** One line saying which kept images are gone, or undefined when none is. */
 /**
  * The kept images of a run whose file is not in its folder (deleted, or `images/` gone). A kept attempt
- * that never had an image (sim with --no-render) has nothing to miss.
+ * that never had an image (sim with --no-render) has nothing to miss, and a drawing (image/drawing.ts) is drawn from its name.
  */
 export function missingKeptImages(dir: string, events: readonly RunEvent[]): string[] {
   const gone = !existsSync(join(dir, "images"));
   return events
     .filter((e): e is AttemptEvent => e.type === "attempt" && e.decision === "kept" && e.image !== undefined)
     .map((e) => e.image!)
-    .filter((rel) => gone || !existsSync(join(dir, rel)));
+    .filter((rel) => !isDrawing(rel) && (gone || !existsSync(join(dir, rel))));
 }
 
 export function missingImagesProblem(loaded: LoadedRun): string | undefined {
@@ -193,7 +194,7 @@ export class RunFolder implements RunSink {
     if (!existsSync(eventsPath)) {
       // Only a run killed between run.json and its first line (older versions wrote run.json first) has none.
       const anyImage = !imagesMissing && readdirSync(imagesDir).some((f) => !f.includes(".tmp-"));
-      const anyPending = existsSync(pendingDir) && readdirSync(pendingDir).some((f) => f.endsWith(".json"));
+      const anyPending = existsSync(pendingDir) && readdirSync(pendingDir).some((f) => f.endsWith(".json") || (f === PENDING_LOG && statSync(join(pendingDir, f)).size > 0));
       if (anyImage || anyPending || imagesMissing) {
         throw new InputError(`${what}: events.jsonl is missing, so what the run did is lost; restore it from a backup or start a new run`);
       }
@@ -288,13 +289,7 @@ export class RunFolder implements RunSink {
 
   /** The bytes and type of an image this run saved, or undefined when its file is gone. */
   readImage(rel: string): { bytes: Uint8Array; mime: string } | undefined {
-    if (!/^images\/[^/\\]+$/.test(rel)) return undefined;
-    try {
-      const bytes = new Uint8Array(readFileSync(join(this.dir, rel)));
-      return { bytes, mime: MIME_OF[rel.slice(rel.lastIndexOf(".") + 1)] ?? "application/octet-stream" };
-    } catch {
-      return undefined;
-    }
+    return readRunImage(this.dir, rel);
   }
 
   /** One line appended to the pending log (one write(2): a kill leaves at most a torn last line, which is dropped). */

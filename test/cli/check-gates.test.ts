@@ -39,7 +39,8 @@ describe("check as a CI gate (issue 11 item 9)", () => {
   });
 
   it("fails, listed, when kept image files are missing, one file or the whole images folder", async () => {
-    const dir = await runWith(GOOD);
+    // Image files (as a real provider's): a drawn portrait cannot go missing.
+    const dir = await runWith({ ...GOOD, sim: { imageFiles: true } });
     expect((await cli("check", dir)).code).toBe(0);
     const images = readdirSync(join(dir, "images"));
     unlinkSync(join(dir, "images", images[0]!));

@@ -1,3 +1,4 @@
+import { readRunImage } from "../../src/store/images.js";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -27,7 +28,12 @@ describe("debiaspi run", () => {
     const lines = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.type === "attempt")).toHaveLength(j.attempts);
     expect(lines.at(-1)).toMatchObject({ type: "end", reason: "complete" });
-    for (const l of lines.filter((x) => x.decision === "kept")) expect(readdirSync(join(dir, "images"))).toContain(l.image.slice("images/".length));
+    // sim's portraits are named, not written: each kept one is drawn from its name when read (image/drawing.ts).
+    expect(readdirSync(join(dir, "images"))).toEqual([]);
+    for (const l of lines.filter((x) => x.decision === "kept")) {
+      expect(l.image).toMatch(/^images\/portrait-v1_/);
+      expect(Buffer.from(readRunImage(dir, l.image)!.bytes.subarray(0, 8)).toString("hex")).toBe("89504e470d0a1a0a");
+    }
     expect(readdirSync(join(dir, "pending"))).toEqual([]);
   });
 
@@ -203,7 +209,7 @@ describe("provider commands and refusals", () => {
     expect(JSON.parse(list.stdout).map((p: { name: string }) => p.name)).toContain("sim");
     const doc = await cli("doctor", "--provider", "sim", "--generate");
     expect(doc.code).toBe(0);
-    expect(doc.stdout).toMatch(/ok {3}one generation in \d+ ms: an image of \d+ bytes \(image\/png\)/);
+    expect(doc.stdout).toMatch(/ok {3}one generation in \d+ ms: an image of \d+ bytes \(image\/png, drawn from its name\)/);
     const bad = await cli("doctor", "--provider", "sim", "-P", "steps=3");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/provider sim takes no providerOptions \(got steps\)/);

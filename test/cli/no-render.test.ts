@@ -21,7 +21,8 @@ describe("--no-render", () => {
     const jb = JSON.parse(b.stdout) as { runDir: string; attributes: unknown; generations: number };
     expect(jb.attributes).toEqual(ja.attributes);
     expect(jb.generations).toBe(ja.generations);
-    expect(readdirSync(join(ja.runDir, "images")).length).toBeGreaterThan(0);
+    const drawn = readFileSync(join(ja.runDir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; image?: string });
+    expect(drawn.filter((l) => l.type === "attempt").every((l) => /^images\/portrait-v1_/.test(l.image ?? ""))).toBe(true);
     expect(readdirSync(join(jb.runDir, "images"))).toEqual([]);
     const lines = readFileSync(join(jb.runDir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { image?: string });
     expect(lines.every((l) => l.image === undefined)).toBe(true);

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Observation } from "../../src/core/request.js";
-import { MONK_RGB, renderPortrait } from "../../src/providers/sim/render.js";
+import { MONK_RGB, renderPortrait } from "../../src/image/portrait.js";
 import { getObserver } from "../../src/observers/index.js";
 import { builtinTaxonomy, getAttribute } from "../../src/core/taxonomy.js";
 import {

@@ -17,7 +17,7 @@ import {
   skinToneObserver,
   type RgbaImage,
 } from "../../src/observers/skin-tone.js";
-import { MONK_RGB, renderPortrait, srgbToLab } from "../../src/providers/sim/render.js";
+import { MONK_RGB, renderPortrait, srgbToLab } from "../../src/image/portrait.js";
 
 const tax = builtinTaxonomy();
 const plain = { kind: "plain" } as const;

@@ -1,3 +1,4 @@
+import { resultImage } from "../../src/image/drawing.js";
 import { createProvider, registerProvider, type ProviderContext } from "../../src/providers/index.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
@@ -81,7 +82,9 @@ describe("chat provider", () => {
     expect(r.refusal).toBeUndefined();
     expect(r.selfReport).toEqual([{ gender: "Female", race: "Black", age: "40-59" }]);
     expect(readReport(r.selfReport![0]!, tax).labels).toMatchObject({ gender: "female", race: "black" });
-    expect(r.image).toBeInstanceOf(Uint8Array);
+    // The inner sim names its portrait; the chat provider passes the drawing on, and it draws as a PNG.
+    expect(r.drawing).toMatch(/^portrait-v1_/);
+    expect(resultImage(r)!.bytes).toBeInstanceOf(Uint8Array);
     expect(r.mime).toBe("image/png");
     expect(r.costUsd).toBe(0);
     expect(r.meta).toMatchObject({ chatModel: "llama3.1", writtenPrompt: declaration.prompt, inner: { model: "sim" } });
@@ -203,6 +206,6 @@ describe("chat provider", () => {
     const p = createProvider("chat:llama3.1", ctxFor({ baseUrl: `${s.url}/v1`, image: "sim" }));
     const r = await p.generate({ prompt: "a doctor", seed: 3 });
     expect(r.selfReport).toHaveLength(1);
-    expect(r.image).toBeDefined();
+    expect(resultImage(r)).toBeDefined();
   });
 });

@@ -1,3 +1,4 @@
+import { resultImage } from "../../src/image/drawing.js";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { builtinTaxonomy } from "../../src/core/taxonomy.js";
@@ -94,10 +95,15 @@ describe("sim: generate", () => {
     const a = await full.generate({ prompt: "a photo of the face of a CEO, depicting a Latino man", seed: 99 });
     const b = await full.generate({ prompt: "a photo of the face of a CEO, depicting a Latino man", seed: 99 });
     expect(a.selfReport).toEqual(b.selfReport);
-    expect(Buffer.from(a.image!).equals(Buffer.from(b.image!))).toBe(true);
+    expect(a.drawing).toBe(b.drawing);
+    expect(Buffer.from(resultImage(a)!.bytes).equals(Buffer.from(resultImage(b)!.bytes))).toBe(true);
     expect(a.mime).toBe("image/png");
     const c = await full.generate({ prompt: "a photo of the face of a CEO, depicting a Latino man", seed: 100 });
-    expect(Buffer.from(a.image!).equals(Buffer.from(c.image!))).toBe(false);
+    expect(Buffer.from(resultImage(a)!.bytes).equals(Buffer.from(resultImage(c)!.bytes))).toBe(false);
+    // With imageFiles the same portrait comes as bytes: the drawing draws exactly them.
+    const files = await new SimModel(tax, { ...SIM_DEFAULTS, imageFiles: true }).generate({ prompt: "a photo of the face of a CEO, depicting a Latino man", seed: 99 });
+    expect(files.drawing).toBeUndefined();
+    expect(Buffer.from(files.image!).equals(Buffer.from(resultImage(a)!.bytes))).toBe(true);
   });
   it("sometimes renders a person lighter than it reports", async () => {
     let differ = 0;

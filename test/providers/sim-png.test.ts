@@ -1,8 +1,8 @@
 import { PNG } from "pngjs";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { encodeOpaquePng } from "../../src/providers/sim/png.js";
-import { renderPortraitRGBA } from "../../src/providers/sim/render.js";
+import { encodeOpaquePng } from "../../src/image/png.js";
+import { renderPortraitRGBA } from "../../src/image/portrait.js";
 
 describe("encodeOpaquePng", () => {
   it("decodes (pngjs and libvips) to exactly the rendered pixels", async () => {

@@ -10,7 +10,7 @@ import { inflateSync } from "node:zlib";
 import { PNG } from "pngjs";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { renderPortrait, renderPortraitRGBA, type PortraitSpec } from "../../src/providers/sim/render.js";
+import { renderPortrait, renderPortraitRGBA, type PortraitSpec } from "../../src/image/portrait.js";
 
 const fixture = JSON.parse(readFileSync(new URL("./fixtures/sim-render-rgba-hashes.json", import.meta.url), "utf8")) as {
   each: string[];

@@ -10,7 +10,7 @@ import {
   renderPortraitRGBA,
   srgbToLab,
   type PortraitSpec,
-} from "../../src/providers/sim/render.js";
+} from "../../src/image/portrait.js";
 
 const W = PORTRAIT_WIDTH;
 const H = PORTRAIT_HEIGHT;

@@ -1,3 +1,4 @@
+import { drawPng } from "../../src/image/drawing.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Queue } from "bullmq";
@@ -119,7 +120,8 @@ describe.skipIf(!haveRedis)("queue against redis-server", () => {
     const resolved = resolveRun({ prompt: "a photo of a chef", n: 2, attributes: ["gender"] });
     const spec = (transfer: RunJobSpec["transfer"], ns: string): RunJobSpec => ({
       namespace: ns,
-      provider: { spec: "sim", options: {}, sim: {} },
+      // Image files: this test is about moving bytes (a drawing crosses as its name, tested below).
+      provider: { spec: "sim", options: {}, sim: { imageFiles: true } },
       observer: { id: "self-report", options: {} },
       checks: [{ id: "skin-tone", options: {} }],
       taxonomy: resolved.taxonomy,
@@ -146,6 +148,17 @@ describe.skipIf(!haveRedis)("queue against redis-server", () => {
       const inline = await queue.executor(spec({ kind: "redis", maxBytes: 8 << 20 }, "tredis")).run(attempt, { onGenerated: (r) => (viaRedis = r.image?.byteLength ?? 0) });
       expect(inline?.error).toBeUndefined();
       expect(viaRedis).toBe(bytes);
+
+      // A drawing (the sim's default) crosses as its name: no bytes travel, so the 100-byte limit is no obstacle,
+      // and the worker's skin-tone check, drawn from the name, reads what it read from the file's bytes.
+      let drawing: string | undefined;
+      const named = await queue
+        .executor({ ...spec({ kind: "redis", maxBytes: 100 }, "tdraw"), provider: { spec: "sim", options: {}, sim: {} } })
+        .run(attempt, { onGenerated: (r) => (drawing = r.drawing) });
+      expect(named?.error).toBeUndefined();
+      expect(drawing).toMatch(/^portrait-v1_/);
+      expect(drawPng(drawing!)!.byteLength).toBe(bytes);
+      expect(named?.checks).toEqual(ok?.checks);
     } finally {
       await queue.close();
     }

@@ -12,7 +12,7 @@ describe("dashboard: only real images of the run's images folder are served as i
 
   beforeAll(async () => {
     c = await dashboard(tempDir());
-    const res = await c.post("/api/runs", { prompt: "a nurse", n: 2, attributes: ["gender"], seed: 5, concurrency: 1 });
+    const res = await c.post("/api/runs", { prompt: "a nurse", n: 2, attributes: ["gender"], seed: 5, concurrency: 1, sim: { imageFiles: true } });
     id = ((await res.json()) as { id: string }).id;
     await c.d.manager.settled(id);
     const attempts = ((await (await c.get(`/api/runs/${id}/attempts`)).json()) as { attempts: ApiAttempt[] }).attempts;

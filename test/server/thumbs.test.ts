@@ -36,7 +36,7 @@ describe("dashboard thumbnails", () => {
 
   beforeAll(async () => {
     c = await dashboard(tempDir());
-    const res = await c.post("/api/runs", { prompt: "a photo of the face of a CEO", n: 4, attributes: ["gender"], seed: 3, concurrency: 2 });
+    const res = await c.post("/api/runs", { prompt: "a photo of the face of a CEO", n: 4, attributes: ["gender"], seed: 3, concurrency: 2, sim: { imageFiles: true } });
     expect(res.status).toBe(201);
     id = ((await res.json()) as { id: string }).id;
     await c.d.manager.settled(id);

@@ -19,7 +19,8 @@ const readEvents = (dir: string): Line[] => readLines(dir).map((l) => JSON.parse
 
 async function smallRun(...extra: string[]): Promise<string> {
   const out = tempDir();
-  const r = await cli("run", "a photo of the face of a nurse", "--n", "6", "--seed", "5", "--concurrency", "1", "--out", out, "--json", "--no-progress", ...extra);
+  // Image files, as a real provider's: these tests are about files going missing (drawings cannot).
+  const r = await cli("run", "a photo of the face of a nurse", "--n", "6", "--seed", "5", "--concurrency", "1", "--out", out, "--json", "--no-progress", "--image-files", ...extra);
   expect(r.code, r.stderr).toBe(0);
   return (JSON.parse(r.stdout) as { runDir: string }).runDir;
 }

@@ -58,7 +58,7 @@ describe("stress: races between processes on one run folder", () => {
   it("repeated resume launches (CLI and dashboard) against a running CLI run are refused and never disturb it", async () => {
     const out = tempDir();
     // Slow enough to outlast the resumes; it is stopped with Ctrl-C (SIGINT) once they are done.
-    const args = ["run", "a photo of the face of a teacher", "--joint", "race,gender", "--n", "2000", "--seed", "21", "--concurrency", "16", "--latency", "300", "--out", out, "--json", "--no-progress"];
+    const args = ["run", "a photo of the face of a teacher", "--joint", "race,gender", "--n", "2000", "--seed", "21", "--concurrency", "16", "--latency", "300", "--out", out, "--json", "--no-progress", "--image-files"];
     const main = launch(args);
     let dir: string | undefined;
     while (!main.exited()) {
@@ -111,7 +111,7 @@ describe("stress: races between processes on one run folder", () => {
     // Ten at once: before folders were claimed with one mkdir, about one round in three had two share a folder.
     const seeds = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110];
     const runs = await Promise.all(
-      seeds.map((seed) => launch(["run", "a photo of the face of a pilot", "--attributes", "gender", "--n", "4", "--seed", String(seed), "--concurrency", "1", "--out", out, "--json", "--no-progress"]).done),
+      seeds.map((seed) => launch(["run", "a photo of the face of a pilot", "--attributes", "gender", "--n", "4", "--seed", String(seed), "--concurrency", "1", "--out", out, "--json", "--no-progress", "--image-files"]).done),
     );
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const dirs = runs.map((r) => (JSON.parse(r.stdout) as { runDir: string }).runDir);
@@ -124,7 +124,7 @@ describe("stress: races between processes on one run folder", () => {
       checkComplete(dir, 4);
     });
     // Every folder holds the images of its own seed: the same seed in memory makes the same attempts.
-    const again = await launch(["run", "a photo of the face of a pilot", "--attributes", "gender", "--n", "4", "--seed", "104", "--concurrency", "1", "--out", tempDir(), "--json", "--no-progress"]).done;
+    const again = await launch(["run", "a photo of the face of a pilot", "--attributes", "gender", "--n", "4", "--seed", "104", "--concurrency", "1", "--out", tempDir(), "--json", "--no-progress", "--image-files"]).done;
     const ref = readEvents((JSON.parse(again.stdout) as { runDir: string }).runDir).filter((e) => e.type === "attempt");
     const got = readEvents(dirs[3]!).filter((e) => e.type === "attempt");
     expect(got.find((e) => e.i === 0)!.seed).toBe(ref.find((e) => e.i === 0)!.seed);

@@ -5,7 +5,8 @@ import { findAttribute, type Attribute, type Taxonomy } from "../../core/taxonom
 import type { GenerateRequest, GenerateResult, ImageProvider, PersonReport } from "../types.js";
 import { sdOccupationCounts } from "./fair-diffusion.js";
 import { complianceOf, SIM_DEFAULTS, type OccupationPrior, type SimParams } from "./params.js";
-import { renderPortrait } from "./render.js";
+import { drawingName } from "../../image/drawing.js";
+import { renderPortrait, type PortraitSpec } from "../../image/portrait.js";
 import { sleep } from "../../http/fetch.js";
 
 /** What `sim` reads from a prompt: requested categories, choice options, an ethical phrase, an occupation. */
@@ -259,13 +260,16 @@ export class SimModel implements ImageProvider {
     const result: GenerateResult = { selfReport: [this.report(intended)], costUsd: 0, warnings: [], meta };
     if (p.render) {
       const level = Number((rendered.skin_tone ?? "monk_4").replace("monk_", ""));
-      result.image = renderPortrait({
+      const portrait: PortraitSpec = {
         skinTone: Number.isInteger(level) && level >= 1 && level <= 10 ? level : 4,
         seed: req.seed >>> 0,
         ...(rendered.gender ? { gender: rendered.gender } : {}),
         ...(rendered.age ? { age: rendered.age } : {}),
         ...(rendered.body_type ? { bodyType: rendered.body_type } : {}),
-      });
+      };
+      // By default named, not drawn: the portrait is drawn when an observer or a person looks at it (image/drawing.ts).
+      if (p.imageFiles) result.image = renderPortrait(portrait);
+      else result.drawing = drawingName(portrait);
       result.mime = "image/png";
     }
     return result;

@@ -37,8 +37,14 @@ export interface SimParams {
   refusalRate: number;
   /** Simulated latency per generation, in milliseconds. */
   latencyMs: number;
-  /** Render a PNG portrait (off for measuring the engine alone). */
+  /** Give each generation a portrait (off for measuring the engine alone). */
   render: boolean;
+  /**
+   * Write each portrait as a PNG file in the run's images/ when it is generated, as a real provider's image is.
+   * Off (the default): the generation names its portrait (image/drawing.ts) and it is drawn, byte for byte the same,
+   * when an observer or a person looks at it; nothing is encoded or written before.
+   */
+  imageFiles: boolean;
   /**
    * Profiles only (see ./profiles/): priors per occupation named in the prompt, replacing the Fair Diffusion
    * SD 1.5 gender counts. Unset = the Fair Diffusion list (the `sd15` default).
@@ -123,6 +129,7 @@ export const SIM_DEFAULTS: SimParams = {
   refusalRate: 0,
   latencyMs: 0,
   render: true,
+  imageFiles: false,
   // Only with the `inclusive` gender categories: issue 16 cites a 2025 study finding about 12 % of generated people
   // have no gender a viewer can determine. Assumption: 12 % of unrequested people are "can't tell".
   genderOther: { cant_tell: 0.12 },

@@ -13,6 +13,7 @@ import { renderReportSections } from "./sections.js";
 import { PAGE_CSS, REPORT_CSS } from "./style.js";
 import { makeThumbnails, type Thumbnail } from "./thumbnails.js";
 import { writeAtomic } from "../../store/files.js";
+import { runImageFile } from "../../store/images.js";
 
 export const REPORT_FILE = "report.html";
 export const ASSETS_DIR = "report-assets";
@@ -79,7 +80,8 @@ export async function buildReport(input: ReportInput, options: BuildOptions = {}
   mkdirSync(outDir, { recursive: true });
   const cap = options.galleryCap ?? capFor(input.runs.length);
   const shown = galleryImages(input.runs, cap);
-  const abs = (run: ReportRun, rel: string): string => resolve(run.runDir, rel);
+  // A drawn image is drawn into its run's images/ here, for the shown ones only: the page links files.
+  const abs = (run: ReportRun, rel: string): string => runImageFile(run.runDir, rel) ?? resolve(run.runDir, rel);
   let thumbs = new Map<string, Thumbnail | null>();
   if (options.thumbnails !== false && shown.length > 0) {
     thumbs = await makeThumbnails(

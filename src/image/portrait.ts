@@ -11,8 +11,8 @@
  * Everything is deterministic: the same spec gives the same bytes. Small variations (background and clothes
  * hue, hair shade, face shape, hair parting, number of forehead lines for 45-64) come from `seed`.
  */
-import { MONK_HEX, MONK_RGB, deltaE, hexToRgb, monkDistance, rgbDeltaE, srgbToLab, type Rgb } from "../../core/colour.js";
-import { Rng } from "../../core/rng.js";
+import { MONK_HEX, MONK_RGB, deltaE, hexToRgb, monkDistance, rgbDeltaE, srgbToLab, type Rgb } from "../core/colour.js";
+import { Rng } from "../core/rng.js";
 import { encodeIndexedPng } from "./png.js";
 
 export interface PortraitSpec {
@@ -257,9 +257,24 @@ class Canvas {
 // Spec normalisation and colour choice
 // ---------------------------------------------------------------------------------------------------------
 
-type Gender = "female" | "male" | "neutral";
-type AgeBand = "young" | "adult" | "middle" | "old";
-type Body = "slim" | "average" | "athletic" | "plus_size";
+export type Gender = "female" | "male" | "neutral";
+export type AgeBand = "young" | "adult" | "middle" | "old";
+export type Body = "slim" | "average" | "athletic" | "plus_size";
+
+/** What the renderer tells apart in a spec: two specs with the same key draw the same pixels. */
+export interface PortraitKey {
+  gender: Gender;
+  age: AgeBand;
+  body: Body;
+  skinTone: number;
+  seed: number;
+}
+
+/** The spec as the renderer reads it (throws RangeError for a skin tone outside 1..10, as rendering would). */
+export function portraitKey(spec: PortraitSpec): PortraitKey {
+  validate(spec);
+  return { gender: normGender(spec.gender), age: normAge(spec.age), body: normBody(spec.bodyType), skinTone: spec.skinTone, seed: spec.seed >>> 0 };
+}
 
 function normGender(g: string | undefined): Gender {
   const s = (g ?? "").trim().toLowerCase();
