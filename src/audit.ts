@@ -160,19 +160,25 @@ export async function auditImages(source: string, opts: AuditOptions): Promise<A
   const seenAt: (SeenImage | UnreadableFile | undefined)[] = new Array(found);
   const observeItem = async (i: number): Promise<void> => {
     const item = items[i]!;
-    let image: Uint8Array;
-    try {
-      image = new Uint8Array(readFileSync(item.path));
-    } catch (e) {
-      seenAt[i] = { file: relative(dir, item.path), reason: `could not be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
-      return;
+    let result: GenerateResult;
+    if (item.result?.drawing) {
+      // A run's drawing has no file and always draws: the observers draw it from its name.
+      result = { ...item.result, mime: item.mime, warnings: [], meta: { file: item.path } };
+    } else {
+      let image: Uint8Array;
+      try {
+        image = new Uint8Array(readFileSync(item.path));
+      } catch (e) {
+        seenAt[i] = { file: relative(dir, item.path), reason: `could not be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+        return;
+      }
+      const why = await undecodable(image, item.mime);
+      if (why !== undefined) {
+        seenAt[i] = { file: relative(dir, item.path), reason: why };
+        return;
+      }
+      result = { ...(item.result ?? {}), image, mime: item.mime, warnings: [], meta: { file: item.path } };
     }
-    const why = await undecodable(image, item.mime);
-    if (why !== undefined) {
-      seenAt[i] = { file: relative(dir, item.path), reason: why };
-      return;
-    }
-    const result: GenerateResult = { ...(item.result ?? {}), image, mime: item.mime, warnings: [], meta: { file: item.path } };
     const truth = truthOf.get(basename(item.path).toLowerCase());
     const observations = await Promise.all(
       built.map(async (o) => {

@@ -126,6 +126,9 @@ describe("drawings: a portrait named, drawn when looked at", () => {
     expect((await cli("show", dirA)).code).toBe(0);
     const audit = await cli("audit", dirA, "--observer", "skin-tone", "--json");
     expect(audit.code, audit.stderr).toBe(0);
+    const audited = JSON.parse(audit.stdout) as { unreadable: unknown[]; images: number; kept: number };
+    expect(audited.unreadable).toEqual([]);
+    expect(audited.kept).toBe(14); // every kept drawing measured, none unreadable
   });
 
   it("the dashboard serves a drawing without writing it; the HTML report draws the images it links, and only those", async () => {
