@@ -195,8 +195,8 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     // account() counted it; fill in the kept count after it (the cells follow from decision and observation).
     event.kept = tally.kept;
     sink.append(event);
-    // Only an attempt with an image had a pending file written (refusals and errors never do).
-    if (rec.image !== undefined) sink.clearPending(rec.i);
+    // Only an attempt with an image file had a pending record written (refusals, errors and drawings never do).
+    if (rec.image !== undefined && !isDrawing(rec.image)) sink.clearPending(rec.i);
     return event;
   }
 
@@ -277,10 +277,13 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
           onGenerated: (result, ms) => {
             release();
             rec = attemptRecord(input.now, i, request, prompt, seed, ms, result, undefined);
-            if (rec.outcome === "image" && (result.image || result.drawing)) {
-              // A drawing is stored as its name (the store draws it when read); bytes are written to images/.
-              rec.image = result.image ? sink.writeImage(result.image, result.mime ?? "image/png") : `images/${result.drawing}`;
+            if (rec.outcome === "image" && result.image) {
+              rec.image = sink.writeImage(result.image, result.mime ?? "image/png");
               sink.writePending(rec);
+            } else if (rec.outcome === "image" && result.drawing) {
+              // A drawing is stored as its name (the store draws it when read). It needs no pending record: it cost
+              // nothing, and an attempt killed before its event line is generated again from the same seed.
+              rec.image = `images/${result.drawing}`;
             }
           },
         },

@@ -18,11 +18,13 @@ export const runImageMime = (rel: string): string => MIME_OF[rel.slice(rel.lastI
 /** The bytes and type of a run's image, or undefined when it is neither a file of the run nor a drawing. */
 export function readRunImage(dir: string, rel: string): { bytes: Uint8Array; mime: string } | undefined {
   if (!RUN_IMAGE.test(rel)) return undefined;
+  // A drawing is drawn, never read: a file drawn into images/ before holds the same bytes.
+  const drawn = drawPng(rel);
+  if (drawn) return { bytes: drawn, mime: DRAWN_MIME };
   try {
     return { bytes: new Uint8Array(readFileSync(join(dir, rel))), mime: runImageMime(rel) };
   } catch {
-    const drawn = drawPng(rel);
-    return drawn ? { bytes: drawn, mime: DRAWN_MIME } : undefined;
+    return undefined;
   }
 }
 
