@@ -228,8 +228,8 @@ export function renderSection(res: RenderBenchResult): string {
 
 Whole runs of N = ${RENDER_N} (sim at latency 0, debiaspi direct/discard, race x gender, prompt "a photo of the face of a CEO",
 concurrency 4, seed 11 + repetition, the self-report observer), in one process, the ${RUN_CASES.length} cases interleaved per repetition,
-${RENDER_REPS} repetitions (median, and the wall-time range). *run folder* writes run.json, events.jsonl and, when rendered,
-\`pending/attempts.jsonl\` (one pending record per generation). By default (*drawn when looked at*) each generation names its
+${RENDER_REPS} repetitions (median, and the wall-time range). *run folder* writes run.json and events.jsonl, and with
+\`--image-files\` also \`images/\` and \`pending/attempts.jsonl\` (a PNG and a pending record per generation). By default (*drawn when looked at*) each generation names its
 portrait (\`images/portrait-v1_...png\`, image/drawing.ts) and nothing is drawn or written until an observer or a reader asks
 for it; with \`--image-files\` each portrait is drawn, PNG-encoded, hashed and written to \`images/\` as it is generated (what
 every run did before). *in memory* keeps nothing; its rendered case makes the PNG bytes of every portrait. *CPU us* is user +
