@@ -331,6 +331,8 @@ function writeAuditFolder(
   });
   run.append({ type: "end", t: new Date().toISOString(), reason: "complete" });
   run.close();
+  // A finished audit folder holds no lock (its process is about to exit; a later process with the same pid would seem to hold it).
+  run.unlock();
   if (cal) writeAtomic(join(tmp, RUN_CALIBRATION_FILE), `${JSON.stringify(cal, null, 2)}\n`);
   writeAtomic(join(tmp, AUDIT_INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
   renameSync(tmp, outDir);

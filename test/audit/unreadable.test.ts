@@ -50,6 +50,7 @@ describe("audit of files that are not decodable images", () => {
     const r = await cli("audit", dir, "--observer", "self-report", "--out", out, "--no-progress");
     expect(r.code).toBe(0);
     expect(readdirSync(join(out, "images"))).toHaveLength(3);
+    expect(existsSync(join(out, "run.lock"))).toBe(false); // the finished audit folder is not held
     const show = JSON.parse((await cli("show", out, "--json")).stdout) as { kept: number };
     expect(show.kept).toBe(3);
     const meta = JSON.parse(readFileSync(join(out, "audit.json"), "utf8")) as { unreadable: { file: string }[] };
