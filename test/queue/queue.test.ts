@@ -2,15 +2,14 @@ import { drawPng } from "../../src/image/drawing.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Queue } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { resume, run } from "../../src/api.js";
 import { resolveRun } from "../../src/config/resolve.js";
 import { parseQueueUrl, QUEUE_NAME, QueueError } from "../../src/queue/connection.js";
 import { AttemptQueue } from "../../src/queue/coordinator.js";
 import { attemptJobId, runNamespace, type RunJobSpec } from "../../src/queue/jobs.js";
-import { startWorker, type RunningWorker } from "../../src/queue/worker.js";
 import { cli, tempDir } from "../cli/helpers.js";
-import { freePort, redisAvailable, startRedis, type TestRedis } from "./redis.js";
+import { freePort, redisAvailable, redisWithWorker } from "./redis.js";
 
 describe("--queue input", () => {
   it("reads redis URLs and refuses a password in them, a wrong scheme and a bad database", () => {
@@ -61,21 +60,11 @@ const attemptLines = (dir: string): { i: number; decision: string }[] =>
 const haveRedis = redisAvailable();
 
 describe.skipIf(!haveRedis)("queue against redis-server", () => {
-  let redis: TestRedis;
-  let worker: RunningWorker;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    worker = await startWorker({ address: parseQueueUrl(redis.url), concurrency: 4, stallMs: 1000 });
-  });
-  afterAll(async () => {
-    await worker?.close();
-    await redis?.stop();
-  });
+  const env = redisWithWorker();
 
   it("Redis killed mid-run: the run stops with one clear error, and resumes once Redis is back (nothing recorded twice)", async () => {
     const out = tempDir();
-    const queue = await AttemptQueue.open(redis.url);
+    const queue = await AttemptQueue.open(env.redis.url);
     let dir = "";
     let stopped = false;
     const settings = { prompt: "a photo of the face of a judge", n: 24, attributes: ["gender"], seed: 5, concurrency: 3, out, sim: { latencyMs: 40, render: false } };
@@ -85,7 +74,7 @@ describe.skipIf(!haveRedis)("queue against redis-server", () => {
       onProgress: (p) => {
         if (p.kept >= 5 && !stopped) {
           stopped = true;
-          void redis.stop();
+          void env.redis.stop();
         }
       },
     }).then(
@@ -102,8 +91,8 @@ describe.skipIf(!haveRedis)("queue against redis-server", () => {
     expect(existsSync(join(dir, "run.lock"))).toBe(false);
 
     // Back, empty (no persistence): the same worker reconnects by itself; resume finishes the run.
-    await redis.restart();
-    const again = await AttemptQueue.open(redis.url);
+    await env.redis.restart();
+    const again = await AttemptQueue.open(env.redis.url);
     try {
       const done = await resume(dir, { queue: again });
       expect(done.result.status).toBe("complete");
@@ -116,7 +105,7 @@ describe.skipIf(!haveRedis)("queue against redis-server", () => {
   });
 
   it("an image over the transfer limit is an error naming --queue-dir; through a shared folder it arrives and the file is collected", async () => {
-    const queue = await AttemptQueue.open(redis.url);
+    const queue = await AttemptQueue.open(env.redis.url);
     const resolved = resolveRun({ prompt: "a photo of a chef", n: 2, attributes: ["gender"] });
     const spec = (transfer: RunJobSpec["transfer"], ns: string): RunJobSpec => ({
       namespace: ns,
@@ -165,11 +154,11 @@ describe.skipIf(!haveRedis)("queue against redis-server", () => {
   });
 
   it("a job a worker cannot read fails with the reason instead of being retried", async () => {
-    const raw = new Queue(QUEUE_NAME, { connection: parseQueueUrl(redis.url).connection });
+    const raw = new Queue(QUEUE_NAME, { connection: parseQueueUrl(env.redis.url).connection });
     try {
       const job = await raw.add("attempt", { format: 99 }, { jobId: "garbage-1" });
       const { QueueEvents } = await import("bullmq");
-      const events = new QueueEvents(QUEUE_NAME, { connection: parseQueueUrl(redis.url).connection });
+      const events = new QueueEvents(QUEUE_NAME, { connection: parseQueueUrl(env.redis.url).connection });
       await expect(job.waitUntilFinished(events, 20_000)).rejects.toThrow(/not a debiaspi job of format 1 \(format: /);
       await events.close();
     } finally {

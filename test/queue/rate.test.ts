@@ -4,16 +4,15 @@
  * once its wait is over.
  */
 import { Queue } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { run } from "../../src/api.js";
 import { resolveRun } from "../../src/config/resolve.js";
 import { parseQueueUrl, QUEUE_NAME } from "../../src/queue/connection.js";
 import { AttemptQueue } from "../../src/queue/coordinator.js";
 import { attemptJobId, type RunJobSpec } from "../../src/queue/jobs.js";
-import { startWorker, type RunningWorker } from "../../src/queue/worker.js";
 import { Pacer, type PaceClock } from "../../src/util/pace.js";
 import { tempDir } from "../cli/helpers.js";
-import { redisAvailable, startRedis, type TestRedis } from "./redis.js";
+import { redisAvailable, redisWithWorker } from "./redis.js";
 
 /** A clock that never moves by itself: every sleep waits until the test releases it. */
 function heldClock(): PaceClock & { sleeps: { ms: number; release: () => void; aborted: boolean }[] } {
@@ -56,21 +55,11 @@ describe("Pacer (the one rule behind --rate)", () => {
 const haveRedis = redisAvailable();
 
 describe.skipIf(!haveRedis)("--rate through --queue (redis-server)", () => {
-  let redis: TestRedis;
-  let worker: RunningWorker;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    worker = await startWorker({ address: parseQueueUrl(redis.url), concurrency: 4, stallMs: 1000 });
-  });
-  afterAll(async () => {
-    await worker?.close();
-    await redis?.stop();
-  });
+  const env = redisWithWorker();
 
   it("the coordinator enqueues a paced attempt only once its slot has come; an attempt stopped while it waits adds no job", async () => {
-    const queue = await AttemptQueue.open(redis.url);
-    const inspect = new Queue(QUEUE_NAME, { connection: parseQueueUrl(redis.url).connection });
+    const queue = await AttemptQueue.open(env.redis.url);
+    const inspect = new Queue(QUEUE_NAME, { connection: parseQueueUrl(env.redis.url).connection });
     const resolved = resolveRun({ prompt: "a photo of a chef", n: 3, attributes: ["gender"], sim: { render: false } });
     const spec: RunJobSpec = {
       namespace: "rate1",
@@ -109,7 +98,7 @@ describe.skipIf(!haveRedis)("--rate through --queue (redis-server)", () => {
   });
 
   it("a run's --rate reaches its queue executor as a pacer of that rate; without --rate there is none", async () => {
-    const queue = await AttemptQueue.open(redis.url);
+    const queue = await AttemptQueue.open(env.redis.url);
     const spy = vi.spyOn(queue, "executor");
     try {
       const settings = { prompt: "a photo of the face of a judge", n: 4, attributes: ["gender"], seed: 3, concurrency: 2, out: tempDir(), sim: { render: false } };

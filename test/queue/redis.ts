@@ -1,6 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { parseQueueUrl } from "../../src/queue/connection.js";
+import { startWorker, type RunningWorker } from "../../src/queue/worker.js";
 import { tempDir } from "../cli/helpers.js";
 
 export const BIN = resolve(__dirname, "../../bin/debiaspi.js");
@@ -92,4 +95,18 @@ export function killAndWait(p: ChildProcess, signal: NodeJS.Signals = "SIGKILL")
     p.once("exit", () => gone());
     p.kill(signal);
   });
+}
+
+/** A describe block's redis-server and one in-process worker (concurrency 4): started before its tests, stopped after. */
+export function redisWithWorker(): { readonly redis: TestRedis } {
+  const env: { redis: TestRedis; worker?: RunningWorker } = { redis: undefined as unknown as TestRedis };
+  beforeAll(async () => {
+    env.redis = await startRedis();
+    env.worker = await startWorker({ address: parseQueueUrl(env.redis.url), concurrency: 4, stallMs: 1000 });
+  });
+  afterAll(async () => {
+    await env.worker?.close();
+    await env.redis?.stop();
+  });
+  return env;
 }
