@@ -70,6 +70,8 @@ export interface RunSummaryBase extends Omit<SummarySettings, "counting"> {
   status: RunStatus;
   message?: string;
   kept: number;
+  /** Kept images drawn when looked at (sim portraits named, not written: image/drawing.ts); absent when none is. */
+  keptDrawn?: number;
   /** Images generated (attempts that returned an image). */
   generations: number;
   /** Every call to the provider, refusals and errors included. */

@@ -1,3 +1,4 @@
+import { isDrawing } from "../image/drawing.js";
 import { compareDistribution, normalizedEntropy, proportions, totalVariation } from "../core/metrics.js";
 import { mainSubject } from "../core/request.js";
 import { cellKey, marginalTarget, type Target } from "../core/target.js";
@@ -79,7 +80,7 @@ export const AUDIT_PROVIDER = "(audit)";
 
 
 /** What a summary reads of an attempt: its request, outcome, decision, observations, cost and the sim's truth (meta.truth). */
-export type MeasuredAttempt = Pick<AttemptEvent, "type" | "i" | "request" | "outcome" | "decision" | "observation" | "checks" | "costUsd" | "meta">;
+export type MeasuredAttempt = Pick<AttemptEvent, "type" | "i" | "request" | "outcome" | "decision" | "observation" | "checks" | "costUsd" | "meta"> & Partial<Pick<AttemptEvent, "image">>;
 /** What a summary reads of a run's end: why it ended. */
 export type MeasuredEnd = Pick<EndEvent, "type" | "reason" | "message">;
 /** An event as a summary reads it (every stored RunEvent is one). */
@@ -238,6 +239,7 @@ export function summarizeRun(input: SummaryInput): RunSummary {
   }
   const generations = attempts.filter((e) => e.outcome === "image").length;
   const kept = keptEvents.length;
+  const keptDrawn = keptEvents.filter((e) => e.image !== undefined && isDrawing(e.image)).length;
   const count = (d: MeasuredAttempt["decision"]): number => attempts.filter((e) => e.decision === d).length;
   const status: RunSummary["status"] = end ? end.reason : "incomplete";
   return {
@@ -254,6 +256,7 @@ export function summarizeRun(input: SummaryInput): RunSummary {
     status,
     ...(end?.message ? { message: end.message } : {}),
     kept,
+    ...(keptDrawn > 0 ? { keptDrawn } : {}),
     generations,
     attempts: attempts.length,
     refusals: count("refused"),

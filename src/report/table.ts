@@ -99,8 +99,12 @@ export function agreementText(s: RunSummary): string {
   return `\n\n${parts.join("\n\n")}`;
 }
 
+/** Where a run's sim portraits are: drawn when looked at, so its images/ folder may be empty. */
+const drawnText = (s: RunSummary): string =>
+  s.keptDrawn ? `\n  images: ${s.keptDrawn} kept portraits, drawn when looked at (debiaspi report or serve shows them; export --images DIR writes them as files)` : "";
+
 export function formatRun(s: RunSummary): string {
-  return `${runHeadline(s)}\n\n${attributeTables(s)}${refusalTable(s)}${agreementText(s)}${correctedText(s)}\n  folder: ${s.runDir}`;
+  return `${runHeadline(s)}\n\n${attributeTables(s)}${refusalTable(s)}${agreementText(s)}${correctedText(s)}\n  folder: ${s.runDir}${drawnText(s)}`;
 }
 
 /** The JSON object `run --json` and `show --json` print. */

@@ -123,7 +123,13 @@ describe("drawings: a portrait named, drawn when looked at", () => {
     expect(runImageFile(dirA, "images/nothing.png")).toBeUndefined();
     expect(readRunImage(dirA, "../run.json")).toBeUndefined();
     // show, check and audit see a whole set (a drawing is never missing).
-    expect((await cli("show", dirA)).code).toBe(0);
+    const shown = await cli("show", dirA);
+    expect(shown.code).toBe(0);
+    // The table says where a drawn run's images are (its images/ is empty); a run of image files has nothing to say.
+    expect(shown.stdout).toContain("images: 14 kept portraits, drawn when looked at");
+    expect((await cli("show", dirB)).stdout).not.toContain("drawn when looked at");
+    expect((JSON.parse(a.stdout) as { keptDrawn?: number }).keptDrawn).toBe(14);
+    expect((JSON.parse(b.stdout) as { keptDrawn?: number }).keptDrawn).toBeUndefined();
     const audit = await cli("audit", dirA, "--observer", "skin-tone", "--json");
     expect(audit.code, audit.stderr).toBe(0);
     const audited = JSON.parse(audit.stdout) as { unreadable: unknown[]; images: number; kept: number };
