@@ -5,7 +5,7 @@ import { proportions, totalVariation } from "../core/metrics.js";
 import { Rng, deriveSeed } from "../core/rng.js";
 import { Tally } from "../core/tally.js";
 import type { Target } from "../core/target.js";
-import { DRAWN_MIME, isDrawing } from "../image/drawing.js";
+import { isDrawing } from "../image/drawing.js";
 import type { Taxonomy } from "../core/taxonomy.js";
 import type { Observer } from "../observers/types.js";
 import type { Policy } from "../policies/types.js";
@@ -149,18 +149,16 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
       sink.clearPending(rec.i);
       continue;
     }
-    const drawing = rec.image !== undefined && isDrawing(rec.image) ? rec.image.slice("images/".length) : undefined;
-    const stored = rec.outcome === "image" && rec.image !== undefined && !drawing ? sink.readImage(rec.image) : undefined;
+    const stored = rec.outcome === "image" && rec.image !== undefined ? sink.readImage(rec.image) : undefined;
     const result: GenerateResult = {
       ...(stored ? { image: stored.bytes, mime: stored.mime } : {}),
-      ...(drawing ? { drawing, mime: DRAWN_MIME } : {}),
       warnings: rec.warnings ?? [],
       meta: rec.meta ?? {},
       ...(rec.selfReport ? { selfReport: rec.selfReport } : {}),
       ...(rec.revisedPrompt ? { revisedPrompt: rec.revisedPrompt } : {}),
       ...(rec.refusal ? { refusal: rec.refusal } : {}),
     };
-    if (rec.image !== undefined && !stored && !drawing) {
+    if (rec.image !== undefined && !stored) {
       // The image was saved before this record, so it was deleted since: say so rather than guess.
       const why = `image file ${rec.image} is missing from the run folder; cannot observe it`;
       const lost = (o: Observer): Observation => ({ observer: o.id, persons: [], note: why, error: why });

@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_BODY_BYTES, readBodyLimited } from "./body.js";
 import { ProviderError } from "./errors.js";
 import { redact } from "./keys.js";
+import { sleep } from "../util/sleep.js";
 
 export interface RetryPolicy {
   /** Time limit of one HTTP request, ms. */
@@ -60,21 +61,7 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
+export { sleep };
 
 const isRetryableStatus = (status: number): boolean => status === 429 || status >= 500;
 

@@ -20,7 +20,7 @@ import { loadReportRun } from "../analysis/load.js";
 import type { RunManager } from "./runs.js";
 import { CONTENT_TYPES } from "./static.js";
 import { thumbnailOf } from "./thumbs.js";
-import { DRAWN_MIME, drawPng, isDrawing } from "../image/drawing.js";
+import { DRAWN_MIME, drawPng } from "../image/drawing.js";
 import { validateRunRequest } from "./validate.js";
 import { validateExperimentRequest } from "./experiment-request.js";
 
@@ -156,17 +156,15 @@ export function apiRoutes({ manager, promptSets }: ApiDeps): Route[] {
   };
 
   /**
-   * A drawn image (image/drawing.ts) whose file was never written: drawn from its name, in memory (a GET writes
-   * nothing into the run folder). It is smaller than a thumbnail, so it is its own thumbnail.
+   * A drawn image (image/drawing.ts) of an existing run: drawn from its name, in memory, whether or not a report drew
+   * it into a file before (the bytes are the same; a GET writes nothing into the run folder). It is smaller than a
+   * thumbnail, so it is its own thumbnail.
    */
   const drawnImage = (params: Record<string, string>): Buffer | undefined => {
-    const file = params.file!;
-    if (!isDrawing(file)) return undefined;
-    const dir = manager.dirOf(params.id!);
-    const images = confinedPath(dir, "images");
-    if (images && confinedPath(images, file)) return undefined; // drawn into a file already: served as a file
-    const drawn = drawPng(file);
-    return drawn ? Buffer.from(drawn.buffer, drawn.byteOffset, drawn.byteLength) : undefined;
+    const drawn = drawPng(params.file!);
+    if (!drawn) return undefined;
+    manager.dirOf(params.id!); // 404 for a run that does not exist
+    return Buffer.from(drawn.buffer, drawn.byteOffset, drawn.byteLength);
   };
 
   add("GET", "/api/runs/:id/images/:file", ({ res, params }) => {

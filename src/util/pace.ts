@@ -1,3 +1,5 @@
+import { sleep } from "./sleep.js";
+
 /**
  * Evenly spaced starts: at most `perSecond` a second, each 1000 / perSecond ms after the one before. The one rule
  * behind `--rate`, used by the provider wrapper of a local run and by the queue's coordinator, which paces the
@@ -11,18 +13,8 @@ export interface PaceClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export const systemClock: PaceClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      // One run-wide signal is shared by every wait: remove the listener once the wait is over,
-      // or a long rate-limited run piles up listeners (and Node warns about a leak).
-      const onAbort = (): void => (clearTimeout(timer), reject(signal!.reason));
-      const timer = setTimeout(() => (signal?.removeEventListener("abort", onAbort), resolve()), ms);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
-};
+/** The real clock. One run-wide signal is shared by every wait, so `sleep` removes its listener once the wait is over. */
+export const systemClock: PaceClock = { now: () => Date.now(), sleep };
 
 export class Pacer {
   private next = 0;
